@@ -1,0 +1,44 @@
+"""fsql — a feature store that feels like dbt.
+
+Public API (imports are lazy so ``fsql --help`` stays fast):
+
+>>> import fsql
+>>> sorted(fsql.__all__) == fsql.__all__
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CompileError",
+    "ConfigError",
+    "ExecutionError",
+    "FsqlError",
+    "Project",
+    "__version__",
+    "init_project",
+]
+
+_LAZY = {
+    "Project": "fsql.api",
+    "init_project": "fsql.api",
+    "CompileError": "fsql.errors",
+    "ConfigError": "fsql.errors",
+    "ExecutionError": "fsql.errors",
+    "FsqlError": "fsql.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fsql' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -47,3 +47,57 @@ def quote_ident(name: str) -> str:
 def register_frame(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
     """Expose a pandas DataFrame or Arrow table to SQL under ``name``."""
     con.register(name, data)
+
+
+def describe(con: Any, relation: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a relation or query."""
+    rows = con.execute(f"describe select * from {relation}").fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def canonical_type(con: Any, declared: str) -> str | None:
+    """DuckDB's own spelling of a type name (``int8`` -> ``BIGINT``); None if invalid."""
+    try:
+        row = con.execute(f"select typeof(cast(null as {declared}))").fetchone()
+    except duckdb.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def error_kind(e: BaseException) -> str:
+    """'Binder Error', 'Conversion Error', ... : the first line's prefix of a DuckDB error."""
+    first = str(e).split("\n", 1)[0]
+    return first.split(":", 1)[0] if ":" in first else type(e).__name__
+
+
+def error_position(e: BaseException, sql: str) -> tuple[int | None, int | None]:
+    """Line/column (1-based, in ``sql``) of a DuckDB error, from its LINE marker or position."""
+    text = str(e)
+    lines = text.split("\n")
+    for i, ln in enumerate(lines):
+        if ln.startswith("LINE ") and ":" in ln:
+            try:
+                line = int(ln[5:ln.index(":")])
+            except ValueError:
+                break
+            caret = lines[i + 1].find("^") if i + 1 < len(lines) else -1
+            prefix = len(ln[: ln.index(":") + 1]) + 1
+            src_lines = sql.splitlines()
+            col = caret - prefix + 1 if caret >= 0 else 1
+            if 1 <= line <= len(src_lines):
+                col = _locate_col(src_lines[line - 1], ln[ln.index(":") + 2:], col)
+            return line, max(col, 1)
+    return None, None
+
+
+def _locate_col(src_line: str, shown: str, col: int) -> int:
+    # DuckDB trims long lines around the error; find the shown snippet in the real line
+    snippet = shown.strip().lstrip(".").strip()[:20]
+    idx = src_line.find(snippet) if snippet else -1
+    if idx >= 0 and shown.lstrip().startswith("..."):
+        return idx + col - (len(shown) - len(shown.lstrip().lstrip(".").lstrip()))
+    return col
+
+
+def is_lock_error(e: BaseException) -> bool:
+    return isinstance(e, duckdb.IOException) and "lock" in str(e).lower()

@@ -1,0 +1,298 @@
+"""The Python API: ``fsql.Project`` — the CLI is a thin layer over it.
+
+>>> import fsql, tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = fsql.init_project(d / "demo")
+>>> result = fsql.Project(d / "demo").run()
+>>> result.exit_code
+0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from . import engine
+from .compiler import CompiledModel, source_sql
+from .errors import ConfigError, FsqlError, LockedError, did_you_mean
+from .executor import RunResult, execute_plan
+from .loader import load_project
+from .lock import WriteLock
+from .manifest import Manifest, build_manifest
+from .planner import Plan, make_plan
+from .spec import ProjectSpec
+from .state import StateStore, VersionRow
+from .validator import check_contracts, check_feature_set
+
+__all__ = ["Project", "init_project"]
+
+TEMPLATE = Path(__file__).resolve().parent / "project_template"
+
+
+def init_project(path: str | Path) -> Path:
+    """Copy the sample project (card transactions) to ``path``; refuses a non-empty folder."""
+    dest = Path(path)
+    if dest.exists() and any(dest.iterdir()):
+        raise ConfigError(f"{dest} exists and is not empty", path=str(dest),
+                          expected="a new or empty folder", hint="choose another name")
+    src = _template_dir()
+    shutil.copytree(src, dest, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("target", "*.duckdb*", "__pycache__"))
+    return dest
+
+
+def _template_dir() -> Path:
+    for cand in (TEMPLATE, Path(__file__).resolve().parents[1] / "project_template"):
+        if (cand / "fsql_project.yml").is_file():
+            return cand
+    raise ConfigError("project template not found in the installation",
+                      hint="reinstall fsql (pip install -e .)")
+
+
+class Project:
+    """A fsql project folder: load, compile, plan, run, and read its versions.
+
+    Keyword arguments mirror the CLI flags (``vars`` = ``--vars``, ``threads`` = ``--threads``).
+    """
+
+    def __init__(self, path: str | Path = ".", *, vars: dict[str, Any] | None = None,
+                 threads: int | None = None, database: str | Path | None = None) -> None:
+        self.root = Path(path).resolve()
+        self.vars = dict(vars or {})
+        self._threads = threads
+        self._database = Path(database) if database else None
+
+    # -- loading and compiling ----------------------------------------------------------------
+    @cached_property
+    def spec(self) -> ProjectSpec:
+        return load_project(self.root)
+
+    @property
+    def database(self) -> Path:
+        return self._database or self.spec.database_path
+
+    @property
+    def target(self) -> Path:
+        return self.root / "target"
+
+    def compile(self, *, write: bool = True) -> Manifest:
+        """Render and compile every model; writes target/manifest.json and compiled SQL."""
+        manifest = build_manifest(self.spec, self.vars, self._resolve_as_of,
+                                  self.target / ".jinja_cache" if write else None)
+        if write:
+            manifest.write(self.target)
+        return manifest
+
+    def _resolve_as_of(self, model: str, as_of: str) -> int:
+        with self._reader() as con:
+            row = con.execute(
+                "select max(version) from fsql_meta.versions where model = ? and "
+                "published_at <= cast(? as timestamp) and status in "
+                "('live', 'superseded', 'rolled_back')", [model, as_of]).fetchone()
+        if row is None or row[0] is None:
+            raise ConfigError(f"no version of '{model}' was live at {as_of}", model=model,
+                              hint="see `fsql versions " + model + "`")
+        return int(row[0])
+
+    # -- running ------------------------------------------------------------------------------
+    def plan(self, select: Sequence[str] | str | None = None,
+             exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False) -> Plan:
+        """What ``run`` would do, without building anything."""
+        manifest = self.compile()
+        selected = manifest.graph.select(select, exclude)
+        with self._reader(missing_ok=True) as con:
+            live = StateStore(con).live() if con is not None and StateStore.exists(con) else {}
+        return make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected, live,
+                         full_refresh=full_refresh)
+
+    def run(self, select: Sequence[str] | str | None = None,
+            exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False,
+            threads: int | None = None, fail_fast: bool = False, dry_run: bool = False,
+            reporter: Callable[[str, Any], None] | None = None) -> RunResult:
+        """Build every changed selected model as a new version; publish those that pass."""
+        manifest = self.compile()
+        selected = manifest.graph.select(select, exclude)
+        with WriteLock(self.database), self._writer() as con:
+            state = StateStore(con)
+            state.init()
+            cleaned = tuple(state.clean_leftovers())
+            self._ensure_sources(con, manifest, state)
+            live = state.live()
+            plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
+                             live, full_refresh=full_refresh)
+            run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            if dry_run:
+                return RunResult(run_id, plan, (), "", 0.0, cleaned)
+            return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
+                                 reporter, cleaned)
+
+    def seed(self, **kwargs: Any) -> RunResult:
+        """Load ``seeds/*.csv`` (as versioned tables)."""
+        seeds = sorted(self.spec.seeds)
+        if not seeds:
+            raise ConfigError("no seeds/*.csv in this project", path=str(self.root / "seeds"),
+                              hint="add CSV files under seeds/")
+        return self.run(select=seeds, **kwargs)
+
+    def _execute(self, con: Any, manifest: Manifest, plan: Plan, run_id: str, live: Any,
+                 threads: int | None, fail_fast: bool, reporter: Any,
+                 cleaned: tuple[str, ...]) -> RunResult:
+        state = StateStore(con)
+        state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
+                        _version())
+        try:
+            result = execute_plan(
+                con, manifest.models, plan, run_id=run_id,
+                live_versions={k: v.version for k, v in live.items()},
+                validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
+                threads=threads or self._threads or self.spec.profile.threads,
+                compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
+                cleaned=cleaned)
+        except BaseException:
+            state.finish_run(run_id, "interrupted")
+            raise
+        for r in result.results:
+            state.record_model_run(run_id, r.model, r.status, r.version, r.duration_s,
+                                   r.thread, r.message)
+        state.finish_run(run_id, "success" if result.exit_code == 0 else "failed")
+        self._write_run_results(result)
+        return result
+
+    def _validator(self, manifest: Manifest) -> Callable[..., tuple[bool, list[dict[str, Any]]]]:
+        spec = self.spec
+
+        def join_keys(entity: str) -> list[tuple[str, str]]:
+            return list(spec.entities[entity].join_keys)
+
+        def validate(cur: Any, m: CompiledModel, rel: str, columns: list[tuple[str, str]],
+                     prev: str | None) -> tuple[bool, list[dict[str, Any]]]:
+            declared = spec.models[m.name].columns if m.name in spec.models else ()
+            checks = check_contracts(cur, columns, declared, m.path)
+            checks += check_feature_set(columns, m, join_keys)
+            ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
+            return ok, checks
+
+        return validate
+
+    def _ensure_sources(self, con: Any, manifest: Manifest, state: StateStore) -> None:
+        known = state.source_hashes()
+        for key, s in sorted(self.spec.sources.items()):
+            if s.path is None or known.get(key) == manifest.source_hashes[key]:
+                continue
+            rel = f'"{s.source}"."{s.name}"'
+            con.execute(f'create schema if not exists "{s.source}"')
+            con.execute(f"create or replace view {rel} as {source_sql(self.root, s)}")
+            state.set_source(key, manifest.source_hashes[key], rel)
+
+    def _write_run_results(self, result: RunResult) -> None:
+        self.target.mkdir(parents=True, exist_ok=True)
+        (self.target / "run_results.json").write_text(
+            json.dumps(result.to_dict(), indent=1, default=str), encoding="utf-8")
+
+    # -- reading ------------------------------------------------------------------------------
+    def _writer(self) -> Any:
+        return _Conn(self.database, read_only=False, memory_limit=self.spec.profile.memory_limit)
+
+    def _reader(self, missing_ok: bool = False) -> Any:
+        if not self.database.exists():
+            if missing_ok:
+                return _Conn(None, read_only=True, memory_limit=None, none=True)
+            raise ConfigError(f"no warehouse at {self.database}", path=str(self.database),
+                              expected="a built project", hint="run `fsql run` first")
+        return _Conn(self.database, read_only=True, memory_limit=self.spec.profile.memory_limit)
+
+    def ls(self) -> list[dict[str, Any]]:
+        """Models with materialization, live version and last status."""
+        manifest = self.compile(write=False)
+        with self._reader(missing_ok=True) as con:
+            has = con is not None and StateStore.exists(con)
+            live = StateStore(con).live() if has else {}
+            last = StateStore(con).last_status() if has else {}
+        return [{"name": n, "kind": m.kind, "materialized": m.materialized, "path": m.path,
+                 "live_version": live[n].version if n in live else None,
+                 "last_status": last.get(n, (None, None))[0], "tags": list(m.tags)}
+                for n, m in ((n, manifest.models[n]) for n in manifest.graph.order)]
+
+    def versions(self, model: str) -> list[VersionRow]:
+        """Every version of ``model``, oldest first."""
+        self._check_model(model)
+        with self._reader() as con:
+            return StateStore(con).versions(model)
+
+    def show(self, model: str, *, limit: int = 10, version: int | None = None,
+             as_of: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and the first ``limit`` rows of the live (or a given) version."""
+        rel = self._relation(model, version, as_of)
+        with self._reader() as con:
+            cur = con.execute(f"select * from {rel} limit {int(limit)}")
+            return [d[0] for d in cur.description], cur.fetchall()
+
+    def read(self, model: str, *, version: int | None = None, as_of: str | None = None) -> Any:
+        """The live (or a given) version of a model as a pandas DataFrame."""
+        rel = self._relation(model, version, as_of)
+        with self._reader() as con:
+            return con.execute(f"select * from {rel}").df()
+
+    def _relation(self, model: str, version: int | None, as_of: str | None) -> str:
+        self._check_model(model)
+        if as_of is not None:
+            version = self._resolve_as_of(model, as_of)
+        if version is None:
+            return f'"main"."{model}"'
+        with self._reader() as con:
+            rows = StateStore(con).versions(model)
+        known = {r.version: r for r in rows}
+        if version not in known or known[version].status in ("abandoned", "gc"):
+            raise ConfigError(f"model '{model}' has no version {version}", model=model,
+                              expected="one of: " + ", ".join(f"v{v}" for v in sorted(known)),
+                              hint=f"see `fsql versions {model}`")
+        return known[version].relation
+
+    def _check_model(self, model: str) -> None:
+        names = list(self.spec.models) + list(self.spec.seeds)
+        if model not in names:
+            raise ConfigError(f"unknown model '{model}'", expected="a model of this project",
+                              hint=did_you_mean(model, names) or "see `fsql ls`")
+
+
+class _Conn:
+    """Context manager: a DuckDB connection, with lock conflicts turned into LockedError."""
+
+    def __init__(self, path: Path | None, *, read_only: bool, memory_limit: str | None,
+                 none: bool = False) -> None:
+        self.path, self.read_only, self.memory_limit, self.none = path, read_only, \
+            memory_limit, none
+        self.con: Any = None
+
+    def __enter__(self) -> Any:
+        if self.none:
+            return None
+        try:
+            self.con = engine.connect(self.path, read_only=self.read_only,
+                                      memory_limit=self.memory_limit)
+        except engine.DuckDBError as e:
+            if engine.is_lock_error(e):
+                raise LockedError(f"store {self.path} is in use by another process "
+                                  f"({str(e).split('(')[-1].split(')')[0]})",
+                                  path=str(self.path), expected="no concurrent writer",
+                                  hint="wait for the running `fsql run` to finish") from None
+            raise FsqlError(f"cannot open {self.path}: {e}", path=str(self.path)) from None
+        return self.con
+
+    def __exit__(self, *exc: object) -> None:
+        if self.con is not None:
+            self.con.close()
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

@@ -1,0 +1,236 @@
+"""The ``fsql`` command: a thin click layer over ``fsql.Project`` (flags mirror keyword args).
+
+Heavy modules (duckdb, pandas, sqlglot) are imported inside commands, so ``fsql --help`` is fast.
+Exit codes: 0 ok, 1 the run finished with failures, 2 nothing could start.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import FsqlError
+
+__all__ = ["cli", "main"]
+
+
+class Ctx:
+    """Options shared by every command."""
+
+    def __init__(self, project_dir: str, debug: bool, quiet: bool, log_format: str) -> None:
+        self.project_dir, self.debug, self.quiet, self.log_format = (project_dir, debug, quiet,
+                                                                     log_format)
+
+    def project(self, **kwargs: Any) -> Any:
+        from .api import Project
+
+        return Project(self.project_dir, **kwargs)
+
+    def echo(self, text: str = "", **style: Any) -> None:
+        if not self.quiet and self.log_format == "text":
+            click.secho(text, **style)
+
+    def event(self, **fields: Any) -> None:
+        if self.log_format == "json":
+            click.echo(json.dumps(fields, default=str))
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="fsql")
+@click.option("--project-dir", default=".", show_default=True, envvar="FSQL_PROJECT_DIR",
+              help="Folder holding fsql_project.yml.")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors and the summary line.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one JSON event per line (for CI logs).")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: str, debug: bool, quiet: bool, log_format: str) -> None:
+    """fsql: a feature store that feels like dbt.
+
+    Write features as Jinja SQL models with YAML metadata; fsql builds them in DuckDB as
+    versioned feature tables, checks them before they go live, and serves them to ML.
+    """
+    ctx.obj = Ctx(project_dir, debug, quiet, log_format)
+
+
+def _vars(value: str | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    try:
+        import yaml
+
+        parsed = yaml.safe_load(value)
+    except Exception as e:  # noqa: BLE001 - any YAML problem is a usage error
+        raise click.BadParameter(f"not valid YAML/JSON: {e}") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("expected a mapping, e.g. '{\"as_of\": \"2026-11-01\"}'")
+    return parsed
+
+
+select_opt = click.option("--select", "-s", multiple=True,
+                          help="dbt selectors: m, +m, m+, tag:x, path:models/f, "
+                               "config.materialized:feature_set (space = union, comma = and).")
+exclude_opt = click.option("--exclude", multiple=True, help="Selectors to leave out.")
+vars_opt = click.option("--vars", "vars_", default=None,
+                        help="YAML/JSON mapping overriding project vars.")
+
+
+@cli.command()
+@click.argument("directory", default="fsql_demo")
+@pass_ctx
+def init(c: Ctx, directory: str) -> None:
+    """Create a new project in DIRECTORY from the sample (card transactions)."""
+    from .api import init_project
+
+    dest = init_project(directory)
+    c.echo(f"created {dest} — next: cd {dest} && fsql run", fg="green")
+
+
+@cli.command()
+@select_opt
+@exclude_opt
+@vars_opt
+@pass_ctx
+def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
+            vars_: str | None) -> None:
+    """Render and compile models; write target/compiled/ and target/manifest.json."""
+    t0 = time.perf_counter()
+    manifest = c.project(vars=_vars(vars_)).compile()
+    chosen = manifest.graph.select(list(select), list(exclude))
+    c.echo(f"compiled {len(chosen)} models in {time.perf_counter() - t0:.2f}s -> target/")
+
+
+@cli.command()
+@select_opt
+@exclude_opt
+@vars_opt
+@click.option("--full-refresh", is_flag=True, help="Build new versions even if unchanged.")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="Models built concurrently (default: profile.threads).")
+@click.option("--fail-fast", is_flag=True, help="Stop scheduling after the first failure.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (build/skip and why) only.")
+@pass_ctx
+def run(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...], vars_: str | None,
+        full_refresh: bool, threads: int | None, fail_fast: bool, dry_run: bool) -> None:
+    """Build changed models as new versions, validate them, publish those that pass."""
+    from .report import RunReporter
+
+    project = c.project(vars=_vars(vars_))
+    reporter = RunReporter(c.quiet, c.event, c.log_format == "json")
+    with reporter:
+        result = project.run(list(select), list(exclude), full_refresh=full_refresh,
+                             threads=threads, fail_fast=fail_fast, dry_run=dry_run,
+                             reporter=reporter)
+    if dry_run:
+        click.echo(result.plan.format())
+        return
+    reporter.summary(result)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@vars_opt
+@click.option("--full-refresh", is_flag=True, help="Reload even if the CSV is unchanged.")
+@pass_ctx
+def seed(c: Ctx, vars_: str | None, full_refresh: bool) -> None:
+    """Load seeds/*.csv as versioned tables."""
+    from .report import RunReporter
+
+    reporter = RunReporter(c.quiet, c.event, c.log_format == "json")
+    with reporter:
+        result = c.project(vars=_vars(vars_)).seed(full_refresh=full_refresh, reporter=reporter)
+    reporter.summary(result)
+    sys.exit(result.exit_code)
+
+
+@cli.command(name="ls")
+@pass_ctx
+def ls_(c: Ctx) -> None:
+    """List models: materialization, live version, last status."""
+    from .report import table
+
+    rows = c.project().ls()
+    if c.log_format == "json":
+        click.echo(json.dumps(rows))
+        return
+    table(["name", "materialized", "live", "last status", "path"],
+          [[r["name"], r["materialized"], f"v{r['live_version']}" if r["live_version"] else "-",
+            r["last_status"] or "-", r["path"]] for r in rows])
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--limit", "-n", default=10, show_default=True, help="Rows to show.")
+@click.option("--version", "version", type=int, default=None, help="Show version N.")
+@click.option("--as-of", default=None, help="Show the version that was live at this time.")
+@pass_ctx
+def show(c: Ctx, model: str, limit: int, version: int | None, as_of: str | None) -> None:
+    """Print the first rows of a model's live (or given) version."""
+    from .report import table
+
+    cols, rows = c.project().show(model, limit=limit, version=version, as_of=as_of)
+    table(cols, [[_cell(v) for v in r] for r in rows])
+
+
+def _cell(v: Any) -> str:
+    return "NULL" if v is None else str(v)
+
+
+@cli.command()
+@click.argument("model")
+@pass_ctx
+def versions(c: Ctx, model: str) -> None:
+    """List every version of MODEL with status, rows and fingerprint."""
+    from .report import table
+
+    rows = c.project().versions(model)
+    if c.log_format == "json":
+        click.echo(json.dumps([r.to_dict() for r in rows], default=str))
+        return
+    table(["version", "status", "created", "run", "rows", "fingerprint", "checks", "inputs"],
+          [[f"v{r.version}", r.status, str(r.created_at)[:19], r.run_id,
+            "-" if r.row_count is None else str(r.row_count), r.fingerprint[:12],
+            _checks(r.checks), ", ".join(f"{k} v{v}" for k, v in sorted(r.input_versions.items()))]
+           for r in rows])
+
+
+def _checks(checks: list[dict[str, Any]]) -> str:
+    ok = sum(1 for c in checks if c.get("success"))
+    return f"{ok}/{len(checks)} passed" if checks else "-"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="fsql", standalone_mode=False)
+    except FsqlError as e:
+        if debug:
+            raise
+        click.secho(e.format(), fg="red", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted: live versions are untouched", err=True)
+        sys.exit(2)
+    except Exception as e:  # noqa: BLE001 - last resort, keeps tracebacks behind --debug
+        if debug:
+            raise
+        click.secho(f"internal error: {type(e).__name__}: {e}\n  hint: rerun with --debug and "
+                    f"report it", fg="red", err=True)
+        sys.exit(2)
+

@@ -1,0 +1,303 @@
+"""Stage 3 — compile: sqlglot parse, config validation, ephemeral inlining, columns, lineage.
+
+The fingerprint of a model is a hash of its *normalized* SQL (sqlglot output without comments
+or formatting), its config and its upstream fingerprints — so whitespace- or comment-only edits
+do not rebuild anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError
+
+from .errors import CompileError, ErrorGroup, FsqlError, did_you_mean
+from .renderer import Ref, RenderedModel
+from .spec import CONFIG_KEYS, MATERIALIZATIONS, Loc, ModelSpec, ProjectSpec, SeedSpec, SourceSpec
+
+__all__ = ["CompiledModel", "compile_model", "compile_seed", "parse_ttl", "source_sql"]
+
+DIALECT = "duckdb"
+_TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|week|weeks)?\s*$")
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
+                 "day": 86400, "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model ready to plan and build."""
+
+    name: str
+    path: str
+    kind: str  # "model" | "seed"
+    materialized: str
+    sql: str  # executable SELECT (ephemeral parents inlined)
+    normalized: str
+    depends_on: tuple[str, ...]  # models (and seeds), sorted
+    sources: tuple[str, ...]
+    config: dict[str, Any]
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    columns: tuple[str, ...] | None = None  # inferred output columns, when knowable
+    lineage: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    own_hash: str = ""
+    refs: tuple[Ref, ...] = ()
+
+    @property
+    def is_ephemeral(self) -> bool:
+        return self.materialized == "ephemeral"
+
+
+def parse_ttl(value: Any) -> float | None:
+    """``'30d'`` -> seconds; None/0 -> unlimited.
+
+    >>> parse_ttl("30d"), parse_ttl("12h"), parse_ttl(None), parse_ttl(3600)
+    (2592000.0, 43200.0, None, 3600.0)
+    """
+    if value in (None, 0, "0", ""):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    m = _TTL.match(str(value))
+    if not m:
+        raise ValueError(f"invalid duration {value!r}")
+    return float(m.group(1)) * _UNIT_SECONDS[m.group(2) or "s"]
+
+
+def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
+                  ephemerals: Mapping[str, CompiledModel],
+                  schemas: Mapping[str, tuple[str, ...] | None]) -> CompiledModel:
+    """Compile one rendered model. ``ephemerals``/``schemas`` hold already-compiled parents."""
+    config = {**spec.config, **r.config}
+    _check_config(project, spec, r, config)
+    tree = _parse(spec, r)
+    deps = tuple(sorted({x.name for x in r.refs if x.kind == "model"}))
+    sql = r.sql
+    eph = [d for d in deps if d in ephemerals]
+    if eph:
+        tree = _inline_ephemerals(tree, eph, ephemerals)
+        sql = tree.sql(dialect=DIALECT, pretty=True)
+    normalized = tree.sql(dialect=DIALECT, comments=False)
+    columns, lineage = _columns_and_lineage(tree, deps, schemas)
+    tags = tuple(dict.fromkeys(list(spec.tags) + _as_list(config.get("tags"))))
+    description = spec.description or str(config.get("description", ""))
+    own = _hash(normalized, json.dumps(config, sort_keys=True, default=str))
+    return CompiledModel(
+        spec.name, spec.path, "model", str(config.get("materialized", "view")), sql, normalized,
+        deps, tuple(sorted({x.name for x in r.refs if x.kind == "source"})), config, tags,
+        description, columns, lineage, own, r.refs)
+
+
+def compile_seed(root: Path, seed: SeedSpec) -> CompiledModel:
+    """A seed is a table model whose SQL reads its CSV; its hash covers the file content."""
+    sql = f"select * from read_csv('{_sql_str(str(root / seed.path))}', header = true)"
+    digest = hashlib.sha256((root / seed.path).read_bytes()).hexdigest()
+    return CompiledModel(seed.name, seed.path, "seed", "table", sql, sql, (), (),
+                         {"materialized": "table"}, ("seed",), f"Seed {seed.path}",
+                         own_hash=_hash(digest))
+
+
+def source_sql(root: Path, s: SourceSpec) -> str:
+    """The SELECT a file source's view is created from (absolute paths: views outlive cwd)."""
+    assert s.path is not None
+    full = _sql_str(str(root / s.path))
+    fmt = (s.format or _format_of(s.path)).lower()
+    reader = {"parquet": "read_parquet", "json": "read_json_auto"}.get(fmt, "read_csv")
+    return f"select * from {reader}('{full}')"
+
+
+def source_hash(root: Path, s: SourceSpec) -> str:
+    """Changes when the source's files change (size + mtime), so dependants rebuild."""
+    if s.path is None:
+        return _hash(str(s.table))
+    stats = sorted((p.as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in root.glob(s.path) if p.is_file()) if not Path(s.path).is_absolute() \
+        else [(s.path,)]
+    return _hash(s.path, json.dumps(stats))
+
+
+def _format_of(path: str) -> str:
+    lower = path.lower()
+    for ext, fmt in ((".parquet", "parquet"), (".json", "json"), (".ndjson", "json")):
+        if lower.endswith(ext) or lower.endswith(ext + ".gz"):
+            return fmt
+    return "csv"
+
+
+def _sql_str(s: str) -> str:
+    return s.replace("'", "''")
+
+
+def _hash(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else [str(x) for x in v]
+
+
+# -- config ---------------------------------------------------------------------------------
+def _config_loc(spec: ModelSpec, r: RenderedModel, key: str) -> Loc:
+    if key in r.config and r.config_line:
+        line = r.config_line
+        text = spec.raw_sql.splitlines()[line - 1] if line <= len(spec.raw_sql.splitlines()) else ""
+        return Loc(spec.path, line, (text.find(key) + 1) or 1)
+    return spec.config_locs.get(key) or spec.yml_loc or Loc(spec.path, 1, 1)
+
+
+def _check_config(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
+                  config: dict[str, Any]) -> None:
+    errors: list[FsqlError] = []
+    for key, value in config.items():
+        loc = _config_loc(spec, r, key)
+        ck = CONFIG_KEYS.get(key)
+        if ck is None:
+            errors.append(CompileError(f"unknown config key '{key}'", **loc.kw(), model=spec.name,
+                                       expected="one of: " + ", ".join(sorted(CONFIG_KEYS)),
+                                       hint=did_you_mean(key, CONFIG_KEYS) or "remove it"))
+        elif not isinstance(value, ck.types) or (ck.choices and value not in ck.choices):
+            expected = ", ".join(ck.choices) if ck.choices else \
+                " or ".join(t.__name__ for t in ck.types)
+            errors.append(CompileError(
+                f"invalid value {value!r} for config '{key}'", **loc.kw(), model=spec.name,
+                expected=expected, hint=did_you_mean(str(value), ck.choices) or ck.description))
+    if config.get("materialized") == "feature_set":
+        errors.extend(_check_feature_set(project, spec, r, config))
+    ErrorGroup.raise_if(errors)
+
+
+def _check_feature_set(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
+                       config: dict[str, Any]) -> list[FsqlError]:
+    errors: list[FsqlError] = []
+    ents = _as_list(config.get("entities"))
+    loc = _config_loc(spec, r, "entities")
+    if not ents:
+        errors.append(CompileError("feature_set needs 'entities'", **loc.kw(), model=spec.name,
+                                   expected="entities=['user', ...] naming entities.yml entries",
+                                   hint="add entities to config(...)"))
+    for e in ents:
+        if e not in project.entities:
+            errors.append(CompileError(f"unknown entity '{e}'", **loc.kw(), model=spec.name,
+                                       expected="an entity declared in entities.yml",
+                                       hint=did_you_mean(e, project.entities)
+                                       or "declare it in entities.yml"))
+    if not config.get("timestamp"):
+        errors.append(CompileError("feature_set needs 'timestamp'",
+                                   **_config_loc(spec, r, "materialized").kw(), model=spec.name,
+                                   expected="timestamp='<event time column>'",
+                                   hint="add timestamp=... to config(...)"))
+    try:
+        parse_ttl(config.get("ttl"))
+    except ValueError:
+        errors.append(CompileError(f"invalid ttl {config.get('ttl')!r}",
+                                   **_config_loc(spec, r, "ttl").kw(), model=spec.name,
+                                   expected="a duration like 30d, 12h, 90m or seconds",
+                                   hint="use a number followed by s, m, h, d or w"))
+    return errors
+
+
+# -- SQL ------------------------------------------------------------------------------------
+def _parse(spec: ModelSpec, r: RenderedModel) -> exp.Expr:
+    try:
+        trees = [t for t in sqlglot.parse(r.sql, read=DIALECT) if t is not None]
+    except ParseError as e:
+        first = e.errors[0] if e.errors else {}
+        raise CompileError(f"SQL parse error: {first.get('description', str(e))}",
+                           path=spec.path, line=first.get("line"), col=first.get("col"),
+                           model=spec.name, expected="one DuckDB SELECT statement",
+                           hint=f"near '{first.get('highlight', '')}'") from None
+    except SqlglotError as e:
+        raise CompileError(f"SQL error: {e}", path=spec.path, line=1, col=1,
+                           model=spec.name) from None
+    if len(trees) != 1 or not isinstance(trees[0], exp.Query):
+        what = "no statement" if not trees else f"{len(trees)} statements" if len(trees) > 1 \
+            else type(trees[0]).__name__.upper()
+        raise CompileError(f"a model must be exactly one SELECT query, found {what}",
+                           path=spec.path, line=1, col=1, model=spec.name,
+                           expected="select ... (a query; fsql creates the table/view)",
+                           hint="remove CREATE/INSERT and extra statements (and trailing ';')")
+    return trees[0]
+
+
+def _inline_ephemerals(tree: exp.Expr, eph: list[str],
+                       ephemerals: Mapping[str, CompiledModel]) -> exp.Expr:
+    names = {f"main.{n}": n for n in eph}
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and f"{node.db}.{node.name}" in names:
+            alias = node.alias or node.name
+            return exp.to_table(f"__eph_{node.name}").as_(alias) if alias else node
+        return node
+
+    tree = tree.transform(swap)
+    for n in reversed(eph):
+        parent = sqlglot.parse_one(ephemerals[n].sql, read=DIALECT)
+        tree = _prepend_cte(tree, f"__eph_{n}", parent)
+    return tree
+
+
+def _prepend_cte(tree: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
+    cte = exp.CTE(this=body, alias=exp.TableAlias(this=exp.to_identifier(name)))
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if with_ is None:
+        key = "with_" if "with_" in type(tree).arg_types else "with"
+        tree.set(key, exp.With(expressions=[cte]))
+    else:
+        with_.set("expressions", [cte, *with_.expressions])
+    return tree
+
+
+def _columns_and_lineage(tree: exp.Expr, deps: tuple[str, ...],
+                         schemas: Mapping[str, tuple[str, ...] | None]
+                         ) -> tuple[tuple[str, ...] | None, dict[str, tuple[str, ...]]]:
+    if not isinstance(tree, exp.Query):
+        return None, {}
+    selects = tree.selects
+    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star)
+           for s in selects):
+        return None, {}
+    cols = tuple(tree.named_selects)
+    return cols, _lineage(tree, cols, deps, schemas)
+
+
+def _lineage(tree: exp.Expr, cols: tuple[str, ...], deps: tuple[str, ...],
+             schemas: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
+    """Column lineage: output column -> sorted ("upstream.column", ...); best effort."""
+    from sqlglot.lineage import lineage as sg_lineage
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import build_scope
+
+    schema = {"main": {d: {c: "UNKNOWN" for c in (schemas.get(d) or ())} for d in deps}}
+    try:
+        q = qualify(tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=False,
+                    identify=False)
+        scope = build_scope(q)
+        out: dict[str, tuple[str, ...]] = {}
+        for c in cols:
+            node = sg_lineage(c, q, schema=schema, dialect=DIALECT, scope=scope, copy=False)
+            out[c] = tuple(sorted({_leaf(n) for n in node.walk() if not n.downstream} - {""}))
+        return out
+    except (SqlglotError, KeyError, AttributeError, ValueError, TypeError):
+        return {}
+
+
+def _leaf(node: Any) -> str:
+    src = node.source
+    if isinstance(src, exp.Table) and src.name:
+        col = node.name.split(".")[-1]
+        return f"{src.name}.{col}"
+    return ""

@@ -1,0 +1,282 @@
+"""Stage 1 — load: read a project folder into a ``ProjectSpec`` (no SQL is parsed here).
+
+All problems are collected and raised once as an ``ErrorGroup``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ErrorGroup, FsqlError, did_you_mean
+from .spec import (
+    CONFIG_KEYS,
+    ColumnSpec,
+    EntitiesFileYml,
+    EntitySpec,
+    Loc,
+    ModelSpec,
+    ModelsFileYml,
+    ModelYml,
+    ProfileSpec,
+    ProjectSpec,
+    ProjectYml,
+    RawExpectation,
+    SeedSpec,
+    SourcesFileYml,
+    SourceSpec,
+)
+from .yamlio import YamlDoc, load_file, validate
+
+__all__ = ["PROJECT_FILE", "load_project"]
+
+PROJECT_FILE = "fsql_project.yml"
+
+
+def load_project(root: str | Path) -> ProjectSpec:
+    """Read ``root`` into a ProjectSpec, or raise every problem found at once."""
+    root = Path(root).resolve()
+    if not (root / PROJECT_FILE).is_file():
+        raise ConfigError(f"no {PROJECT_FILE} in {root}", path=str(root),
+                          expected="a project folder",
+                          hint="run `fsql init DIR` or pass --project-dir")
+    errors: list[FsqlError] = []
+    doc = _safe_load(root / PROJECT_FILE, PROJECT_FILE, errors)
+    project = _collect(validate(ProjectYml, doc), errors) if doc else None
+    entities = _load_entities(root, errors)
+    sources = _load_sources(root, errors)
+    defaults = _folder_defaults(project, doc, errors)
+    models = _load_models(root, defaults, errors)
+    ErrorGroup.raise_if(errors)
+    assert project is not None
+    prof = project.profile
+    return ProjectSpec(
+        root=root, name=project.name, description=project.description,
+        profile=ProfileSpec(prof.database, prof.threads, prof.memory_limit),
+        vars=dict(project.vars), models=models, sources=sources, entities=entities,
+        seeds=_seeds(root), macros=_texts(root, "macros"),
+        generic_expectations=_texts(root, "expectations"),
+        online_store=project.online_store,
+    )
+
+
+def _collect(pair: tuple[Any, list[ConfigError]] | None, errors: list[FsqlError]) -> Any:
+    if pair is None:
+        return None
+    value, errs = pair
+    errors.extend(errs)
+    return value
+
+
+def _safe_load(path: Path, rel: str, errors: list[FsqlError]) -> YamlDoc | None:
+    try:
+        return load_file(path, rel)
+    except ConfigError as e:
+        errors.append(e)
+        return None
+
+
+def _load_entities(root: Path, errors: list[FsqlError]) -> dict[str, EntitySpec]:
+    doc = _safe_load(root / "entities.yml", "entities.yml", errors) \
+        if (root / "entities.yml").is_file() else None
+    parsed = _collect(validate(EntitiesFileYml, doc), errors) if doc else None
+    out: dict[str, EntitySpec] = {}
+    for i, e in enumerate(parsed.entities if parsed else []):
+        keys = tuple((k, "VARCHAR") if isinstance(k, str) else (k.name, k.type)
+                     for k in e.join_keys)
+        loc = doc.loc(("entities", i)) if doc else None
+        if e.name in out:
+            errors.append(ConfigError(f"duplicate entity '{e.name}'", **_kw(loc),
+                                      hint="entity names must be unique"))
+        out[e.name] = EntitySpec(e.name, keys, e.description, loc)
+    return out
+
+
+def _load_sources(root: Path, errors: list[FsqlError]) -> dict[str, SourceSpec]:
+    out: dict[str, SourceSpec] = {}
+    for path in sorted(root.glob("sources*.yml")) + sorted((root / "models").rglob("sources.yml")):
+        rel = path.relative_to(root).as_posix()
+        doc = _safe_load(path, rel, errors)
+        parsed = _collect(validate(SourcesFileYml, doc), errors) if doc else None
+        for i, src in enumerate(parsed.sources if parsed else []):
+            for j, t in enumerate(src.tables):
+                assert doc is not None
+                key = ("sources", i, "tables", j)
+                spec = SourceSpec(
+                    src.name, t.name, t.description, t.path, t.table, t.format,
+                    _columns(t.columns, doc, key), _expectations(t, doc, key),
+                    t.freshness, t.loaded_at_field, doc.loc(key))
+                _check_source(root, spec, errors)
+                if spec.key in out:
+                    errors.append(ConfigError(f"duplicate source '{spec.key}'", **doc.loc(key).kw(),
+                                              hint=f"also defined at {_where(out[spec.key].loc)}"))
+                out[spec.key] = spec
+    return out
+
+
+def _check_source(root: Path, s: SourceSpec, errors: list[FsqlError]) -> None:
+    if (s.path is None) == (s.table is None):
+        errors.append(ConfigError(f"source '{s.key}' needs exactly one of 'path' or 'table'",
+                                  **_kw(s.loc), expected="path: data/x.csv  or  table: schema.t",
+                                  hint="a file/glob source uses path, a warehouse table uses table"))
+    elif s.path is not None and not _glob_matches(root, s.path):
+        errors.append(ConfigError(f"source '{s.key}': no file matches '{s.path}'", **_kw(s.loc),
+                                  expected="an existing CSV/Parquet file or glob (relative to "
+                                  "the project)", hint=_file_hint(root, s.path)))
+
+
+def _glob_matches(root: Path, pattern: str) -> bool:
+    p = Path(pattern)
+    if p.is_absolute():
+        return any(Path(p.anchor).glob(str(p.relative_to(p.anchor))))
+    return any(root.glob(pattern))
+
+
+def _file_hint(root: Path, pattern: str) -> str:
+    parent = (root / pattern).parent
+    names = [f.name for f in parent.iterdir()] if parent.is_dir() else []
+    return did_you_mean(Path(pattern).name, names) or f"no such file under {parent}"
+
+
+def _columns(cols: list[Any], doc: YamlDoc, key: tuple[Any, ...]) -> tuple[ColumnSpec, ...]:
+    return tuple(ColumnSpec(c.name, c.type, c.description, tuple(c.tags),
+                            doc.loc(key + ("columns", i)))
+                 for i, c in enumerate(cols))
+
+
+def _expectations(item: Any, doc: YamlDoc, key: tuple[Any, ...]) -> tuple[RawExpectation, ...]:
+    out = []
+    for field_name in ("expectations", "tests"):
+        for i, raw in enumerate(getattr(item, field_name)):
+            out.append(RawExpectation(raw, None, doc.loc(key + (field_name, i))))
+    for ci, col in enumerate(item.columns):
+        for field_name in ("expectations", "tests"):
+            for i, raw in enumerate(getattr(col, field_name)):
+                loc = doc.loc(key + ("columns", ci, field_name, i))
+                out.append(RawExpectation(raw, col.name, loc))
+    return tuple(out)
+
+
+def _folder_defaults(project: Any, doc: YamlDoc | None,
+                     errors: list[FsqlError]) -> dict[str, tuple[dict, dict]]:
+    """Flatten the ``models:`` block into {folder: (config, locs)}; '' is the root."""
+    out: dict[str, tuple[dict, dict]] = {}
+    if project is None or doc is None:
+        return out
+    _walk_defaults(project.models, "", {}, {}, ("models",), doc, out, errors)
+    return out
+
+
+def _walk_defaults(block: Any, folder: str, inherited: dict, locs: dict, key: tuple,
+                   doc: YamlDoc, out: dict, errors: list[FsqlError]) -> None:
+    config, here = dict(inherited), dict(locs)
+    subfolders = []
+    for k, v in (block or {}).items():
+        name = str(k).lstrip("+")
+        if name in CONFIG_KEYS:
+            config[name], here[name] = v, doc.loc(key + (k,))
+        elif isinstance(v, dict):
+            subfolders.append((k, v))
+        else:
+            errors.append(ConfigError(f"unknown model config key '{k}'", **doc.loc(key + (k,)).kw(),
+                                      expected="a config key or a folder mapping",
+                                      hint=did_you_mean(name, CONFIG_KEYS) or "see docs"))
+    out[folder] = (config, here)
+    for k, v in subfolders:
+        sub = f"{folder}/{k}" if folder else str(k)
+        _walk_defaults(v, sub, config, here, key + (k,), doc, out, errors)
+
+
+def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[str, ModelSpec]:
+    models_dir = root / "models"
+    sql_files: dict[str, Path] = {}
+    for path in sorted(models_dir.rglob("*.sql")):
+        name = path.stem
+        if name in sql_files:
+            first = sql_files[name].relative_to(root).as_posix()
+            errors.append(ConfigError(
+                f"duplicate model name '{name}'", path=path.relative_to(root).as_posix(),
+                line=1, col=1, model=name, expected="model names unique across models/",
+                hint=f"also defined at {first}:1:1; rename one of the files"))
+            continue
+        sql_files[name] = path
+    props = _model_properties(root, models_dir, sql_files, errors)
+    return {name: _model_spec(root, path, props.get(name), defaults, errors)
+            for name, path in sorted(sql_files.items())}
+
+
+def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
+                      errors: list[FsqlError]) -> dict[str, tuple[ModelYml, YamlDoc, tuple]]:
+    props: dict[str, tuple[ModelYml, YamlDoc, tuple]] = {}
+    for path in sorted(models_dir.rglob("*.yml")) + sorted(models_dir.rglob("*.yaml")):
+        if path.name == "sources.yml":
+            continue
+        rel = path.relative_to(root).as_posix()
+        doc = _safe_load(path, rel, errors)
+        parsed = _collect(validate(ModelsFileYml, doc), errors) if doc else None
+        for i, m in enumerate(parsed.models if parsed else []):
+            assert doc is not None
+            key = ("models", i)
+            if m.name not in sql_files:
+                errors.append(ConfigError(
+                    f"properties for model '{m.name}' but no models/**/{m.name}.sql",
+                    **doc.loc(key + ("name",)).kw(), model=m.name, expected="an existing model",
+                    hint=did_you_mean(m.name, sql_files) or "create the .sql file"))
+            elif m.name in props:
+                errors.append(ConfigError(f"model '{m.name}' described twice",
+                                          **doc.loc(key).kw(), model=m.name,
+                                          hint=f"also in {props[m.name][1].path}"))
+            else:
+                props[m.name] = (m, doc, key)
+    return props
+
+
+def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,
+                errors: list[FsqlError]) -> ModelSpec:
+    rel = path.relative_to(root).as_posix()
+    folder = Path(rel).parent.relative_to("models").as_posix()
+    folder = "" if folder == "." else folder
+    config, locs = _defaults_for(folder, defaults)
+    if prop is None:
+        return ModelSpec(path.stem, rel, path.read_text(encoding="utf-8"), config=config,
+                         config_locs=locs, tags=tuple(_as_list(config.get("tags"))))
+    m, doc, key = prop
+    for k, v in m.config.items():
+        config[k], locs[k] = v, doc.loc(key + ("config", k))
+    tags = tuple(dict.fromkeys(_as_list(config.get("tags")) + list(m.tags)))
+    return ModelSpec(
+        m.name, rel, path.read_text(encoding="utf-8"), m.description, config, locs, tags,
+        _columns(m.columns, doc, key), _expectations(m, doc, key), doc.loc(key), dict(m.meta))
+
+
+def _defaults_for(folder: str, defaults: dict) -> tuple[dict, dict]:
+    parts = folder.split("/") if folder else []
+    for n in range(len(parts), -1, -1):
+        hit = defaults.get("/".join(parts[:n]))
+        if hit is not None:
+            return dict(hit[0]), dict(hit[1])
+    return {}, {}
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else [str(x) for x in v]
+
+
+def _seeds(root: Path) -> dict[str, SeedSpec]:
+    return {p.stem: SeedSpec(p.stem, p.relative_to(root).as_posix(), Loc(p.name))
+            for p in sorted((root / "seeds").glob("*.csv"))}
+
+
+def _texts(root: Path, folder: str) -> tuple[tuple[str, str], ...]:
+    return tuple((p.relative_to(root).as_posix(), p.read_text(encoding="utf-8"))
+                 for p in sorted((root / folder).rglob("*.sql")))
+
+
+def _kw(loc: Loc | None) -> dict[str, Any]:
+    return loc.kw() if loc else {}
+
+
+def _where(loc: Loc | None) -> str:
+    return f"{loc.path}:{loc.line}:{loc.col}" if loc else "?"

@@ -1,0 +1,158 @@
+"""Compile a whole project: render -> compile -> graph -> fingerprints, as one frozen Manifest.
+
+``target/manifest.json`` and ``target/compiled/**.sql`` are written from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .compiler import CompiledModel, compile_model, compile_seed, source_hash
+from .errors import ErrorGroup, FsqlError
+from .graph import Graph, NodeInfo
+from .renderer import Renderer, RenderedModel
+from .spec import ProjectSpec
+
+__all__ = ["Manifest", "build_manifest"]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    project: ProjectSpec
+    models: Mapping[str, CompiledModel]
+    graph: Graph
+    fingerprints: Mapping[str, str]
+    source_hashes: Mapping[str, str]
+
+    def compiled_path(self, name: str) -> str:
+        return f"target/compiled/{self.models[name].path}"
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.project
+        specs = p.models
+        nodes = {}
+        for n in self.graph.order:
+            m = self.models[n]
+            spec = specs.get(n)
+            nodes[n] = {
+                "name": n, "kind": m.kind, "path": m.path, "materialized": m.materialized,
+                "description": m.description, "tags": list(m.tags), "config": m.config,
+                "depends_on": list(m.depends_on), "sources": list(m.sources),
+                "fingerprint": self.fingerprints[n], "compiled_path": self.compiled_path(n),
+                "columns": _columns(m, spec), "lineage": {k: list(v) for k, v in
+                                                          m.lineage.items()},
+                "raw_sql": spec.raw_sql if spec else "", "compiled_sql": m.sql,
+            }
+        return {
+            "metadata": {"project": p.name, "description": p.description,
+                         "fsql_version": _version()},
+            "order": list(self.graph.order), "nodes": nodes,
+            "sources": {k: {"source": s.source, "name": s.name, "description": s.description,
+                            "path": s.path, "table": s.table,
+                            "columns": [{"name": c.name, "type": c.type,
+                                         "description": c.description} for c in s.columns]}
+                        for k, s in sorted(p.sources.items())},
+            "entities": {k: {"name": e.name, "description": e.description,
+                             "join_keys": [{"name": c, "type": t} for c, t in e.join_keys]}
+                         for k, e in sorted(p.entities.items())},
+        }
+
+    def write(self, target: Path) -> None:
+        """Write manifest.json and compiled SQL (files rewritten only when they change)."""
+        target.mkdir(parents=True, exist_ok=True)
+        for n, m in self.models.items():
+            _write_if_changed(target / "compiled" / m.path, m.sql.rstrip() + "\n")
+        _write_if_changed(target / "manifest.json",
+                          json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str))
+
+
+def _columns(m: CompiledModel, spec: Any) -> list[dict[str, Any]]:
+    declared = {c.name: c for c in (spec.columns if spec else ())}
+    names = list(m.columns or ()) + [c for c in declared if c not in (m.columns or ())]
+    return [{"name": c, "type": declared[c].type if c in declared else None,
+             "description": declared[c].description if c in declared else "",
+             "lineage": list(m.lineage.get(c, ()))} for c in names]
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
+                   resolve_as_of: Any = None, cache_dir: Path | None = None) -> Manifest:
+    """Render and compile every model; all errors are collected and raised together."""
+    renderer = Renderer(project, vars, resolve_as_of, cache_dir)
+    errors: list[FsqlError] = []
+    rendered: dict[str, RenderedModel] = {}
+    for name, spec in project.models.items():
+        if spec.config.get("enabled") is False:
+            continue
+        try:
+            rendered[name] = renderer.render(spec)
+        except FsqlError as e:
+            errors.append(e)
+    ErrorGroup.raise_if(errors)
+    rendered = {n: r for n, r in rendered.items() if r.config.get("enabled", True) is not False}
+    parents = {n: [x.name for x in r.refs if x.kind == "model"] for n, r in rendered.items()}
+    parents.update({s: [] for s in project.seeds})
+    info = {n: NodeInfo(project.models[n].path, project.models[n].tags,
+                        {**project.models[n].config, **r.config}) for n, r in rendered.items()}
+    info.update({s: NodeInfo(sd.path, ("seed",), {"materialized": "seed"})
+                 for s, sd in project.seeds.items()})
+    graph = Graph.build(parents, info)
+    models = _compile_all(project, rendered, graph, errors)
+    ErrorGroup.raise_if(errors)
+    src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
+    return Manifest(project, models, graph, _fingerprints(models, graph, src), src)
+
+
+def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], graph: Graph,
+                 errors: list[FsqlError]) -> dict[str, CompiledModel]:
+    models: dict[str, CompiledModel] = {}
+    schemas: dict[str, tuple[str, ...] | None] = {}
+    for n in graph.order:
+        if n in project.seeds and n not in rendered:
+            models[n] = compile_seed(project.root, project.seeds[n])
+            continue
+        if any(d not in models for d in graph.parents[n]):
+            continue  # a parent failed to compile: its error is already reported
+        ephemerals = {d: models[d] for d in graph.parents[n] if models[d].is_ephemeral}
+        try:
+            models[n] = compile_model(project, project.models[n], rendered[n], ephemerals,
+                                      schemas)
+        except ErrorGroup as g:
+            errors.extend(g.errors)
+            continue
+        except FsqlError as e:
+            errors.append(e)
+            continue
+        schemas[n] = models[n].columns
+    return models
+
+
+def _fingerprints(models: Mapping[str, CompiledModel], graph: Graph,
+                  src: Mapping[str, str]) -> dict[str, str]:
+    fps: dict[str, str] = {}
+    for n in graph.order:
+        m = models[n]
+        h = hashlib.sha256(m.own_hash.encode())
+        for d in m.depends_on:
+            h.update(f"|{d}={fps[d]}".encode())
+        for s in m.sources:
+            h.update(f"|src:{s}={src.get(s, '')}".encode())
+        fps[n] = h.hexdigest()
+    return fps

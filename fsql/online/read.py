@@ -1,0 +1,259 @@
+"""Online reads: ``get_online_features`` and its ``OnlineResponse``.
+
+Feature references are ``"feature_set:feature"`` (or ``"feature_set:*"``). A missing
+entity gives None with status ``NOT_FOUND``; a stored row older than the feature set's
+TTL at read time (``now``, default the current time) gives None with ``OUTSIDE_MAX_AGE``.
+Parsed requests are cached, so a repeated request costs one store lookup per feature set.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from fsql.errors import ConfigError, did_you_mean
+from fsql.online.base import OnlineFeatureSet, OnlineStore, kind_of, to_epoch_us, us_to_iso
+
+__all__ = ["NOT_FOUND", "OUTSIDE_MAX_AGE", "PRESENT", "OnlineResponse", "get_online_features",
+           "parse_refs"]
+
+PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE = "PRESENT", "NOT_FOUND", "OUTSIDE_MAX_AGE"
+_CACHE_MAX = 512
+
+
+@dataclass(frozen=True, eq=False)
+class OnlineResponse:
+    """Online feature values as columns: entity keys first, then the features requested.
+
+    ``event_timestamps`` are epoch microseconds (0 for entity key columns, None when absent).
+    """
+
+    feature_names: tuple[str, ...]
+    values: dict[str, list[Any]]
+    statuses: dict[str, list[str]]
+    event_timestamps: dict[str, list[int | None]]
+    entity_columns: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """Column name -> list of values (Feast's ``to_dict()``)."""
+        return {k: list(v) for k, v in self.values.items()}
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with one row per entity row."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict(), columns=list(self.feature_names))
+
+    def to_feast_json(self) -> dict[str, Any]:
+        """The Feast feature-server JSON shape (one result per column)."""
+        iso: dict[int | None, str | None] = {0: "1970-01-01T00:00:00Z", None: None}
+        results = []
+        for name in self.feature_names:
+            ts = []
+            for t in self.event_timestamps[name]:
+                if t not in iso:
+                    iso[t] = us_to_iso(t)  # type: ignore[arg-type]
+                ts.append(iso[t])
+            results.append({"values": self.values[name], "statuses": self.statuses[name],
+                            "event_timestamps": ts})
+        return {"metadata": {"feature_names": list(self.feature_names)}, "results": results}
+
+
+@dataclass(frozen=True)
+class _Group:
+    fs: OnlineFeatureSet
+    features: tuple[str, ...]
+    outputs: tuple[str, ...]
+    key_kinds: tuple[str, ...]
+    ttl_us: int | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    groups: tuple[_Group, ...]
+    entity_columns: tuple[str, ...]
+    feature_names: tuple[str, ...]
+
+
+_plans: dict[tuple[Any, ...], tuple[_Plan, tuple[OnlineFeatureSet, ...]]] = {}
+
+
+def parse_refs(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[str],
+               full_feature_names: bool = False) -> _Plan:
+    """Validate ``"fs:feature"`` references; ConfigError with a did-you-mean hint if bad."""
+    if isinstance(features, str) or not features:
+        raise ConfigError("features must be a non-empty list of 'feature_set:feature'",
+                          expected='["feature_set:feature", ...]')
+    grouped: dict[str, list[str]] = {}
+    for ref in features:
+        fs_name, feats = _parse_ref(feature_sets, ref)
+        for f in feats:
+            if f not in grouped.setdefault(fs_name, []):
+                grouped[fs_name].append(f)
+    groups: list[_Group] = []
+    seen: dict[str, str] = {}
+    entity_cols: dict[str, None] = {}
+    for fs_name, feats in grouped.items():
+        fs = feature_sets[fs_name]
+        outs = tuple(f"{fs_name}__{f}" if full_feature_names else f for f in feats)
+        for out in outs:
+            if out in seen:
+                raise ConfigError(f"feature name '{out}' is requested from both "
+                                  f"'{seen[out]}' and '{fs_name}'",
+                                  hint="pass full_feature_names=True")
+            seen[out] = fs_name
+        for k in fs.join_keys:
+            entity_cols.setdefault(k, None)
+        kinds = tuple(_key_kind(fs, k) for k in fs.join_keys)
+        ttl = int(round(fs.ttl_seconds * 1_000_000)) if fs.ttl_seconds else None
+        groups.append(_Group(fs, tuple(feats), outs, kinds, ttl))
+    names = (*entity_cols, *seen)
+    return _Plan(tuple(groups), tuple(entity_cols), tuple(names))
+
+
+def _parse_ref(feature_sets: Mapping[str, OnlineFeatureSet], ref: str) -> tuple[str, list[str]]:
+    if not isinstance(ref, str) or ref.count(":") != 1:
+        raise ConfigError(f"bad feature reference {ref!r}", expected="'feature_set:feature'")
+    fs_name, feat = ref.split(":")
+    fs = feature_sets.get(fs_name)
+    if fs is None:
+        raise ConfigError(f"unknown feature set '{fs_name}' in {ref!r}",
+                          expected="one of: " + ", ".join(sorted(feature_sets)),
+                          hint=did_you_mean(fs_name, feature_sets))
+    if feat == "*":
+        return fs_name, list(fs.features)
+    if feat not in fs.features:
+        raise ConfigError(f"unknown feature '{feat}' in feature set '{fs_name}'",
+                          model=fs_name, expected="one of: " + ", ".join(fs.features),
+                          hint=did_you_mean(feat, fs.features))
+    return fs_name, [feat]
+
+
+def _key_kind(fs: OnlineFeatureSet, key: str) -> str:
+    t = fs.feature_types.get(key)
+    if t is None:
+        return ""
+    return "int" if kind_of(t) == "int" else "str"
+
+
+def _plan_for(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[str],
+              full: bool) -> _Plan:
+    ck = (tuple(features) if not isinstance(features, str) else features, full)
+    hit = _plans.get(ck)
+    if hit is not None:
+        plan, used = hit
+        if all(feature_sets.get(g.fs.name) is fs for g, fs in zip(plan.groups, used,
+                                                                     strict=True)):
+            return plan
+    plan = parse_refs(feature_sets, features, full)
+    if len(_plans) >= _CACHE_MAX:
+        _plans.clear()
+    _plans[ck] = (plan, tuple(g.fs for g in plan.groups))
+    return plan
+
+
+def _norm(v: Any, kind: str, name: str) -> Any:
+    if kind == "int":
+        if type(v) is int:
+            return v
+        if not isinstance(v, bool) and not isinstance(v, str | float):
+            try:
+                return operator.index(v)
+            except TypeError:
+                pass
+    elif kind == "str":
+        if isinstance(v, str):
+            return str(v)
+    else:
+        return v
+    raise ConfigError(f"join key '{name}' must be {'an integer' if kind == 'int' else 'a string'}"
+                      f", got {v!r}", expected="int" if kind == "int" else "str")
+
+
+def _keys(rows: Sequence[Mapping[str, Any]], g: _Group) -> list[tuple[Any, ...]]:
+    names = g.fs.join_keys
+    try:
+        if len(names) == 1:
+            k, kind = names[0], g.key_kinds[0]
+            if kind == "int":
+                return [(r[k],) if type(r[k]) is int else (_norm(r[k], kind, k),) for r in rows]
+            return [(_norm(r[k], kind, k),) for r in rows]
+        return [tuple(_norm(r[k], kd, k) for k, kd in zip(names, g.key_kinds, strict=True))
+                for r in rows]
+    except KeyError as e:
+        raise ConfigError(f"entity row is missing join key {e.args[0]!r} of feature set "
+                          f"'{g.fs.name}'", expected=f"keys {list(names)}") from None
+
+
+def _now(now: datetime | date | str | float | None) -> int:
+    if now is None:
+        return time.time_ns() // 1000
+    return to_epoch_us(now)
+
+
+def get_online_features(store: OnlineStore, feature_sets: Mapping[str, OnlineFeatureSet],
+                        features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]], *,
+                        now: datetime | date | str | float | None = None,
+                        full_feature_names: bool = False) -> OnlineResponse:
+    """Look up the latest online values of ``features`` for each entity row.
+
+    >>> from fsql.online.memory import InMemoryStore
+    >>> from fsql.online.base import Layout
+    >>> s = InMemoryStore()
+    >>> _ = s.write_batch(Layout("u", ("id",), ("int",), ("x",), ("int",)), [(1, 0, None, 7)])
+    >>> fs = {"u": OnlineFeatureSet("u", "", 1, ("id",), "ts", None, ("x",), {"id": "BIGINT"})}
+    >>> get_online_features(s, fs, ["u:x"], [{"id": 1}, {"id": 2}]).to_dict()
+    {'id': [1, 2], 'x': [7, None]}
+    """
+    plan = _plan_for(feature_sets, features, full_feature_names)
+    n = len(entity_rows)
+    values: dict[str, list[Any]] = {}
+    statuses: dict[str, list[str]] = {}
+    stamps: dict[str, list[int | None]] = {}
+    for col in plan.entity_columns:
+        try:
+            values[col] = [r[col] for r in entity_rows]
+        except KeyError:
+            raise ConfigError(f"entity row is missing join key '{col}'",
+                              expected=f"keys {list(plan.entity_columns)}") from None
+        statuses[col] = [PRESENT] * n
+        stamps[col] = [0] * n
+    now_us = _now(now)
+    for g in plan.groups:
+        keys = _keys(entity_rows, g)
+        rows = store.read_batch(g.fs.name, keys, g.features)
+        _fill(g, rows, now_us, values, statuses, stamps)
+    return OnlineResponse(plan.feature_names, values, statuses, stamps, plan.entity_columns)
+
+
+def _fill(g: _Group, rows: list[Any], now_us: int, values: dict[str, list[Any]],
+          statuses: dict[str, list[str]], stamps: dict[str, list[int | None]]) -> None:
+    nf = len(g.outputs)
+    cols: list[list[Any]] = [[] for _ in range(nf)]
+    st: list[str] = []
+    ts_col: list[int | None] = []
+    cutoff = None if g.ttl_us is None else now_us - g.ttl_us
+    for row in rows:
+        if row is None:
+            st.append(NOT_FOUND)
+            ts_col.append(None)
+            for c in cols:
+                c.append(None)
+        elif cutoff is not None and row[0] < cutoff:
+            st.append(OUTSIDE_MAX_AGE)
+            ts_col.append(row[0])
+            for c in cols:
+                c.append(None)
+        else:
+            st.append(PRESENT)
+            ts_col.append(row[0])
+            for i in range(nf):
+                cols[i].append(row[i + 1])
+    for i, out in enumerate(g.outputs):
+        values[out] = cols[i]
+        statuses[out] = st if i == 0 else list(st)
+        stamps[out] = ts_col if i == 0 else list(ts_col)

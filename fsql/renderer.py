@@ -1,0 +1,247 @@
+"""Stage 2 — render: Jinja per model; ``ref``/``source``/``var``/``config`` are collected.
+
+A model's rendered SQL keeps its line structure, so a DuckDB error line in the compiled SQL is
+the same line in the model file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import nodes  # noqa: F401  (keeps jinja's compiler imported once)
+
+from .errors import CompileError, FsqlError, did_you_mean
+from .spec import ModelSpec, ProjectSpec
+
+__all__ = ["Ref", "RenderedModel", "Renderer", "relation_for", "version_relation"]
+
+VERSIONS_SCHEMA = "fsql_versions"
+
+
+def relation_for(name: str) -> str:
+    """The live relation (a view) of a model: ``"main"."name"``."""
+    return f'"main"."{name}"'
+
+
+def version_relation(name: str, version: int) -> str:
+    """The physical relation of one version of a model."""
+    return f'"{VERSIONS_SCHEMA}"."{name}__v{version}"'
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One ``ref()``/``source()`` call: what it names and where it was written."""
+
+    kind: str  # "model" | "source"
+    name: str  # model name, or "source.table"
+    line: int
+    col: int
+    version: int | None = None
+    as_of: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedModel:
+    name: str
+    path: str
+    sql: str
+    refs: tuple[Ref, ...]
+    config: dict[str, Any] = field(default_factory=dict)
+    config_line: int | None = None
+
+
+class _Call:
+    """Collects what one model's template calls while it renders."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.refs: list[Ref] = []
+        self.config: dict[str, Any] = {}
+        self.config_line: int | None = None
+
+
+class Renderer:
+    """Renders every model of a project with one Jinja environment (macros loaded once)."""
+
+    def __init__(self, project: ProjectSpec, vars: dict[str, Any] | None = None,
+                 resolve_as_of: Any = None, cache_dir: Path | None = None) -> None:
+        self.project = project
+        self.vars = {**project.vars, **(vars or {})}
+        self.resolve_as_of = resolve_as_of
+        self._call: _Call | None = None
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        bcc = jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None
+        self.env = jinja2.Environment(
+            loader=jinja2.FunctionLoader(self._source), undefined=jinja2.StrictUndefined,
+            bytecode_cache=bcc, keep_trailing_newline=True, autoescape=False)
+        self.env.globals.update(ref=self._ref, source=self._source_fn, var=self._var,
+                                config=self._config, env_var=self._env_var,
+                                is_incremental=lambda: False, this="")
+        self._load_macros()
+
+    # -- jinja plumbing -------------------------------------------------------------------
+    def _source(self, name: str) -> tuple[str, str, Any]:
+        if name in self.project.models:
+            return self.project.models[name].raw_sql, self.project.models[name].path, lambda: True
+        for path, text in self.project.macros:
+            if path == name:
+                return text, path, lambda: True
+        raise jinja2.TemplateNotFound(name)
+
+    def _load_macros(self) -> None:
+        for path, _ in self.project.macros:
+            try:
+                module = self.env.get_template(path).module
+            except jinja2.TemplateSyntaxError as e:
+                raise CompileError(f"Jinja syntax error in macro file: {e.message}", path=path,
+                                   line=e.lineno, col=1, hint="check {% macro %}/{% endmacro %}")
+            for key in dir(module):
+                if not key.startswith("_"):
+                    self.env.globals[key] = getattr(module, key)
+
+    # -- rendering ------------------------------------------------------------------------
+    def render(self, spec: ModelSpec) -> RenderedModel:
+        """Render one model; Jinja and lookup errors point at the .sql line."""
+        call = self._call = _Call(spec)
+        try:
+            if "{" not in spec.raw_sql:
+                sql = spec.raw_sql  # no Jinja at all: skip the template compiler
+            else:
+                tmpl = self.env.get_template(spec.name)
+                sql = tmpl.render(this=relation_for(spec.name))
+        except FsqlError:
+            raise
+        except jinja2.TemplateSyntaxError as e:
+            raise CompileError(f"Jinja syntax error: {e.message}", path=spec.path,
+                               line=e.lineno, col=1, model=spec.name,
+                               hint="check matching {{ }} / {% %} and macro names") from None
+        except Exception as e:  # undefined names, errors raised inside macros, ...
+            raise self._template_error(spec, e) from None
+        finally:
+            self._call = None
+        return RenderedModel(spec.name, spec.path, sql, tuple(call.refs), call.config,
+                             call.config_line)
+
+    def _template_error(self, spec: ModelSpec, e: Exception) -> CompileError:
+        line = _template_line(sys.exc_info()[2], spec.path)
+        msg = str(e)
+        if isinstance(e, jinja2.UndefinedError):
+            name = msg.split("'")[1] if msg.count("'") >= 2 else ""
+            known = list(self.env.globals)
+            return CompileError(f"undefined name in template: {msg}", path=spec.path, line=line,
+                                col=_col_of(spec.raw_sql, line, name), model=spec.name,
+                                expected="a macro from macros/ or one of ref/source/var/config",
+                                hint=did_you_mean(name, known) or "define it in macros/")
+        return CompileError(f"template error: {type(e).__name__}: {msg}", path=spec.path,
+                            line=line, col=1, model=spec.name, hint="see the Jinja expression")
+
+    # -- context functions ------------------------------------------------------------------
+    def _here(self, needle: str) -> tuple[int, int]:
+        call = self._current()
+        line = _template_line_from_stack(call.spec.path)
+        return line, _col_of(call.spec.raw_sql, line, needle)
+
+    def _current(self) -> _Call:
+        assert self._call is not None, "ref()/source() used outside a model render"
+        return self._call
+
+    def _ref(self, name: str, version: int | None = None, as_of: str | None = None) -> str:
+        call = self._current()
+        line, col = self._here(f"ref('{name}'")
+        if name not in self.project.models and name not in self.project.seeds:
+            known = list(self.project.models) + list(self.project.seeds)
+            raise CompileError(f"ref('{name}') does not name a model", path=call.spec.path,
+                               line=line, col=col, model=call.spec.name,
+                               expected="the name of a model in models/ or a seed in seeds/",
+                               hint=did_you_mean(name, known) or "check the model file name")
+        call.refs.append(Ref("model", name, line, col, version, as_of))
+        if as_of is not None and self.resolve_as_of is not None:
+            version = self.resolve_as_of(name, as_of)
+        if version is not None:
+            return version_relation(name, int(version))
+        return relation_for(name)
+
+    def _source_fn(self, source: str, table: str) -> str:
+        call = self._current()
+        key = f"{source}.{table}"
+        line, col = self._here(f"source('{source}'")
+        if key not in self.project.sources:
+            raise CompileError(f"source('{source}', '{table}') is not declared",
+                               path=call.spec.path, line=line, col=col, model=call.spec.name,
+                               expected="a source declared in sources.yml",
+                               hint=did_you_mean(key, self.project.sources)
+                               or "declare it in sources.yml")
+        call.refs.append(Ref("source", key, line, col))
+        spec = self.project.sources[key]
+        return spec.table if spec.table else f'"{source}"."{table}"'
+
+    def _var(self, name: str, default: Any = jinja2.Undefined) -> Any:
+        if name in self.vars:
+            return self.vars[name]
+        if default is not jinja2.Undefined:
+            return default
+        call = self._current()
+        line, col = self._here(f"var('{name}'")
+        raise CompileError(f"var('{name}') is not defined", path=call.spec.path, line=line,
+                           col=col, model=call.spec.name,
+                           expected="a key of vars: in fsql_project.yml or of --vars",
+                           hint=did_you_mean(name, self.vars) or f"add it under vars: or pass "
+                           f"--vars '{{\"{name}\": ...}}'")
+
+    def _config(self, **kwargs: Any) -> str:
+        call = self._current()
+        call.config.update(kwargs)
+        call.config_line = _template_line_from_stack(call.spec.path)
+        return ""
+
+    def _env_var(self, name: str, default: str | None = None) -> str:
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        call = self._current()
+        line, col = self._here(f"env_var('{name}'")
+        raise CompileError(f"environment variable '{name}' is not set", path=call.spec.path,
+                           line=line, col=col, model=call.spec.name,
+                           hint=f"export {name}=... or give env_var a default")
+
+
+def _template_line_from_stack(path: str) -> int:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == path:
+            return _jinja_line(frame, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return 1
+
+
+def _template_line(tb: Any, path: str) -> int:
+    line = 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = _jinja_line(tb.tb_frame, tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+def _jinja_line(frame: Any, py_line: int) -> int:
+    debug = frame.f_globals.get("__jinja_template__")
+    if debug is not None:
+        return int(debug.get_corresponding_lineno(py_line))
+    return py_line  # jinja's rewritten tracebacks already carry the template line
+
+
+def _col_of(text: str, line: int, needle: str) -> int:
+    lines = text.splitlines()
+    if not needle or not 1 <= line <= len(lines):
+        return 1
+    idx = lines[line - 1].find(needle)
+    if idx < 0:
+        idx = lines[line - 1].find(needle.split("(")[0] + "(") if "(" in needle else -1
+    return idx + 1 if idx >= 0 else 1

@@ -1,0 +1,273 @@
+"""What a project *is*: the YAML boundary (strict pydantic) and the frozen specs the loader builds.
+
+Pydantic models (``*Yml``) validate YAML with ``strict=True, extra="forbid"``; everything after
+the loader is a frozen dataclass. Config keys are declared once, as data (``CONFIG_KEYS``), and
+drive validation, ``docs/project-reference.md`` and error hints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CONFIG_KEYS",
+    "MATERIALIZATIONS",
+    "ColumnSpec",
+    "ConfigKey",
+    "EntitySpec",
+    "Loc",
+    "ModelSpec",
+    "ProfileSpec",
+    "ProjectSpec",
+    "SeedSpec",
+    "SourceSpec",
+]
+
+MATERIALIZATIONS = ("view", "table", "ephemeral", "feature_set", "incremental")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class ProfileYml(_Strict):
+    database: str = "warehouse.duckdb"
+    threads: int = Field(default=4, ge=1, le=256)
+    memory_limit: str | None = None
+
+
+class ProjectYml(_Strict):
+    name: str
+    description: str = ""
+    version: str | int | None = None
+    profile: ProfileYml = ProfileYml()
+    vars: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    seeds: dict[str, Any] = {}
+    online_store: dict[str, Any] | None = None
+
+
+class ColumnYml(_Strict):
+    name: str
+    type: str | None = None
+    description: str = ""
+    tags: list[str] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []  # dbt's name for expectations
+    meta: dict[str, Any] = {}
+
+
+class ModelYml(_Strict):
+    name: str
+    description: str = ""
+    config: dict[str, Any] = {}
+    tags: list[str] = []
+    columns: list[ColumnYml] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []
+    meta: dict[str, Any] = {}
+
+
+class ModelsFileYml(_Strict):
+    version: int | None = None
+    models: list[ModelYml] = []
+
+
+class SourceTableYml(_Strict):
+    name: str
+    description: str = ""
+    path: str | None = None
+    table: str | None = None
+    format: str | None = None
+    columns: list[ColumnYml] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []
+    freshness: dict[str, Any] | None = None
+    loaded_at_field: str | None = None
+    tags: list[str] = []
+
+
+class SourceYml(_Strict):
+    name: str
+    description: str = ""
+    schema_: str | None = Field(default=None, alias="schema")
+    tables: list[SourceTableYml] = []
+
+
+class SourcesFileYml(_Strict):
+    version: int | None = None
+    sources: list[SourceYml] = []
+
+
+class JoinKeyYml(_Strict):
+    name: str
+    type: str = "VARCHAR"
+    description: str = ""
+
+
+class EntityYml(_Strict):
+    name: str
+    join_keys: list[JoinKeyYml | str]
+    description: str = ""
+
+
+class EntitiesFileYml(_Strict):
+    version: int | None = None
+    entities: list[EntityYml] = []
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One model config key: its accepted Python types and what it means."""
+
+    name: str
+    types: tuple[type, ...]
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+CONFIG_KEYS: dict[str, ConfigKey] = {
+    k.name: k
+    for k in [
+        ConfigKey("materialized", (str,), "How the model is stored.", MATERIALIZATIONS),
+        ConfigKey("tags", (list, str), "Tags for selection (`tag:x`) and docs."),
+        ConfigKey("enabled", (bool,), "Set false to ignore the model."),
+        ConfigKey("description", (str,), "Model description (the YAML one wins)."),
+        ConfigKey("entities", (list, str), "feature_set: entity names from entities.yml."),
+        ConfigKey("timestamp", (str,), "feature_set: the event-time column."),
+        ConfigKey("created_timestamp", (str,), "feature_set: created time, breaks timestamp ties."),
+        ConfigKey("ttl", (str, int), "feature_set: how long a row stays valid, e.g. `30d`."),
+        ConfigKey("online", (bool,), "feature_set: materialize to the online store."),
+        ConfigKey("unique_key", (str, list), "Columns that identify a row (diff, merge)."),
+        ConfigKey("time_column", (str,), "incremental: the column intervals are cut on."),
+        ConfigKey("batch_size", (str,), "incremental: interval size, e.g. `1 day`."),
+        ConfigKey("start", (str,), "incremental: first interval start."),
+        ConfigKey("lookback", (int,), "incremental: rebuild the last K intervals."),
+        ConfigKey(
+            "incremental_strategy",
+            (str,),
+            "incremental: how new intervals land.",
+            ("append", "delete+insert", "merge"),
+        ),
+        ConfigKey("meta", (dict,), "Free-form metadata shown in docs."),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A place in a project file (1-based line and column)."""
+
+    path: str
+    line: int | None = None
+    col: int | None = None
+
+    def kw(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "col": self.col}
+
+
+@dataclass(frozen=True)
+class RawExpectation:
+    """An expectation as written in YAML, with where it was written."""
+
+    raw: Any
+    column: str | None
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as loaded: its SQL text, YAML properties and folder defaults."""
+
+    name: str
+    path: str  # relative to the project root, posix
+    raw_sql: str
+    description: str = ""
+    config: dict[str, Any] = field(default_factory=dict)  # folder defaults + YAML config
+    config_locs: dict[str, Loc] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    columns: tuple[ColumnSpec, ...] = ()
+    expectations: tuple[RawExpectation, ...] = ()
+    yml_loc: Loc | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> str:
+        return str(Path(self.path).parent.as_posix())
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    source: str
+    name: str
+    description: str = ""
+    path: str | None = None  # file or glob, relative to the project root
+    table: str | None = None
+    format: str | None = None
+    columns: tuple[ColumnSpec, ...] = ()
+    expectations: tuple[RawExpectation, ...] = ()
+    freshness: dict[str, Any] | None = None
+    loaded_at_field: str | None = None
+    loc: Loc | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}.{self.name}"
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    join_keys: tuple[tuple[str, str], ...]  # (column, type)
+    description: str = ""
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class SeedSpec:
+    name: str
+    path: str
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    database: str = "warehouse.duckdb"
+    threads: int = 4
+    memory_limit: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """Everything the loader read, before rendering."""
+
+    root: Path
+    name: str
+    description: str
+    profile: ProfileSpec
+    vars: dict[str, Any]
+    models: dict[str, ModelSpec]
+    sources: dict[str, SourceSpec]
+    entities: dict[str, EntitySpec]
+    seeds: dict[str, SeedSpec]
+    macros: tuple[tuple[str, str], ...]  # (relative path, text)
+    generic_expectations: tuple[tuple[str, str], ...] = ()  # (relative path, text)
+    online_store: dict[str, Any] | None = None
+
+    @property
+    def database_path(self) -> Path:
+        p = Path(self.profile.database)
+        return p if p.is_absolute() else self.root / p

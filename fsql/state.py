@@ -1,0 +1,238 @@
+"""The state store: versions, runs and per-model results in schema ``fsql_meta`` of the same
+DuckDB file, so a project's warehouse is one file to copy.
+
+Statuses of a version: ``building`` -> ``live`` | ``failed``; ``live`` -> ``superseded`` |
+``rolled_back``; leftovers of a killed run become ``abandoned`` on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .renderer import VERSIONS_SCHEMA, relation_for, version_relation
+
+__all__ = ["LiveVersion", "VersionRow", "StateStore"]
+
+META = "fsql_meta"
+
+DDL = f"""
+create schema if not exists {META};
+create schema if not exists {VERSIONS_SCHEMA};
+create table if not exists {META}.runs (
+  run_id varchar, started_at timestamp, finished_at timestamp, status varchar,
+  pid integer, command varchar, args varchar, fsql_version varchar);
+create table if not exists {META}.versions (
+  model varchar, version integer, status varchar, kind varchar, materialized varchar,
+  fingerprint varchar, own_hash varchar, run_id varchar, relation varchar,
+  created_at timestamp, published_at timestamp, row_count bigint, compiled_sql varchar,
+  input_versions varchar, columns varchar, checks varchar, duration_s double, message varchar,
+  config varchar);
+create table if not exists {META}.model_runs (
+  run_id varchar, model varchar, status varchar, version integer, started_at timestamp,
+  duration_s double, thread varchar, message varchar);
+create table if not exists {META}.sources (key varchar, hash varchar, relation varchar);
+"""
+
+_VERSION_COLS = ("model", "version", "status", "kind", "materialized", "fingerprint",
+                 "own_hash", "run_id", "relation", "created_at", "published_at", "row_count",
+                 "compiled_sql", "input_versions", "columns", "checks", "duration_s", "message",
+                 "config")
+
+
+@dataclass(frozen=True)
+class LiveVersion:
+    model: str
+    version: int
+    fingerprint: str
+    own_hash: str
+    input_versions: dict[str, int]
+    columns: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One row of ``fsql_meta.versions`` (JSON columns decoded)."""
+
+    model: str
+    version: int
+    status: str
+    kind: str
+    materialized: str
+    fingerprint: str
+    own_hash: str
+    run_id: str
+    relation: str
+    created_at: Any
+    published_at: Any
+    row_count: int | None
+    compiled_sql: str
+    input_versions: dict[str, int]
+    columns: tuple[tuple[str, str], ...]
+    checks: list[dict[str, Any]]
+    duration_s: float | None
+    message: str | None
+    config: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in _VERSION_COLS}
+        d["columns"] = [list(c) for c in self.columns]
+        for k in ("created_at", "published_at"):
+            d[k] = d[k].isoformat() if d[k] is not None else None
+        return d
+
+
+class StateStore:
+    """Reads and writes fsql_meta through a DuckDB connection or cursor."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    @staticmethod
+    def exists(con: Any) -> bool:
+        rows = con.execute("select 1 from information_schema.tables where table_schema = ? "
+                           "and table_name = 'versions'", [META]).fetchall()
+        return bool(rows)
+
+    def init(self) -> None:
+        self.con.execute(DDL)
+
+    # -- reads ------------------------------------------------------------------------------
+    def live(self) -> dict[str, LiveVersion]:
+        rows = self.con.execute(
+            f"select model, version, fingerprint, own_hash, input_versions, columns "
+            f"from {META}.versions where status = 'live'").fetchall()
+        return {r[0]: LiveVersion(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"),
+                                  tuple(tuple(c) for c in json.loads(r[5] or "[]")))
+                for r in rows}
+
+    def versions(self, model: str | None = None, status: str | None = None) -> list[VersionRow]:
+        where, params = [], []
+        if model is not None:
+            where.append("model = ?")
+            params.append(model)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        sql = f"select {', '.join(_VERSION_COLS)} from {META}.versions"
+        if where:
+            sql += " where " + " and ".join(where)
+        rows = self.con.execute(sql + " order by model, version", params).fetchall()
+        return [_version_row(r) for r in rows]
+
+    def next_version(self, model: str) -> int:
+        row = self.con.execute(f"select max(version) from {META}.versions where model = ?",
+                               [model]).fetchone()
+        return int(row[0] or 0) + 1
+
+    def last_status(self) -> dict[str, tuple[str, str | None]]:
+        rows = self.con.execute(
+            f"select model, arg_max(status, started_at), arg_max(message, started_at) "
+            f"from {META}.model_runs group by model").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def source_hashes(self) -> dict[str, str]:
+        return dict(self.con.execute(f"select key, hash from {META}.sources").fetchall())
+
+    # -- writes -----------------------------------------------------------------------------
+    def start_run(self, run_id: str, pid: int, command: str, args: dict[str, Any],
+                  version: str) -> None:
+        self.con.execute(f"insert into {META}.runs values (?, now(), null, 'running', ?, ?, ?, ?)",
+                         [run_id, pid, command, json.dumps(args, default=str), version])
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        self.con.execute(f"update {META}.runs set finished_at = now(), status = ? "
+                         f"where run_id = ?", [status, run_id])
+
+    def begin_version(self, model: str, version: int, *, kind: str, materialized: str,
+                      fingerprint: str, own_hash: str, run_id: str, sql: str,
+                      inputs: dict[str, int], config: dict[str, Any]) -> str:
+        rel = version_relation(model, version)
+        self.con.execute(
+            f"insert into {META}.versions (model, version, status, kind, materialized, "
+            f"fingerprint, own_hash, run_id, relation, created_at, compiled_sql, input_versions,"
+            f" config) values (?, ?, 'building', ?, ?, ?, ?, ?, ?, now(), ?, ?, ?)",
+            [model, version, kind, materialized, fingerprint, own_hash, run_id, rel, sql,
+             json.dumps(inputs, sort_keys=True), json.dumps(config, sort_keys=True, default=str)])
+        return rel
+
+    def fail_version(self, model: str, version: int, message: str,
+                     checks: list[dict[str, Any]] | None = None, **stats: Any) -> None:
+        self.con.execute(
+            f"update {META}.versions set status = 'failed', message = ?, checks = ?, "
+            f"row_count = ?, columns = ?, duration_s = ? where model = ? and version = ?",
+            [message, json.dumps(checks or [], default=str), stats.get("row_count"),
+             json.dumps(stats.get("columns") or []), stats.get("duration_s"), model, version])
+
+    def publish(self, model: str, version: int, *, row_count: int | None,
+                columns: list[tuple[str, str]], checks: list[dict[str, Any]],
+                duration_s: float) -> None:
+        """Swap the live view and record the version in ONE transaction."""
+        con = self.con
+        con.execute("begin transaction")
+        try:
+            con.execute(f"create or replace view {relation_for(model)} as "
+                        f"select * from {version_relation(model, version)}")
+            con.execute(f"update {META}.versions set status = 'superseded' "
+                        f"where model = ? and status = 'live'", [model])
+            con.execute(
+                f"update {META}.versions set status = 'live', published_at = now(), "
+                f"row_count = ?, columns = ?, checks = ?, duration_s = ? "
+                f"where model = ? and version = ?",
+                [row_count, json.dumps(columns), json.dumps(checks, default=str), duration_s,
+                 model, version])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+    def record_model_run(self, run_id: str, model: str, status: str, version: int | None,
+                         duration_s: float, thread: str, message: str | None) -> None:
+        self.con.execute(
+            f"insert into {META}.model_runs values (?, ?, ?, ?, now() - to_microseconds(?), ?,"
+            f" ?, ?)", [run_id, model, status, version, int(duration_s * 1e6), duration_s,
+                        thread, message])
+
+    def set_source(self, key: str, hash_: str, relation: str) -> None:
+        self.con.execute(f"delete from {META}.sources where key = ?", [key])
+        self.con.execute(f"insert into {META}.sources values (?, ?, ?)", [key, hash_, relation])
+
+    def drop_relation(self, model: str, version: int) -> None:
+        sql = drop_relation_sql(self.con, model, version)
+        if sql:
+            self.con.execute(sql)
+
+    def clean_leftovers(self) -> list[str]:
+        """Drop relations of versions a killed run left 'building'; mark them abandoned."""
+        rows = self.con.execute(f"select model, version, relation from {META}.versions "
+                                f"where status = 'building'").fetchall()
+        for model, version, rel in rows:
+            self.drop_relation(model, version)
+            self.con.execute(f"update {META}.versions set status = 'abandoned', message = "
+                             f"'left unfinished by an interrupted run' where model = ? and "
+                             f"version = ?", [model, version])
+        self.con.execute(f"update {META}.runs set status = 'interrupted' "
+                         f"where status = 'running'")
+        return [f"{m} v{v}" for m, v, _ in rows]
+
+
+def drop_relation_sql(con: Any, model: str, version: int) -> str | None:
+    """The DROP statement for a version's relation (table or view), None if it is gone."""
+    name = f"{model}__v{version}"
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? and "
+        "table_name = ?", [VERSIONS_SCHEMA, name]).fetchone()
+    if kind is None:
+        return None
+    what = "view" if kind[0] == "VIEW" else "table"
+    return f"drop {what} {version_relation(model, version)}"
+
+
+def _version_row(r: tuple[Any, ...]) -> VersionRow:
+    d = dict(zip(_VERSION_COLS, r, strict=True))
+    d["input_versions"] = json.loads(d["input_versions"] or "{}")
+    d["columns"] = tuple(tuple(c) for c in json.loads(d["columns"] or "[]"))
+    d["checks"] = json.loads(d["checks"] or "[]")
+    d["config"] = json.loads(d["config"] or "{}")
+    return VersionRow(**d)
