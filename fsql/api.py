@@ -86,7 +86,7 @@ class Project:
     def compile(self, *, write: bool = True) -> Manifest:
         """Render and compile every model; writes target/manifest.json and compiled SQL."""
         manifest = build_manifest(self.spec, self.vars, self._resolve_as_of,
-                                  self.target / ".jinja_cache" if write else None)
+                                  self.target / ".cache" if write else None)
         if write:
             manifest.write(self.target)
         return manifest

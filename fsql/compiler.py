@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
-
 from .errors import CompileError, ErrorGroup, FsqlError, did_you_mean
 from .renderer import Ref, RenderedModel
 from .spec import CONFIG_KEYS, MATERIALIZATIONS, Loc, ModelSpec, ProjectSpec, SeedSpec, SourceSpec
@@ -74,19 +70,25 @@ def parse_ttl(value: Any) -> float | None:
 
 def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
                   ephemerals: Mapping[str, CompiledModel],
-                  schemas: Mapping[str, tuple[str, ...] | None]) -> CompiledModel:
-    """Compile one rendered model. ``ephemerals``/``schemas`` hold already-compiled parents."""
+                  schemas: Mapping[str, tuple[str, ...] | None],
+                  cache: dict[str, Any] | None = None) -> CompiledModel:
+    """Compile one rendered model. ``ephemerals``/``schemas`` hold already-compiled parents.
+
+    ``cache`` maps a hash of everything the SQL analysis reads to its result, so a warm
+    compile never imports sqlglot.
+    """
     config = {**spec.config, **r.config}
     _check_config(project, spec, r, config)
-    tree = _parse(spec, r)
     deps = tuple(sorted({x.name for x in r.refs if x.kind == "model"}))
-    sql = r.sql
     eph = [d for d in deps if d in ephemerals]
-    if eph:
-        tree = _inline_ephemerals(tree, eph, ephemerals)
-        sql = tree.sql(dialect=DIALECT, pretty=True)
-    normalized = tree.sql(dialect=DIALECT, comments=False)
-    columns, lineage = _columns_and_lineage(tree, deps, schemas)
+    key = _hash(r.sql, *(ephemerals[d].sql for d in eph),
+                json.dumps({d: schemas.get(d) for d in deps}, sort_keys=True))
+    hit = cache.get(key) if cache is not None else None
+    if hit is None:
+        hit = _analyze(spec, r, deps, eph, ephemerals, schemas)
+        if cache is not None:
+            cache[key] = hit
+    sql, normalized, columns, lineage = hit
     tags = tuple(dict.fromkeys(list(spec.tags) + _as_list(config.get("tags"))))
     description = spec.description or str(config.get("description", ""))
     own = _hash(normalized, json.dumps(config, sort_keys=True, default=str))
@@ -94,6 +96,20 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
         spec.name, spec.path, "model", str(config.get("materialized", "view")), sql, normalized,
         deps, tuple(sorted({x.name for x in r.refs if x.kind == "source"})), config, tags,
         description, columns, lineage, own, r.refs)
+
+
+def _analyze(spec: ModelSpec, r: RenderedModel, deps: tuple[str, ...], eph: list[str],
+             ephemerals: Mapping[str, CompiledModel],
+             schemas: Mapping[str, tuple[str, ...] | None]) -> tuple[Any, ...]:
+    """The sqlglot part: parse, inline ephemerals, normalize, infer columns and lineage."""
+    tree = _parse(spec, r)
+    sql = r.sql
+    if eph:
+        tree = _inline_ephemerals(tree, eph, ephemerals)
+        sql = tree.sql(dialect=DIALECT, pretty=True)
+    normalized = tree.sql(dialect=DIALECT, comments=False)
+    columns, lineage = _columns_and_lineage(tree, deps, schemas)
+    return sql, normalized, columns, lineage
 
 
 def compile_seed(root: Path, seed: SeedSpec) -> CompiledModel:
@@ -211,7 +227,11 @@ def _check_feature_set(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
 
 
 # -- SQL ------------------------------------------------------------------------------------
-def _parse(spec: ModelSpec, r: RenderedModel) -> exp.Expr:
+def _parse(spec: ModelSpec, r: RenderedModel) -> Any:
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, SqlglotError
+
     try:
         trees = [t for t in sqlglot.parse(r.sql, read=DIALECT) if t is not None]
     except ParseError as e:
@@ -233,11 +253,14 @@ def _parse(spec: ModelSpec, r: RenderedModel) -> exp.Expr:
     return trees[0]
 
 
-def _inline_ephemerals(tree: exp.Expr, eph: list[str],
-                       ephemerals: Mapping[str, CompiledModel]) -> exp.Expr:
+def _inline_ephemerals(tree: Any, eph: list[str],
+                       ephemerals: Mapping[str, CompiledModel]) -> Any:
+    import sqlglot
+    from sqlglot import exp
+
     names = {f"main.{n}": n for n in eph}
 
-    def swap(node: exp.Expr) -> exp.Expr:
+    def swap(node: Any) -> Any:
         if isinstance(node, exp.Table) and f"{node.db}.{node.name}" in names:
             alias = node.alias or node.name
             return exp.to_table(f"__eph_{node.name}").as_(alias) if alias else node
@@ -250,7 +273,9 @@ def _inline_ephemerals(tree: exp.Expr, eph: list[str],
     return tree
 
 
-def _prepend_cte(tree: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
+def _prepend_cte(tree: Any, name: str, body: Any) -> Any:
+    from sqlglot import exp
+
     cte = exp.CTE(this=body, alias=exp.TableAlias(this=exp.to_identifier(name)))
     with_ = tree.args.get("with_") or tree.args.get("with")
     if with_ is None:
@@ -261,9 +286,11 @@ def _prepend_cte(tree: exp.Expr, name: str, body: exp.Expr) -> exp.Expr:
     return tree
 
 
-def _columns_and_lineage(tree: exp.Expr, deps: tuple[str, ...],
+def _columns_and_lineage(tree: Any, deps: tuple[str, ...],
                          schemas: Mapping[str, tuple[str, ...] | None]
                          ) -> tuple[tuple[str, ...] | None, dict[str, tuple[str, ...]]]:
+    from sqlglot import exp
+
     if not isinstance(tree, exp.Query):
         return None, {}
     selects = tree.selects
@@ -274,9 +301,11 @@ def _columns_and_lineage(tree: exp.Expr, deps: tuple[str, ...],
     return cols, _lineage(tree, cols, deps, schemas)
 
 
-def _lineage(tree: exp.Expr, cols: tuple[str, ...], deps: tuple[str, ...],
+def _lineage(tree: Any, cols: tuple[str, ...], deps: tuple[str, ...],
              schemas: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
     """Column lineage: output column -> sorted ("upstream.column", ...); best effort."""
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage as sg_lineage
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import build_scope
@@ -296,6 +325,8 @@ def _lineage(tree: exp.Expr, cols: tuple[str, ...], deps: tuple[str, ...],
 
 
 def _leaf(node: Any) -> str:
+    from sqlglot import exp
+
     src = node.source
     if isinstance(src, exp.Table) and src.name:
         col = node.name.split(".")[-1]

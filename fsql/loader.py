@@ -14,6 +14,7 @@ from .spec import (
     ColumnSpec,
     EntitiesFileYml,
     EntitySpec,
+    EntityYml,
     Loc,
     ModelSpec,
     ModelsFileYml,
@@ -25,6 +26,7 @@ from .spec import (
     SeedSpec,
     SourcesFileYml,
     SourceSpec,
+    SourceYml,
 )
 from .yamlio import YamlDoc, load_file, validate
 
@@ -68,6 +70,26 @@ def _collect(pair: tuple[Any, list[ConfigError]] | None, errors: list[FsqlError]
     return value
 
 
+def _items(doc: YamlDoc, file_model: Any, list_key: str, item_model: Any,
+           errors: list[FsqlError]) -> list[tuple[int, Any]]:
+    """Validate a file's top level, then each list item on its own (one bad item does not
+    hide the errors of the others)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    top = {k: ([] if k == list_key else v) for k, v in data.items()}
+    _collect(validate(file_model, doc, data=top), errors)
+    items = data.get(list_key) or []
+    if not isinstance(items, list):
+        errors.append(ConfigError(f"'{list_key}' must be a list", **doc.loc((list_key,)).kw(),
+                                  expected=f"{list_key}:\n  - name: ...", hint="use '- ' items"))
+        return []
+    out = []
+    for i, item in enumerate(items):
+        value = _collect(validate(item_model, doc, (list_key, i), data=item), errors)
+        if value is not None:
+            out.append((i, value))
+    return out
+
+
 def _safe_load(path: Path, rel: str, errors: list[FsqlError]) -> YamlDoc | None:
     try:
         return load_file(path, rel)
@@ -79,9 +101,8 @@ def _safe_load(path: Path, rel: str, errors: list[FsqlError]) -> YamlDoc | None:
 def _load_entities(root: Path, errors: list[FsqlError]) -> dict[str, EntitySpec]:
     doc = _safe_load(root / "entities.yml", "entities.yml", errors) \
         if (root / "entities.yml").is_file() else None
-    parsed = _collect(validate(EntitiesFileYml, doc), errors) if doc else None
     out: dict[str, EntitySpec] = {}
-    for i, e in enumerate(parsed.entities if parsed else []):
+    for i, e in _items(doc, EntitiesFileYml, "entities", EntityYml, errors) if doc else []:
         keys = tuple((k, "VARCHAR") if isinstance(k, str) else (k.name, k.type)
                      for k in e.join_keys)
         loc = doc.loc(("entities", i)) if doc else None
@@ -97,8 +118,7 @@ def _load_sources(root: Path, errors: list[FsqlError]) -> dict[str, SourceSpec]:
     for path in sorted(root.glob("sources*.yml")) + sorted((root / "models").rglob("sources.yml")):
         rel = path.relative_to(root).as_posix()
         doc = _safe_load(path, rel, errors)
-        parsed = _collect(validate(SourcesFileYml, doc), errors) if doc else None
-        for i, src in enumerate(parsed.sources if parsed else []):
+        for i, src in _items(doc, SourcesFileYml, "sources", SourceYml, errors) if doc else []:
             for j, t in enumerate(src.tables):
                 assert doc is not None
                 key = ("sources", i, "tables", j)
@@ -213,8 +233,7 @@ def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
             continue
         rel = path.relative_to(root).as_posix()
         doc = _safe_load(path, rel, errors)
-        parsed = _collect(validate(ModelsFileYml, doc), errors) if doc else None
-        for i, m in enumerate(parsed.models if parsed else []):
+        for i, m in _items(doc, ModelsFileYml, "models", ModelYml, errors) if doc else []:
             assert doc is not None
             key = ("models", i)
             if m.name not in sql_files:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +97,7 @@ def _version() -> str:
 def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
                    resolve_as_of: Any = None, cache_dir: Path | None = None) -> Manifest:
     """Render and compile every model; all errors are collected and raised together."""
-    renderer = Renderer(project, vars, resolve_as_of, cache_dir)
+    renderer = Renderer(project, vars, resolve_as_of, cache_dir / "jinja" if cache_dir else None)
     errors: list[FsqlError] = []
     rendered: dict[str, RenderedModel] = {}
     for name, spec in project.models.items():
@@ -114,14 +116,18 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
     info.update({s: NodeInfo(sd.path, ("seed",), {"materialized": "seed"})
                  for s, sd in project.seeds.items()})
     graph = Graph.build(parents, info)
-    models = _compile_all(project, rendered, graph, errors)
+    cache = _load_cache(cache_dir)
+    size = len(cache)
+    models = _compile_all(project, rendered, graph, errors, cache)
     ErrorGroup.raise_if(errors)
+    if cache_dir is not None and len(cache) != size:
+        _save_cache(cache_dir, cache)
     src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
     return Manifest(project, models, graph, _fingerprints(models, graph, src), src)
 
 
 def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], graph: Graph,
-                 errors: list[FsqlError]) -> dict[str, CompiledModel]:
+                 errors: list[FsqlError], cache: dict[str, Any]) -> dict[str, CompiledModel]:
     models: dict[str, CompiledModel] = {}
     schemas: dict[str, tuple[str, ...] | None] = {}
     for n in graph.order:
@@ -133,7 +139,7 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
         ephemerals = {d: models[d] for d in graph.parents[n] if models[d].is_ephemeral}
         try:
             models[n] = compile_model(project, project.models[n], rendered[n], ephemerals,
-                                      schemas)
+                                      schemas, cache)
         except ErrorGroup as g:
             errors.extend(g.errors)
             continue
@@ -142,6 +148,32 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
             continue
         schemas[n] = models[n].columns
     return models
+
+
+_CACHE_FILE = "compile.pickle"
+
+
+def _load_cache(cache_dir: Path | None) -> dict[str, Any]:
+    """SQL analysis results of earlier compiles (a pure cache: deleting it is always safe)."""
+    if cache_dir is None or not (cache_dir / _CACHE_FILE).is_file():
+        return {}
+    try:
+        with open(cache_dir / _CACHE_FILE, "rb") as fh:
+            data = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - a corrupt cache is just a cold start
+        return {}
+    return data if isinstance(data, dict) and data.get("_v") == _version() else {}
+
+
+def _save_cache(cache_dir: Path, cache: dict[str, Any]) -> None:
+    cache["_v"] = _version()
+    if len(cache) > 20000:  # keep it bounded; a cold start rebuilds it
+        cache = {"_v": _version()}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(cache, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cache_dir / _CACHE_FILE)
 
 
 def _fingerprints(models: Mapping[str, CompiledModel], graph: Graph,

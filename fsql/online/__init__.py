@@ -30,9 +30,9 @@ __all__ = [
 
 _LAZY = {
     "RedisStore": "fsql.online.redis_store",
-    "MaterializeResult": "fsql.online.materialize",
-    "materialize": "fsql.online.materialize",
-    "materialize_all": "fsql.online.materialize",
+    "MaterializeResult": "fsql.online.materializer",
+    "materialize": "fsql.online.materializer",
+    "materialize_all": "fsql.online.materializer",
 }
 
 

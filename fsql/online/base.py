@@ -168,13 +168,14 @@ def to_epoch_us(value: datetime | date | str | int | float) -> int:
 
 
 def us_to_iso(us: int) -> str:
-    """Epoch microseconds as an ISO-8601 UTC string (``...Z``).
+    """Epoch microseconds as an ISO-8601 UTC string (``...Z``, fraction only when non-zero).
 
-    >>> us_to_iso(1_500_000)
-    '1970-01-01T00:00:01.500000Z'
+    >>> us_to_iso(1_500_000), us_to_iso(0)
+    ('1970-01-01T00:00:01.500000Z', '1970-01-01T00:00:00Z')
     """
-    dt = datetime.fromtimestamp(us // 1_000_000, UTC).replace(microsecond=us % 1_000_000)
-    return dt.isoformat().replace("+00:00", "Z")
+    sec, frac = divmod(us, 1_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    return f"{text}.{frac:06d}Z" if frac else text + "Z"
 
 
 def check_key(layout: Layout, key: Key) -> None:

@@ -30,6 +30,8 @@ class OnlineResponse:
     """Online feature values as columns: entity keys first, then the features requested.
 
     ``event_timestamps`` are epoch microseconds (0 for entity key columns, None when absent).
+    Status and timestamp lists are shared between the columns of one feature set: treat
+    them as read-only (``to_dict()`` returns copies of the values).
     """
 
     feature_names: tuple[str, ...]
@@ -50,17 +52,25 @@ class OnlineResponse:
 
     def to_feast_json(self) -> dict[str, Any]:
         """The Feast feature-server JSON shape (one result per column)."""
-        iso: dict[int | None, str | None] = {0: "1970-01-01T00:00:00Z", None: None}
+        done: dict[int, list[str | None]] = {}
         results = []
         for name in self.feature_names:
-            ts = []
-            for t in self.event_timestamps[name]:
-                if t not in iso:
-                    iso[t] = us_to_iso(t)  # type: ignore[arg-type]
-                ts.append(iso[t])
+            stamps = self.event_timestamps[name]
+            iso = done.get(id(stamps))
+            if iso is None:
+                iso = done[id(stamps)] = [_iso(t) for t in stamps]
             results.append({"values": self.values[name], "statuses": self.statuses[name],
-                            "event_timestamps": ts})
+                            "event_timestamps": iso})
         return {"metadata": {"feature_names": list(self.feature_names)}, "results": results}
+
+
+def _iso(t: int | None) -> str | None:
+    if t is None:
+        return None
+    return _EPOCH if t == 0 else us_to_iso(t)
+
+
+_EPOCH = "1970-01-01T00:00:00Z"
 
 
 @dataclass(frozen=True)
@@ -214,14 +224,16 @@ def get_online_features(store: OnlineStore, feature_sets: Mapping[str, OnlineFea
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[str]] = {}
     stamps: dict[str, list[int | None]] = {}
+    present: list[str] = [PRESENT] * n
+    zeros: list[int | None] = [0] * n
     for col in plan.entity_columns:
         try:
             values[col] = [r[col] for r in entity_rows]
         except KeyError:
             raise ConfigError(f"entity row is missing join key '{col}'",
                               expected=f"keys {list(plan.entity_columns)}") from None
-        statuses[col] = [PRESENT] * n
-        stamps[col] = [0] * n
+        statuses[col] = present
+        stamps[col] = zeros
     now_us = _now(now)
     for g in plan.groups:
         keys = _keys(entity_rows, g)
@@ -253,7 +265,7 @@ def _fill(g: _Group, rows: list[Any], now_us: int, values: dict[str, list[Any]],
             ts_col.append(row[0])
             for i in range(nf):
                 cols[i].append(row[i + 1])
-    for i, out in enumerate(g.outputs):
+    for i, out in enumerate(g.outputs):  # one status/timestamp list shared per feature set
         values[out] = cols[i]
-        statuses[out] = st if i == 0 else list(st)
-        stamps[out] = ts_col if i == 0 else list(ts_col)
+        statuses[out] = st
+        stamps[out] = ts_col

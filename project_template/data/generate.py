@@ -16,7 +16,7 @@ The story behind the numbers, so that the features have something to find:
 
 * Card holders shop at a few favourite merchants, more in November/December and at weekends;
   some of them have busy periods (travel, holidays) with many more transactions.
-* About 1.5 % of transactions are fraud. Most fraud comes in bursts after a card is
+* About 1.8 % of transactions are fraud. Most fraud comes in bursts after a card is
   compromised: a couple of tiny "card testing" charges, then large online purchases at
   high-risk merchants the card holder never used before, often at night. A handful of
   merchants attract much more fraud than the rest.
@@ -76,26 +76,73 @@ CATEGORIES: list[tuple[int, str, str, float, float, float]] = [
 CAT_BY_MCC = {c[0]: c for c in CATEGORIES}
 TRAVEL_MCCS = (4511, 7011, 5812, 4121)
 CITIES = [
-    "New York", "Los Angeles", "Chicago", "Houston", "Phoenix", "Philadelphia",
-    "San Antonio", "San Diego", "Dallas", "Austin", "Seattle", "Denver", "Boston", "Miami",
+    "New York",
+    "Los Angeles",
+    "Chicago",
+    "Houston",
+    "Phoenix",
+    "Philadelphia",
+    "San Antonio",
+    "San Diego",
+    "Dallas",
+    "Austin",
+    "Seattle",
+    "Denver",
+    "Boston",
+    "Miami",
 ]
 NAME_PREFIXES = [
-    "Blue", "North", "Sunny", "Metro", "Golden", "Green", "City", "Union", "Pioneer",
-    "Harbor", "Maple", "Summit", "Urban", "River", "Oak", "Silver", "Bright", "Prime",
+    "Blue",
+    "North",
+    "Sunny",
+    "Metro",
+    "Golden",
+    "Green",
+    "City",
+    "Union",
+    "Pioneer",
+    "Harbor",
+    "Maple",
+    "Summit",
+    "Urban",
+    "River",
+    "Oak",
+    "Silver",
+    "Bright",
+    "Prime",
 ]
 NAME_NOUNS = {
-    "grocery": "Market", "restaurants": "Kitchen", "fast_food": "Burgers", "fuel": "Fuel",
-    "pharmacy": "Pharmacy", "department_stores": "Department Store", "clothing": "Outfitters",
-    "books": "Books", "rideshare": "Rides", "telecom": "Mobile", "utilities": "Power & Water",
-    "cinemas": "Cinema", "digital_media": "Streaming", "digital_games": "Games",
-    "electronics": "Electronics", "jewelry": "Jewelers", "airlines": "Air", "hotels": "Hotel",
-    "gambling": "Casino", "quasi_cash": "Crypto Exchange", "misc_retail": "Goods",
+    "grocery": "Market",
+    "restaurants": "Kitchen",
+    "fast_food": "Burgers",
+    "fuel": "Fuel",
+    "pharmacy": "Pharmacy",
+    "department_stores": "Department Store",
+    "clothing": "Outfitters",
+    "books": "Books",
+    "rideshare": "Rides",
+    "telecom": "Mobile",
+    "utilities": "Power & Water",
+    "cinemas": "Cinema",
+    "digital_media": "Streaming",
+    "digital_games": "Games",
+    "electronics": "Electronics",
+    "jewelry": "Jewelers",
+    "airlines": "Air",
+    "hotels": "Hotel",
+    "gambling": "Casino",
+    "quasi_cash": "Crypto Exchange",
+    "misc_retail": "Goods",
 }
 # relative activity per hour of day for legitimate spending (0h .. 23h)
 HOUR_WEIGHTS = [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 5, 6, 8, 7, 6, 5, 5, 6, 8, 8, 6, 4, 3, 2]
 MONTH_FACTOR = {11: 1.15, 12: 1.35, 1: 0.85, 2: 0.9, 7: 1.05, 8: 1.05}
-DISPUTE_REASONS = ["product_not_received", "duplicate_charge", "not_as_described",
-                   "subscription_cancelled"]
+DISPUTE_REASONS = [
+    "product_not_received",
+    "duplicate_charge",
+    "not_as_described",
+    "subscription_cancelled",
+]
 
 
 @dataclass
@@ -180,8 +227,19 @@ def make_users(rng: random.Random, merchants: list[Merchant]) -> list[User]:
         rng.shuffle(favourites)
         fav_weights = [1.0 / (k + 1) for k in range(len(favourites))]
         rate = rng.lognormvariate(0, 0.8)
-        users.append(User(uid, signup, birth, home, tier, limit, rate,
-                          [m.merchant_id for m in favourites], fav_weights))
+        users.append(
+            User(
+                uid,
+                signup,
+                birth,
+                home,
+                tier,
+                limit,
+                rate,
+                [m.merchant_id for m in favourites],
+                fav_weights,
+            )
+        )
     scale = LEGIT_TXNS_PER_DAY / sum(u.rate for u in users)
     for u in users:
         u.rate *= scale
@@ -249,9 +307,16 @@ def legit_txns(rng: random.Random, user: User, merchants: list[Merchant]) -> lis
         ts = day + random_hour(rng, HOUR_WEIGHTS)
         if ts >= END or ts < first:
             continue
-        txns.append(Txn(user.user_id, merchant.merchant_id, ts,
-                        amount_cents(rng, merchant.mcc, user.card_tier),
-                        channel_for(rng, merchant.mcc), False))
+        txns.append(
+            Txn(
+                user.user_id,
+                merchant.merchant_id,
+                ts,
+                amount_cents(rng, merchant.mcc, user.card_tier),
+                channel_for(rng, merchant.mcc),
+                False,
+            )
+        )
 
 
 def fraud_burst(rng: random.Random, user: User, merchants: list[Merchant]) -> list[Txn]:
@@ -271,9 +336,16 @@ def fraud_burst(rng: random.Random, user: User, merchants: list[Merchant]) -> li
         t += timedelta(minutes=rng.uniform(2, 90))
     for _ in range(rng.randint(2, 8)):
         m = rng.choice(magnets) if rng.random() < 0.55 else rng.choice(risky)
-        txns.append(Txn(user.user_id, m.merchant_id, t,
-                        amount_cents(rng, m.mcc, user.card_tier, factor=1.8),
-                        channel_for(rng, m.mcc, online_bias=0.6), True))
+        txns.append(
+            Txn(
+                user.user_id,
+                m.merchant_id,
+                t,
+                amount_cents(rng, m.mcc, user.card_tier, factor=1.8),
+                channel_for(rng, m.mcc, online_bias=0.6),
+                True,
+            )
+        )
         t += timedelta(hours=rng.expovariate(1 / 14))
     return [x for x in txns if x.ts < END]
 
@@ -287,8 +359,16 @@ def single_fraud(rng: random.Random, user: User, merchants: list[Merchant]) -> l
     day = first.replace(hour=0, minute=0, second=0) + timedelta(days=rng.randint(0, days - 1))
     m = rng.choice(merchants)
     ts = max(first, day + random_hour(rng, [3] * 6 + [1] * 18))
-    return [Txn(user.user_id, m.merchant_id, ts,
-                amount_cents(rng, m.mcc, user.card_tier, factor=2.2), "online", True)]
+    return [
+        Txn(
+            user.user_id,
+            m.merchant_id,
+            ts,
+            amount_cents(rng, m.mcc, user.card_tier, factor=2.2),
+            "online",
+            True,
+        )
+    ]
 
 
 def chargebacks(rng: random.Random, txns: list[tuple[int, Txn]]) -> list[tuple[int, datetime, str]]:
@@ -342,26 +422,50 @@ def main() -> None:
     numbered = list(enumerate(txns, start=1))
     cbs = chargebacks(rng, numbered)
 
-    write_csv(PROJECT / "seeds" / "merchant_categories.csv", ["mcc", "category", "risk_tier"],
-              [[c[0], c[1], c[2]] for c in sorted(CATEGORIES)])
-    write_csv(HERE / "merchants.csv",
-              ["merchant_id", "merchant_name", "mcc", "city", "onboarded_date"],
-              [[m.merchant_id, m.name, m.mcc, m.city, m.onboarded_date.isoformat()]
-               for m in merchants])
-    write_csv(HERE / "users.csv",
-              ["user_id", "signup_date", "birth_year", "home_city", "card_tier", "credit_limit"],
-              [[u.user_id, u.signup_date.isoformat(), u.birth_year, u.home_city, u.card_tier,
-                u.credit_limit] for u in users])
-    write_csv(HERE / "transactions.csv.gz",
-              ["txn_id", "user_id", "merchant_id", "txn_ts", "amount_cents", "channel"],
-              [[i, x.user_id, x.merchant_id, x.ts.strftime(TS_FORMAT), x.amount_cents, x.channel]
-               for i, x in numbered], gz=True)
-    write_csv(HERE / "chargebacks.csv",
-              ["chargeback_id", "txn_id", "reported_at", "reason"],
-              [[k, t, r.strftime(TS_FORMAT), reason] for k, (t, r, reason) in enumerate(cbs, 1)])
+    write_csv(
+        PROJECT / "seeds" / "merchant_categories.csv",
+        ["mcc", "category", "risk_tier"],
+        [[c[0], c[1], c[2]] for c in sorted(CATEGORIES)],
+    )
+    write_csv(
+        HERE / "merchants.csv",
+        ["merchant_id", "merchant_name", "mcc", "city", "onboarded_date"],
+        [[m.merchant_id, m.name, m.mcc, m.city, m.onboarded_date.isoformat()] for m in merchants],
+    )
+    write_csv(
+        HERE / "users.csv",
+        ["user_id", "signup_date", "birth_year", "home_city", "card_tier", "credit_limit"],
+        [
+            [
+                u.user_id,
+                u.signup_date.isoformat(),
+                u.birth_year,
+                u.home_city,
+                u.card_tier,
+                u.credit_limit,
+            ]
+            for u in users
+        ],
+    )
+    write_csv(
+        HERE / "transactions.csv.gz",
+        ["txn_id", "user_id", "merchant_id", "txn_ts", "amount_cents", "channel"],
+        [
+            [i, x.user_id, x.merchant_id, x.ts.strftime(TS_FORMAT), x.amount_cents, x.channel]
+            for i, x in numbered
+        ],
+        gz=True,
+    )
+    write_csv(
+        HERE / "chargebacks.csv",
+        ["chargeback_id", "txn_id", "reported_at", "reason"],
+        [[k, t, r.strftime(TS_FORMAT), reason] for k, (t, r, reason) in enumerate(cbs, 1)],
+    )
     n_fraud = sum(x.is_fraud for x in txns)
-    print(f"users={len(users)} merchants={len(merchants)} transactions={len(txns)} "
-          f"fraud={n_fraud} ({n_fraud / len(txns):.2%}) chargebacks={len(cbs)}")
+    print(
+        f"users={len(users)} merchants={len(merchants)} transactions={len(txns)} "
+        f"fraud={n_fraud} ({n_fraud / len(txns):.2%}) chargebacks={len(cbs)}"
+    )
 
 
 if __name__ == "__main__":

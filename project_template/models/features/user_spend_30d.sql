@@ -7,8 +7,7 @@ select
     txn_day + interval 1 day                                          as feature_ts,
     {{ cents_to_dollars('sum(spend_cents) over w') }}                 as spend_30d,
     cast(sum(txn_count) over w as BIGINT)                             as txn_count_30d,
-    {{ safe_divide(cents_to_dollars('sum(spend_cents) over w'),
-                   'sum(txn_count) over w') }}                        as avg_txn_amount_30d,
+    {{ safe_divide('sum(spend_cents) over w', 'sum(txn_count) over w') }} / 100 as avg_txn_amount_30d,
     {{ cents_to_dollars('max(max_amount_cents) over w') }}            as max_txn_amount_30d,
     count(*) over w                                                   as active_days_30d
 from {{ ref('int_user_daily') }}

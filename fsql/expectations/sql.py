@@ -1,0 +1,309 @@
+"""The fused SQL executor: one aggregate scan for all counts and statistics of a suite.
+
+Checks (see ``checks.py``) register SQL aggregates on an :class:`Executor`; the executor runs
+
+1. one ``SELECT <all aggregates>, (<group/window scalar subqueries>) FROM relation``,
+2. at most one dependent aggregate (z-scores, exact order statistics for large tables) and at
+   most one fetch of small columns for pandas-exact statistics,
+3. sample queries (unexpected values / row positions) only for map expectations that failed.
+
+If the fused statement fails (e.g. a bad ``where``/type combination in one expectation), the
+aggregates are re-run per expectation so a single broken expectation reports an error
+instead of taking down the whole suite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from fsql.engine import DuckDBError, quote_ident
+
+__all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN"]
+
+RN = "__fsql_rn"
+INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+             "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "INT8", "INT4", "INT2", "LONG"}
+FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8"}
+STR_TYPES = {"VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR"}
+
+
+class CheckError(Exception):
+    """An expectation cannot be evaluated on this data (GX would raise at run time)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the checked relation and the type family that drives GX semantics."""
+
+    name: str
+    type: str
+
+    @property
+    def q(self) -> str:
+        return quote_ident(self.name)
+
+    @property
+    def base(self) -> str:
+        return self.type.upper().split("(")[0].strip()
+
+    @property
+    def is_int(self) -> bool:
+        return self.base in INT_TYPES
+
+    @property
+    def is_float(self) -> bool:
+        return self.base in FLOAT_TYPES or self.base == "DECIMAL" or self.base == "NUMERIC"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.is_int or self.is_float
+
+    @property
+    def is_str(self) -> bool:
+        return self.base in STR_TYPES
+
+    @property
+    def is_bool(self) -> bool:
+        return self.base in ("BOOLEAN", "BOOL")
+
+    @property
+    def is_temporal(self) -> bool:
+        return self.base.startswith("TIMESTAMP") or self.base in ("DATE", "DATETIME", "TIME")
+
+    @property
+    def missing(self) -> str:
+        """SQL: the value is missing (NULL, or NaN in a float column, as pandas' isnull)."""
+        if self.base in FLOAT_TYPES:
+            return f"({self.q} IS NULL OR isnan({self.q}))"
+        return f"({self.q} IS NULL)"
+
+    @property
+    def present(self) -> str:
+        return f"(NOT {self.missing})"
+
+    @property
+    def norm(self) -> str:
+        """The value with NaN folded into NULL (pandas sees both as NaN)."""
+        if self.base in FLOAT_TYPES:
+            return f"(CASE WHEN isnan({self.q}) THEN NULL ELSE {self.q} END)"
+        return self.q
+
+    @property
+    def null_kind(self) -> str:
+        if self.is_float:
+            return "nan"
+        if self.is_int:
+            return "na"
+        return "none"
+
+
+def literal(v: Any) -> str:
+    """Render a Python scalar as a DuckDB literal (floats as DOUBLE, like pandas float64)."""
+    import datetime as dt
+
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"'{v!r}'::DOUBLE"
+    if isinstance(v, dt.datetime):
+        return f"TIMESTAMP '{v.replace(tzinfo=None).isoformat(sep=' ')}'"
+    if isinstance(v, dt.date):
+        return f"DATE '{v.isoformat()}'"
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+@dataclass
+class MapCheck:
+    """A row-wise (map) expectation compiled to SQL predicates.
+
+    ``domain``: rows considered (non-missing); ``unexpected``: predicate on those rows;
+    ``values``: SQL expressions shown in unexpected lists (with the pandas null kind);
+    ``windows``: alias -> window expression computed over domain rows (``{order}`` is
+    replaced by the row-order clause); ``count_sql``: a scalar subquery counting unexpected
+    rows when the predicate needs windows.
+    """
+
+    domain: str
+    unexpected: str
+    values: list[tuple[str, str]]
+    shape: str = "scalar"  # scalar | pair | dict
+    names: list[str] = field(default_factory=list)
+    windows: dict[str, str] = field(default_factory=dict)
+    count_sql: str | None = None
+    report_missing: bool = True
+
+
+class Executor:
+    """Collects aggregates for one relation (+ where filter) and runs them fused."""
+
+    def __init__(self, con: Any, relation: str, columns: Sequence[Column], where: str | None,
+                 counter: Callable[[], None] | None = None) -> None:
+        self.con = con
+        self.relation = relation
+        self.columns = {c.name: c for c in columns}
+        self.column_order = [c.name for c in columns]
+        self.where = where
+        self.src = f"(SELECT * FROM {relation} WHERE {where})" if where else relation
+        rn = f"(SELECT *, row_number() OVER () - 1 AS {RN} FROM {relation})"
+        self.rn_src = f"(SELECT * FROM {rn} WHERE {where})" if where else rn
+        self._aggs: dict[str, str] = {}
+        self._owner: dict[str, set[int]] = {}
+        self.values: dict[str, Any] = {}
+        self.failed: dict[int, str] = {}
+        self.owner = -1
+        self.queries = 0
+        self._regex_udf = False
+
+    # --- registration ------------------------------------------------------------------
+    def agg(self, sql: str) -> str:
+        """Register an aggregate (or scalar subquery) for the current stage; returns its key."""
+        key = self._aggs.get(sql)
+        if key is None:
+            key = f"a{len(self.values) + len(self._aggs)}"
+            self._aggs[sql] = key
+        self._owner.setdefault(key, set()).add(self.owner)
+        return key
+
+    def col(self, name: str) -> Column:
+        c = self.columns.get(name)
+        if c is None:
+            from fsql.errors import did_you_mean
+
+            hint = did_you_mean(name, self.columns)
+            raise CheckError(f"column '{name}' does not exist" + (f" ({hint})" if hint else ""))
+        return c
+
+    # --- execution -----------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        self.queries += 1
+        return self.con.execute(sql, list(params) if params else [])
+
+    def run_stage(self) -> None:
+        """Run every registered aggregate in one statement (per-owner fallback on error)."""
+        if not self._aggs:
+            return
+        items = list(self._aggs.items())
+        self._aggs = {}
+        try:
+            self._run(items)
+            return
+        except DuckDBError:
+            pass
+        by_owner: dict[int, list[tuple[str, str]]] = {}
+        for sql, key in items:
+            for o in self._owner.get(key, {-1}):
+                by_owner.setdefault(o, []).append((sql, key))
+        for o, its in by_owner.items():
+            if o in self.failed:
+                continue
+            try:
+                self._run(its)
+            except DuckDBError as e:
+                self.failed[o] = _short(e)
+
+    def _run(self, items: list[tuple[str, str]]) -> None:
+        select = ", ".join(f"{sql} AS {key}" for sql, key in items)
+        row = self.execute(f"SELECT {select} FROM {self.src}").fetchone()
+        for (_, key), v in zip(items, row, strict=True):
+            self.values[key] = v
+
+    def fetch_map_samples(self, m: MapCheck, limit: int | None) -> list[tuple[Any, ...]]:
+        """Unexpected rows (value columns..., row position) in row order."""
+        windows = "".join(f", {w.format(order=f'ORDER BY {RN}')} AS {a}" for a, w in m.windows.items())
+        vals = ", ".join(v for v, _ in m.values)
+        sql = (f"SELECT {vals}, {RN} FROM (SELECT *{windows} FROM {self.rn_src} WHERE {m.domain}) "
+               f"WHERE {m.unexpected} ORDER BY {RN}")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self.execute(sql).fetchall()
+
+    def regex(self, text_sql: str, pattern: str) -> str:
+        """SQL predicate: Python ``re.search(pattern, text)`` is truthy."""
+        translated = to_re2(pattern)
+        if translated is not None and self._re2_ok(translated):
+            return f"regexp_matches({text_sql}, {literal(translated)})"
+        self._ensure_udf()
+        return f"fsql_re_search({literal(pattern)}, {text_sql})"
+
+    def _re2_ok(self, pattern: str) -> bool:
+        try:
+            self.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+            return True
+        except DuckDBError:
+            return False
+
+    def _ensure_udf(self) -> None:
+        if self._regex_udf:
+            return
+        try:
+            self.con.create_function("fsql_re_search", _re_search, ["VARCHAR", "VARCHAR"], "BOOLEAN",
+                                     side_effects=False)
+        except Exception as e:  # already registered on this database, or no UDF support
+            if "already" not in str(e).lower() and "exists" not in str(e).lower():
+                raise CheckError(f"regex needs Python semantics but UDFs are unavailable: {e}") from e
+        self._regex_udf = True
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _re_search(pattern: str, text: str) -> bool:
+    return _compiled(pattern).search(text) is not None
+
+
+def _short(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:500]
+
+
+_CLASS_ESC = {"d": r"\p{Nd}", "w": r"\p{L}\p{N}_", "s": r"\s\x0b\x1c-\x1f\x85\p{Z}"}
+_OUT_ESC = {"d": r"\p{Nd}", "D": r"\P{Nd}", "w": r"[\p{L}\p{N}_]", "W": r"[^\p{L}\p{N}_]",
+            "s": r"[\s\x0b\x1c-\x1f\x85\p{Z}]", "S": r"[^\s\x0b\x1c-\x1f\x85\p{Z}]", "Z": r"\z"}
+
+
+def to_re2(pattern: str) -> str | None:
+    """Translate a Python regex to RE2 with the same ``re.search`` truth value.
+
+    Handles Unicode ``\\d \\w \\s`` (Python) vs ASCII (RE2), ``$`` matching before a final
+    newline, and ``\\Z``. Returns None for constructs RE2 lacks (lookarounds, backreferences,
+    verbose mode); the caller then evaluates the regex with Python's ``re``.
+    """
+    if re.search(r"\(\?[<]?[=!]|\(\?P=|\\[1-9]|\(\?[a-zA-Z]*x", pattern):
+        return None
+    multiline = re.match(r"^\(\?[a-zA-Z]*m", pattern) is not None
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            table = _CLASS_ESC if in_class else _OUT_ESC
+            out.append(table.get(nxt, ch + nxt))
+            i += 2
+            continue
+        if in_class:
+            if ch == "]" and not (out and out[-1] in ("[", "[^")):
+                in_class = False
+            out.append(ch)
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                out.append("[^")
+                i += 2
+                continue
+            out.append(ch)
+        elif ch == "$" and not multiline:
+            out.append(r"(?:\n?\z)")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)

@@ -1,0 +1,302 @@
+"""Point-in-time training sets: entity data + pinned feature-set versions -> one table.
+
+>>> import pandas as pd
+>>> from fsql.engine import connect
+>>> con = connect()
+>>> _ = con.execute("CREATE TABLE fv AS SELECT 1 AS user_id, TIMESTAMP '2024-01-01' AS ts, 2.5 AS v")
+>>> view = FeatureView("fv", '"fv"', ("user_id",), "ts", None, None, ("v",))
+>>> ent = pd.DataFrame({"user_id": [1, 2], "event_timestamp": pd.to_datetime(["2024-02-01"] * 2)})
+>>> get_training_set(con, ent, [view]).to_pandas()["v"].tolist()
+[2.5, nan]
+
+The heavy lifting is SQL (see :mod:`fsql.retrieval_sql`); this module prepares the
+entity data (Arrow, row index, fingerprint), registers it, and materializes lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import uuid
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fsql.engine import Connection, DuckDBError, quote_ident, register_frame
+from fsql.errors import ConfigError, ExecutionError, did_you_mean
+from fsql.retrieval_sql import (
+    ROW_INDEX,
+    FeatureView,
+    output_names,
+    parse_feature_refs,
+    training_set_sql,
+)
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
+
+__all__ = [
+    "FeatureView",
+    "TrainingSet",
+    "get_training_set",
+    "parse_feature_refs",
+    "training_set_sql",
+]
+
+DEFAULT_ENTITY_TIMESTAMP = "event_timestamp"
+PREVIEW_ROWS = 10
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """A lazy point-in-time training set: a connection plus the SQL that computes it.
+
+    Nothing runs until ``to_arrow`` / ``to_pandas`` / ``to_parquet``; each call
+    re-runs the query against the pinned relations recorded in ``manifest``.
+    """
+
+    con: Connection = field(repr=False)
+    sql: str = field(repr=False)
+    manifest: dict[str, Any]
+    _keepalive: Any = field(default=None, repr=False, compare=False)
+
+    def to_arrow(self) -> pyarrow.Table:
+        """Materialize as a ``pyarrow.Table`` (entity columns, then features)."""
+        try:
+            rel = self.con.sql(self.sql)
+            fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+            return fetch()
+        except DuckDBError as e:
+            raise _execution_error(e) from e
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """Materialize as a pandas DataFrame (via Arrow; ints with nulls become float)."""
+        return self.to_arrow().to_pandas()
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Stream the result into a Parquet file with DuckDB ``COPY``; returns the path."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        target = str(out).replace("'", "''")
+        try:
+            self.con.execute(f"COPY ({self.sql}) TO '{target}' (FORMAT parquet)").fetchall()
+        except DuckDBError as e:
+            raise _execution_error(e) from e
+        return out
+
+    def _repr_html_(self) -> str:
+        try:
+            cur = self.con.execute(f"SELECT * FROM ({self.sql}) LIMIT {PREVIEW_ROWS}")
+            rows = cur.fetchall()
+            columns = [d[0] for d in cur.description or []]
+        except DuckDBError as e:  # pragma: no cover - shown only in notebooks
+            return f"<pre>{html.escape(str(e))}</pre>"
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in r) + "</tr>"
+            for r in rows
+        )
+        m = self.manifest
+        sets = "".join(
+            f"<li>{html.escape(name)} v{html.escape(str(info['version']))}: "
+            f"{html.escape(', '.join(info['features']))}</li>"
+            for name, info in m["feature_sets"].items()
+        )
+        return (
+            f"<div class='fsql-training-set'><b>TrainingSet</b> "
+            f"({m['entity_rows']} rows; first {len(rows)} shown)"
+            f"<ul>{sets}</ul><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"<small>entity sha256 {html.escape(m['entity_fingerprint'][:16])}... "
+            f"created {html.escape(m['created_at'])}</small></div>"
+        )
+
+
+def get_training_set(
+    con: Connection,
+    entity: Any,
+    views: Sequence[FeatureView],
+    *,
+    entity_timestamp: str | None = None,
+    full_feature_names: bool = False,
+) -> TrainingSet:
+    """Build a lazy point-in-time training set.
+
+    ``entity`` is a pandas DataFrame, a pyarrow Table or a SQL query string. Its
+    timestamp column is ``entity_timestamp``, else ``event_timestamp``, else the only
+    timestamp-typed column that is not a join key. Output: the entity columns as given
+    (timestamps unchanged), then each view's features; one row per entity row, in order.
+    """
+    table = _entity_table(con, entity)
+    join_keys = {k for v in views for k in v.join_keys}
+    ts_col = _pick_timestamp(table, entity_timestamp, join_keys)
+    columns = list(table.column_names)
+    name = f"__fsql_entity_{uuid.uuid4().hex}"
+    sql = training_set_sql(
+        quote_ident(name),
+        columns,
+        ts_col,
+        views,
+        full_feature_names=full_feature_names,
+        row_index=ROW_INDEX,
+        column_types=_column_types(con, quote_ident(name), table, views),
+    )
+    manifest = _manifest(table, ts_col, views, full_feature_names)
+    register_frame(con, name, _with_row_index(table))
+    keep = _Registration(con, name)
+    return TrainingSet(con=con, sql=sql, manifest=manifest, _keepalive=keep)
+
+
+class _Registration:
+    """Unregisters the entity view when the TrainingSet holding it is collected."""
+
+    def __init__(self, con: Connection, name: str) -> None:
+        self._finalizer = weakref.finalize(self, _unregister, con, name)
+
+
+def _unregister(con: Connection, name: str) -> None:
+    try:
+        con.unregister(name)
+    except Exception:  # noqa: BLE001 - connection may already be closed
+        pass
+
+
+def _entity_table(con: Connection, entity: Any) -> pyarrow.Table:
+    import pyarrow as pa
+
+    if isinstance(entity, pa.Table):
+        table = entity
+    elif isinstance(entity, str):
+        try:
+            rel = con.sql(entity)
+            fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+            table = fetch()
+        except DuckDBError as e:
+            raise ConfigError(
+                f"entity query failed: {e}", expected="a SELECT query returning entity rows"
+            ) from e
+    elif hasattr(entity, "to_arrow") and not hasattr(entity, "columns"):
+        table = entity.to_arrow()
+    else:
+        import pandas as pd
+
+        if not isinstance(entity, pd.DataFrame):
+            raise ConfigError(
+                f"unsupported entity data of type {type(entity).__name__}",
+                expected="a pandas DataFrame, a pyarrow Table or a SQL query string",
+            )
+        table = pa.Table.from_pandas(entity, preserve_index=False)
+    if ROW_INDEX in table.column_names:
+        raise ConfigError(f"entity data must not have a column named '{ROW_INDEX}'")
+    return table.replace_schema_metadata(None)
+
+
+def _pick_timestamp(table: pyarrow.Table, wanted: str | None, join_keys: set[str]) -> str:
+    import pyarrow as pa
+
+    columns = list(table.column_names)
+    if wanted is not None:
+        if wanted not in columns:
+            raise ConfigError(
+                f"entity data has no timestamp column '{wanted}'",
+                expected="one of: " + ", ".join(columns),
+                hint=did_you_mean(wanted, columns),
+            )
+        return wanted
+    if DEFAULT_ENTITY_TIMESTAMP in columns:
+        return DEFAULT_ENTITY_TIMESTAMP
+    candidates = [
+        f.name
+        for f in table.schema
+        if (pa.types.is_timestamp(f.type) or pa.types.is_date(f.type))
+        and f.name not in join_keys
+    ]
+    if len(candidates) != 1:
+        found = ", ".join(candidates) if candidates else "none"
+        raise ConfigError(
+            f"cannot tell which entity column is the event timestamp (candidates: {found})",
+            expected=f"a column '{DEFAULT_ENTITY_TIMESTAMP}' or exactly one timestamp column",
+            hint="pass entity_timestamp='<column>'",
+        )
+    return candidates[0]
+
+
+def _column_types(
+    con: Connection, entity_rel: str, table: pyarrow.Table, views: Sequence[FeatureView]
+) -> dict[tuple[str, str], str]:
+    """DuckDB types of the timestamp columns, so SQL normalizes them without casts."""
+    import pyarrow as pa
+
+    types: dict[tuple[str, str], str] = {}
+    for f in table.schema:
+        if pa.types.is_timestamp(f.type):
+            if f.type.tz is not None:
+                types[(entity_rel, f.name)] = "TIMESTAMP WITH TIME ZONE"
+            elif f.type.unit == "us":
+                types[(entity_rel, f.name)] = "TIMESTAMP"
+    for view in views:
+        cols = [c for c in (view.timestamp, view.created_timestamp) if c]
+        select = ", ".join(quote_ident(c) for c in cols)
+        try:
+            described = con.execute(f"DESCRIBE SELECT {select} FROM {view.relation}").fetchall()
+        except DuckDBError as e:
+            raise ConfigError(
+                f"cannot read feature set '{view.name}' from {view.relation}: {e}",
+                hint="is the feature set version materialized?",
+            ) from e
+        for row in described:
+            types[(view.relation, str(row[0]))] = str(row[1])
+    return types
+
+
+def _with_row_index(table: pyarrow.Table) -> pyarrow.Table:
+    import numpy as np
+    import pyarrow as pa
+
+    return table.append_column(ROW_INDEX, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+
+def entity_fingerprint(table: pyarrow.Table) -> str:
+    """sha256 of the entity data (schema + values, independent of chunking)."""
+    import pyarrow as pa
+
+    digest = hashlib.sha256()
+    table = table.replace_schema_metadata(None).combine_chunks()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches():
+            writer.write_batch(batch)
+    digest.update(memoryview(sink.getvalue()))
+    return digest.hexdigest()
+
+
+def _manifest(
+    table: pyarrow.Table, ts_col: str, views: Sequence[FeatureView], full: bool
+) -> dict[str, Any]:
+    return {
+        "feature_sets": {
+            v.name: {"version": v.version, "relation": v.relation, "features": list(v.features)}
+            for v in views
+        },
+        "features": [f"{v.name}:{f}" for v in views for f in v.features],
+        "output_columns": list(table.column_names) + output_names(views, full),
+        "entity_fingerprint": entity_fingerprint(table),
+        "entity_rows": table.num_rows,
+        "entity_timestamp": ts_col,
+        "created_at": datetime.now(UTC).isoformat(),
+        "full_feature_names": full,
+    }
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _execution_error(e: Exception) -> ExecutionError:
+    return ExecutionError(
+        f"point-in-time query failed: {e}",
+        hint="check that join key types match between the entity data and the feature sets",
+    )

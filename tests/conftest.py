@@ -1,0 +1,57 @@
+"""Shared fixtures: ``make_project`` builds a project folder from a dict of files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ORACLES = REPO.parent / "shared" / "oracles"
+
+BASE_FILES = {
+    "fsql_project.yml": "name: test_project\nprofile:\n  threads: 2\n",
+}
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n") if text else "", encoding="utf-8")
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """``make_project({"models/a.sql": "select 1 as x"})`` -> project root (a tmp folder).
+
+    ``fsql_project.yml`` gets a default unless given; pass ``base=False`` to write only the
+    given files.
+    """
+    counter = iter(range(1000))
+
+    def make(files: dict[str, str], *, base: bool = True, name: str | None = None) -> Path:
+        root = tmp_path / (name or f"proj{next(counter)}")
+        root.mkdir(parents=True, exist_ok=True)
+        write_files(root, {**(BASE_FILES if base else {}), **files})
+        return root
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real ``fsql`` CLI in a subprocess (as a user would)."""
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "fsql", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_cli

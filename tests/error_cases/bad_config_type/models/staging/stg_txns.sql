@@ -1,0 +1,4 @@
+{{ config(materialized='table', enabled='no') }}
+select user_id, ts, {{ dollars('amount') }} as amount
+from {{ source('raw', 'txns') }}
+where amount >= {{ var('min_amount') }}

@@ -1,0 +1,4 @@
+select user_id, ts, {{ dollars('amount') }} as amount
+from {{ source('raw', 'txns') }}
+where amount >= {{ var('min_amount') }}
+  and lenght(cast(ts as varchar)) > 0

@@ -1,0 +1,143 @@
+"""Golden-file corpus of bad projects: every user-facing error, exactly as a user sees it.
+
+Each folder in ``tests/error_cases/`` is one case:
+
+* the project files (``fsql_project.yml``, ``models/``, ...) — copied to a temp folder;
+* ``cmd`` — the CLI arguments after ``--project-dir <tmp>`` (shell-quoted, e.g. ``run``);
+* ``expected.txt`` — the golden stderr (temp path -> ``<PROJECT>``, run ids and timings masked);
+* ``exit_code`` — the expected exit code;
+* optional ``before/`` — files overlaid on the project for a first ``run`` that must succeed;
+  the case's own files are then restored and ``cmd`` runs (a change that breaks a live model);
+* optional ``after`` + ``after_expected.txt`` — a command run last, its normalized stdout
+  compared (e.g. ``ls`` to prove the previous version stayed live).
+
+``UPDATE_GOLDEN=1 pytest tests/test_errors_golden.py`` rewrites the golden files. Cases run as
+subprocesses in parallel threads (one per case), so the whole corpus takes a few seconds per core.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CASES_DIR = Path(__file__).resolve().parent / "error_cases"
+META = {"cmd", "expected.txt", "exit_code", "before", "after", "after_expected.txt"}
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+CASES = sorted(p.name for p in CASES_DIR.iterdir()
+               if p.is_dir() and not p.name.startswith((".", "_")))
+ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
+ENV.pop("FSQL_PROJECT_DIR", None)
+ENV.pop("FSQL_GOLDEN_SURELY_UNSET", None)
+_RUN_ID = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b")
+_SECONDS = re.compile(r"\b\d+\.\d+s\b")
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one case produced (already normalized)."""
+
+    stderr: str
+    exit_code: int
+    after_stdout: str | None = None
+    setup_error: str | None = None
+
+
+def _copy_project(src: Path, dest: Path) -> None:
+    for item in src.iterdir():
+        if item.name in META:
+            continue
+        target = dest / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
+
+
+def _fsql(project: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fsql", "--project-dir", str(project), *args],
+                          cwd=project, env=ENV, capture_output=True, text=True, timeout=120)
+
+
+def normalize(text: str, project: Path) -> str:
+    """Mask what differs between runs: the temp folder, run ids, durations."""
+    for p in sorted({str(project.resolve()), str(project)}, key=len, reverse=True):
+        text = text.replace(p, "<PROJECT>")
+    text = _RUN_ID.sub("<RUN_ID>", text)
+    text = _SECONDS.sub("<T>s", text)
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()) + "\n"
+
+
+def run_case(name: str, workdir: Path) -> Outcome:
+    """Copy case ``name`` to ``workdir`` and run it as the user would."""
+    src = CASES_DIR / name
+    project = workdir / name
+    project.mkdir(parents=True)
+    _copy_project(src, project)
+    if (src / "before").is_dir():
+        shutil.copytree(src / "before", project, dirs_exist_ok=True)
+        first = _fsql(project, ["run"])
+        if first.returncode != 0:
+            return Outcome("", -1, setup_error=f"setup `run` failed ({first.returncode}):\n"
+                           f"{first.stdout}\n{first.stderr}")
+        _copy_project(src, project)  # restore the case's (broken) files
+    proc = _fsql(project, shlex.split((src / "cmd").read_text(encoding="utf-8")))
+    after = None
+    if (src / "after").is_file():
+        done = _fsql(project, shlex.split((src / "after").read_text(encoding="utf-8")))
+        after = normalize(done.stdout + done.stderr, project)
+    return Outcome(normalize(proc.stderr, project), proc.returncode, after)
+
+
+@pytest.fixture(scope="module")
+def outcomes(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Run every selected case once, in parallel threads (each case is one subprocess)."""
+    wanted = sorted({item.callspec.params["case"] for item in request.session.items
+                     if getattr(item, "callspec", None) is not None
+                     and item.module is request.module and "case" in item.callspec.params})
+    workdir = tmp_path_factory.mktemp("error_cases")
+    with ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2))) as pool:
+        results = pool.map(lambda n: (n, run_case(n, workdir)), wanted)
+        return dict(results)
+
+
+def _check_or_update(path: Path, actual: str, what: str) -> None:
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8")
+        return
+    assert path.is_file(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"{what} differs from {path}:\n--- actual ---\n{actual}"
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 25, CASES
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_error_case(case: str, outcomes: dict[str, Outcome]) -> None:
+    out = outcomes[case]
+    src = CASES_DIR / case
+    assert out.setup_error is None, out.setup_error
+    assert out.stderr.strip(), "a failing command must explain itself on stderr"
+    assert _TRACEBACK not in out.stderr, "no traceback without --debug"
+    _check_or_update(src / "expected.txt", out.stderr, "stderr")
+    _check_or_update(src / "exit_code", f"{out.exit_code}\n", "exit code")
+    assert out.exit_code != 0, "every case in the corpus is an error"
+    if out.after_stdout is not None:
+        _check_or_update(src / "after_expected.txt", out.after_stdout, "output of `after`")
+
+
+def test_normalize_masks_paths_run_ids_and_timings(tmp_path: Path) -> None:
+    raw = f"{tmp_path}/x: error\nrun 20261125T150250-8d048a: 1 error in 0.21s  \n"
+    assert normalize(raw, tmp_path) == "<PROJECT>/x: error\nrun <RUN_ID>: 1 error in <T>s\n"
