@@ -54,7 +54,9 @@ def layout(n_models: int) -> Layout:
         raise ValueError("need at least 7 models (one per layer)")
     rest = n_models - 1  # the training table
     counts = {k: max(1, round(rest * f)) for k, f in _FRACTIONS}
-    counts["agg"] += rest - sum(counts.values())  # the largest layer absorbs rounding
+    while sum(counts.values()) != rest:  # the largest layer absorbs rounding
+        big = max(counts, key=lambda k: (counts[k], k))
+        counts[big] += 1 if sum(counts.values()) < rest else -1
     counts["training"] = 1
     return Layout(counts)
 

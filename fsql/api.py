@@ -118,6 +118,9 @@ class Project:
             threads: int | None = None, fail_fast: bool = False, dry_run: bool = False,
             reporter: Callable[[str, Any], None] | None = None) -> RunResult:
         """Build every changed selected model as a new version; publish those that pass."""
+        if dry_run:
+            plan = self.plan(select, exclude, full_refresh=full_refresh)
+            return RunResult("dry-run", plan, (), "", 0.0)
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
         with WriteLock(self.database), self._writer() as con:
@@ -129,8 +132,6 @@ class Project:
             plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
                              live, full_refresh=full_refresh)
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-            if dry_run:
-                return RunResult(run_id, plan, (), "", 0.0, cleaned)
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
                                  reporter, cleaned)
 

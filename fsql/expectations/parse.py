@@ -176,7 +176,7 @@ def _spec_options(ctx: _Ctx, body: dict[str, Any]) -> tuple[str, str | None, dic
 def _validate_kwargs(ctx: _Ctx, etype: ExpectationType, body: dict[str, Any]) -> dict[str, Any]:
     names = etype.kwarg_names
     for key in body:
-        if key not in names:
+        if key not in names and not etype.open_kwargs:
             raise ctx.err(f"unknown kwarg '{key}'", expected="one of " + ", ".join(names),
                           hint=did_you_mean(str(key), names))
     out: dict[str, Any] = {}
@@ -187,6 +187,8 @@ def _validate_kwargs(ctx: _Ctx, etype: ExpectationType, body: dict[str, Any]) ->
                               expected=spec.description or spec.type)
             continue
         out[spec.name] = _coerce(ctx, spec, body[spec.name])
+    if etype.open_kwargs:
+        out.update({k: v for k, v in body.items() if k not in out})
     _check_rules(ctx, etype, out)
     return out
 

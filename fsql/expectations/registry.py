@@ -61,6 +61,7 @@ class ExpectationType:
     kwargs: tuple[KwargSpec, ...]
     doc: str
     gx: bool = True  # part of the Great Expectations vocabulary (exportable)
+    open_kwargs: bool = False  # user-defined generic expectations accept any kwargs
 
     @property
     def kwarg_names(self) -> tuple[str, ...]:

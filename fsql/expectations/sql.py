@@ -161,6 +161,8 @@ class Executor:
         self.owner = -1
         self.queries = 0
         self._regex_udf = False
+        self._wanted: dict[str, Column] = {}
+        self.column_values: dict[str, list[Any]] = {}
 
     # --- registration ------------------------------------------------------------------
     def agg(self, sql: str) -> str:
@@ -186,8 +188,27 @@ class Executor:
         self.queries += 1
         return self.con.execute(sql, list(params) if params else [])
 
+    def want_values(self, col: Column) -> None:
+        """Ask for the column's values in row order, None = missing (fetched with the next stage)."""
+        if col.name not in self.column_values:
+            self._wanted[col.name] = col
+
+    def _fetch_values(self) -> None:
+        cols = list(self._wanted.values())
+        self._wanted = {}
+        rows = self.execute(f"SELECT {', '.join(c.q for c in cols)} FROM {self.src}").fetchall()
+        for i, c in enumerate(cols):
+            vals = [r[i] for r in rows]
+            if c.is_bool:
+                vals = [None if v is None else int(v) for v in vals]
+            elif c.base in ("DECIMAL", "NUMERIC"):
+                vals = [None if v is None else float(v) for v in vals]
+            self.column_values[c.name] = [v if v is not None and v == v else None for v in vals]
+
     def run_stage(self) -> None:
         """Run every registered aggregate in one statement (per-owner fallback on error)."""
+        if self._wanted:
+            self._fetch_values()
         if not self._aggs:
             return
         items = list(self._aggs.items())

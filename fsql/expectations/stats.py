@@ -48,27 +48,36 @@ def pairwise_sum(a: Sequence[float]) -> float:
 
 
 def np_sum(values: Sequence[Any]) -> Any:
-    """``Series.sum()``: exact integer sum for integers, numpy pairwise sum for floats."""
-    if all(isinstance(v, int) for v in values):
-        return sum(int(v) for v in values)
-    return 0.0 + pairwise_sum([float(v) for v in values])
+    """``Series.sum()`` of values in row order (None = missing, skipped as pandas does).
+
+    Integers sum exactly; floats use numpy's pairwise sum over the whole column with missing
+    positions zero-filled (pandas' nanops ``putmask(values, mask, 0)``).
+    """
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, int) for v in present):
+        return sum(present)
+    return 0.0 + pairwise_sum([0.0 if v is None else float(v) for v in values])
 
 
 def np_mean(values: Sequence[Any]) -> float | None:
-    """``Series.mean()`` (sum in float64, then divide)."""
-    if not values:
+    """``Series.mean()``: zero-filled pairwise sum divided by the non-missing count."""
+    n = sum(1 for v in values if v is not None)
+    if n == 0:
         return None
-    return (0.0 + pairwise_sum([float(v) for v in values])) / len(values)
+    present = [v for v in values if v is not None]
+    if len(present) < len(values) and all(isinstance(v, int) for v in present):
+        return float(sum(present)) / n  # nullable integers: masked sum, exact
+    return (0.0 + pairwise_sum([0.0 if v is None else float(v) for v in values])) / n
 
 
 def pd_std(values: Sequence[Any]) -> float | None:
-    """``Series.std()`` (ddof=1) as pandas' nanvar computes it."""
-    n = len(values)
+    """``Series.std()`` (ddof=1) as pandas' nanvar computes it (zero-filled masked values)."""
+    n = sum(1 for v in values if v is not None)
     if n < 2:
         return None
-    f = [float(v) for v in values]
+    f = [0.0 if v is None else float(v) for v in values]
     avg = (0.0 + pairwise_sum(f)) / n
-    sq = [(avg - x) ** 2 for x in f]
+    sq = [0.0 if v is None else (avg - x) ** 2 for v, x in zip(values, f, strict=True)]
     return math.sqrt((0.0 + pairwise_sum(sq)) / (n - 1))
 
 
@@ -134,12 +143,18 @@ def np_quantile(values_at: Any, n: int, q: float, method: str, integer: bool) ->
     return _lerp(float(a), float(b), gamma)
 
 
-def _rel_entr(p: float, q: float) -> float:
-    if p > 0 and q > 0:
-        return p * math.log(p / q)
-    if p == 0 and q >= 0:
-        return 0.0
-    return math.inf
+def _rel_entr(x: float, y: float) -> float:
+    """scipy.special.rel_entr (scipy/special/_convex_analysis.pxd)."""
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    if x <= 0 or y <= 0:
+        return 0.0 if (x == 0 and y >= 0) else math.inf
+    ratio = x / y
+    if 0.5 < ratio < 2:
+        return x * math.log1p((x - y) / y)
+    if 2.2250738585072014e-308 < ratio < math.inf:
+        return x * math.log(ratio)
+    return x * (math.log(x) - math.log(y))
 
 
 def _entropy(pk: list[float], qk: list[float]) -> float:

@@ -174,8 +174,15 @@ def us_to_iso(us: int) -> str:
     ('1970-01-01T00:00:01.500000Z', '1970-01-01T00:00:00Z')
     """
     sec, frac = divmod(us, 1_000_000)
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    text = _SECONDS.get(sec)
+    if text is None:
+        if len(_SECONDS) > 100_000:
+            _SECONDS.clear()
+        text = _SECONDS[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
     return f"{text}.{frac:06d}Z" if frac else text + "Z"
+
+
+_SECONDS: dict[int, str] = {}
 
 
 def check_key(layout: Layout, key: Key) -> None:

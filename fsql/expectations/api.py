@@ -1,0 +1,189 @@
+"""Running suites: ``run_suite`` (a DuckDB relation), ``validate`` (notebooks), generics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fsql.engine import DuckDBError, quote_ident
+from fsql.errors import ConfigError
+
+from .checks_agg import AGG_CHECKS, rows_check
+from .checks_map import MAP_CHECKS, Check
+from .parse import ExpectationSpec, parse_expectation
+from .registry import ExpectationType, KwargSpec, _register
+from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
+from .sql import CheckError, Column, Executor
+
+__all__ = ["run_suite", "validate", "register_generic", "GENERICS"]
+
+CHECKS: dict[str, Callable[[Check], Any]] = {**MAP_CHECKS, **AGG_CHECKS}
+GENERICS: dict[str, str] = {}
+
+
+def _result_format(rf: Any) -> str:
+    if isinstance(rf, Mapping):
+        rf = rf.get("result_format", "SUMMARY")
+    value = str(rf).upper()
+    if value not in RESULT_FORMATS:
+        raise ConfigError(f"unknown result_format {rf!r}", expected=" / ".join(RESULT_FORMATS))
+    return value
+
+
+def describe(con: Any, relation: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of every column of ``relation``."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def run_suite(
+    con: Any,
+    relation: str,
+    specs: Sequence[ExpectationSpec],
+    *,
+    result_format: str = "SUMMARY",
+    columns: Sequence[tuple[str, str]] | None = None,
+    previous_relation: str | None = None,
+    now: dt.datetime | None = None,
+) -> SuiteResult:
+    """Check ``specs`` against ``relation`` (already-quoted SQL name) with fused SQL.
+
+    One aggregate statement computes every count and statistic of the expectations that
+    share a ``where`` filter; unexpected samples are fetched only for failed map
+    expectations. Row positions (``unexpected_index_list``) are 0-based positions in the
+    relation's scan order (insertion order for fsql's version tables).
+    """
+    rf = _result_format(result_format)
+    cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
+    env = {"previous_relation": previous_relation, "now": now}
+    groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
+    for i, spec in enumerate(specs):
+        groups.setdefault(spec.where, []).append((i, spec))
+    out: dict[int, ExpectationResult] = {}
+    for where, items in groups.items():
+        ex = Executor(con, relation, cols, where)
+        out.update(_run_group(ex, items, rf, env))
+    return SuiteResult(tuple(out[i] for i in range(len(specs))))
+
+
+def _run_group(ex: Executor, items: list[tuple[int, ExpectationSpec]], rf: str,
+               env: dict[str, Any]) -> dict[int, ExpectationResult]:
+    gens: dict[int, Any] = {}
+    done: dict[int, ExpectationResult] = {}
+    specs = dict(items)
+
+    def step(idx: int, gen: Any) -> None:
+        ex.owner = idx
+        try:
+            next(gen)
+            gens[idx] = gen
+            return
+        except StopIteration as stop:
+            success, result = stop.value
+            done[idx] = ExpectationResult(specs[idx], bool(success), result)
+        except (CheckError, DuckDBError) as e:
+            done[idx] = _error(specs[idx], e)
+        gens.pop(idx, None)
+
+    for idx, spec in items:
+        check = Check(ex, spec.type, dict(spec.kwargs), rf, env)
+        try:
+            gen = _compile(check)
+        except CheckError as e:
+            done[idx] = _error(spec, e)
+            continue
+        step(idx, gen)
+    while gens:
+        ex.run_stage()
+        for idx, gen in list(gens.items()):
+            if idx in ex.failed:
+                done[idx] = _error(specs[idx], ex.failed[idx])
+                gens.pop(idx)
+                continue
+            step(idx, gen)
+    return done
+
+
+def _compile(c: Check) -> Any:
+    if c.type in GENERICS:
+        return _generic(c)
+    fn = CHECKS.get(c.type)
+    if fn is None:
+        raise CheckError(f"no implementation for {c.type}")
+    return fn(c)
+
+
+def _error(spec: ExpectationSpec, e: Exception | str) -> ExpectationResult:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return ExpectationResult(spec, False, {}, exception=msg)
+
+
+# --- user-defined generic expectations ------------------------------------------------------
+
+
+def register_generic(name: str, sql_template_text: str, *, doc: str = "") -> ExpectationType:
+    """Register a user-defined expectation from a Jinja SQL template returning failing rows.
+
+    The template sees ``relation`` (the checked relation, filtered by ``where``),
+    ``column`` (the quoted column, when declared under one), ``column_name`` (raw) and every
+    kwarg. The project loader calls this for each ``expectations/<name>.sql`` file.
+    The expectation passes when the query returns no rows.
+    """
+    if not name.isidentifier():
+        raise ConfigError(f"invalid generic expectation name {name!r}", expected="an identifier")
+    import jinja2
+
+    try:
+        jinja2.Environment().parse(sql_template_text)
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(f"generic expectation '{name}': invalid template: {e.message}",
+                          line=e.lineno) from None
+    GENERICS[name] = sql_template_text
+    etype = ExpectationType(
+        name, "fsql",
+        (KwargSpec("column", "column", False, None, "The column (when declared under one)."),),
+        doc or "User-defined expectation (SQL returning failing rows).", gx=False, open_kwargs=True)
+    _register(etype)
+    return etype
+
+
+def _generic(c: Check) -> Any:
+    import jinja2
+
+    context = dict(c.kw)
+    column = c.kw.get("column")
+    context.update(relation=c.ex.src, this=c.ex.src, model=c.ex.src,
+                   column=quote_ident(column) if column else None, column_name=column)
+    sql = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        GENERICS[c.type]).render(**context)
+    return rows_check(c, sql.strip().rstrip(";"))
+
+
+# --- notebooks ----------------------------------------------------------------------------------
+
+
+def validate(data: Any, expectations: Sequence[Any], *, result_format: str = "SUMMARY") -> SuiteResult:
+    """Validate a pandas DataFrame / Arrow table (or an object with ``_fsql_relation(con)``)
+    against expectations written in the YAML form, e.g.
+    ``[{"expect_column_values_to_be_between": {"column": "x", "min_value": 0}}, ...]``.
+    """
+    if isinstance(data, str):
+        raise ConfigError("model names need a project: use fsql.Project(dir).validate(...)",
+                          expected="a pandas DataFrame or an Arrow table")
+    from fsql.engine import connect, register_frame
+
+    specs = [parse_expectation(raw) for raw in expectations]
+    con = connect()
+    try:
+        if hasattr(data, "_fsql_relation"):
+            relation = data._fsql_relation(con)
+        else:
+            if not (hasattr(data, "columns") or hasattr(data, "schema")):
+                raise ConfigError(f"cannot validate a {type(data).__name__}",
+                                  expected="a pandas DataFrame or an Arrow table")
+            register_frame(con, "__fsql_validate", data)
+            relation = quote_ident("__fsql_validate")
+        return run_suite(con, relation, specs, result_format=result_format)
+    finally:
+        con.close()
