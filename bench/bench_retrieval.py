@@ -8,7 +8,9 @@ Data (generated once into bench/out/bench_retrieval.duckdb, git-ignored): featur
 ``user_id`` uniform over the key space and ``event_timestamp`` (datetime64[ns]) uniform
 over 2024-01-01 + 400 days.
 
-Methods (each a fresh subprocess so peak RSS is per method; median of ``--runs``):
+Methods (each a fresh subprocess so peak RSS is per method; one warm-up run, then the
+median of ``--runs`` wall-clock timings; process CPU time is reported too because the
+bench machine may be shared):
   fsql          get_training_set(con, entity_df, [view]).to_arrow()
   floor_struct  hand-written: semi join on entity keys + time window (literals), ASOF on a
                 (ts, created, hash) sort key, TTL check, ORDER BY row index
@@ -23,7 +25,6 @@ result is digested (sha256 of the Arrow data) and checked equal to fsql's.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import resource
 import statistics
@@ -49,7 +50,7 @@ def generate() -> None:
 
     OUT.mkdir(parents=True, exist_ok=True)
     con = connect(DB)
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     feats = ", ".join(f"random() AS {f}" for f in FEATURES)
     day_us = 86400e6
     for table, nkeys in TABLES.items():
@@ -63,7 +64,7 @@ def generate() -> None:
               TIMESTAMP '2024-01-01' + to_microseconds(
                 CAST(j * 36.5 * {day_us} + random() * 30 * {day_us} AS BIGINT)) AS ts,
               TIMESTAMP '2024-01-01' + to_microseconds(
-                CAST(j * 36.5 * {day_us} + 30 * {day_us} + random() * {day_us} AS BIGINT)) AS created,
+                CAST((j * 36.5 + 30 + random()) * {day_us} AS BIGINT)) AS created,
               {feats}
             FROM range({nkeys}) r(k), range(10) s(j) ORDER BY ts"""
         )
@@ -98,7 +99,7 @@ def floor_sql(method: str, table: str, lo: str, hi: str) -> str:
     __ts); ``lo``/``hi`` are the time-window literals computed by the caller."""
     feats = ", ".join(FEATURES)
     window = f"ts BETWEEN TIMESTAMP '{lo}' AND TIMESTAMP '{hi}'"
-    semi = f"f.user_id IN (SELECT DISTINCT user_id FROM ent)"
+    semi = "f.user_id IN (SELECT DISTINCT user_id FROM ent)"
     if method == "floor_struct":
         return f"""
         WITH ff AS (SELECT user_id, ts, {feats},
@@ -158,14 +159,17 @@ def run_one(method: str, table: str, n: int, runs: int) -> dict:
         return out
 
     once = fsql_once if method == "fsql" else floor_once
-    times, out = [], None
+    once()  # warm-up: loads the table into DuckDB's buffer pool, same for every method
+    times, cpus, out = [], [], None
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = once()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     assert out is not None and out.num_rows == n
     return {
         "seconds": statistics.median(times),
+        "cpu": statistics.median(cpus),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "digest": entity_fingerprint(out),
         "nonnull": n - out["f0"].null_count,
@@ -190,35 +194,45 @@ def main() -> None:
         table, n = f"fs_{fs}", int(float(ne))
         res = {}
         for method in args.methods.split(","):
-            cmd = [sys.executable, __file__, "--one", f"{method},{table},{n}", "--runs", str(args.runs)]
+            one = f"{method},{table},{n}"
+            cmd = [sys.executable, __file__, "--one", one, "--runs", str(args.runs)]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             res[method] = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"  {table} x {n:>9,} {method:14s} {res[method]['seconds']:7.3f}s", file=sys.stderr)
+            secs = res[method]["seconds"]
+            print(f"  {table} x {n:>9,} {method:14s} {secs:7.3f}s", file=sys.stderr)
         rows.append((table, n, res))
     print_table(rows)
 
 
+def _cell(res: dict, method: str, key: str = "seconds") -> str:
+    return f"{res[method][key]:7.3f}" if method in res else f"{'-':>7}"
+
+
 def print_table(rows: list) -> None:
+    """Print the results (wall seconds = median of runs; cpu = median process CPU seconds)."""
     head = (
-        f"{'features':>9} {'entities':>9} | {'fsql s':>7} {'floor s':>7} {'ratio':>5} | "
-        f"{'struct':>7} {'qualify':>7} {'naive s':>7} | {'feast s':>7} | "
-        f"{'RSS fsql':>8} {'RSS floor':>9} | same"
+        f"{'features':>8} {'entities':>8} | {'fsql':>7} {'floor':>7} {'ratio':>5} "
+        f"{'cpu rat':>7} | {'struct':>7} {'qualify':>7} {'naive':>7} | {'feast':>5} | "
+        f"{'RSS fsql':>8} {'floor':>6} {'naive':>6} | same"
     )
     print(head)
     print("-" * len(head))
     for table, n, res in rows:
         floors = [m for m in ("floor_struct", "floor_qualify") if m in res]
-        floor = min((res[m]["seconds"], m) for m in floors) if floors else (float("nan"), "")
-        fsql = res.get("fsql", {})
+        best = min(floors, key=lambda m: res[m]["seconds"]) if floors else None
+        ratio = cpu_ratio = float("nan")
+        if best and "fsql" in res:
+            ratio = res["fsql"]["seconds"] / res[best]["seconds"]
+            cpu_ratio = res["fsql"]["cpu"] / res[best]["cpu"]
         digests = {r["digest"] for m, r in res.items() if m != "naive"}
-        fmt = lambda m: f"{res[m]['seconds']:7.3f}" if m in res else f"{'-':>7}"  # noqa: E731
         feast = FEAST_REF.get((table, n))
+        rss = {m: f"{res[m]['rss_mb']:.0f}M" if m in res else "-" for m in ("fsql", "naive")}
+        rss_floor = f"{res[best]['rss_mb']:.0f}M" if best else "-"
         print(
-            f"{table[3:]:>9} {n:>9.0e} | {fmt('fsql')} {floor[0]:7.3f} "
-            f"{fsql.get('seconds', float('nan')) / floor[0]:5.2f} | "
-            f"{fmt('floor_struct')} {fmt('floor_qualify')} {fmt('naive')} | "
-            f"{feast if feast else '-':>7} | "
-            f"{fsql.get('rss_mb', 0):7.0f}M {res[floor[1]]['rss_mb'] if floor[1] else 0:8.0f}M | "
+            f"{table[3:]:>8} {n:>8.0e} | {_cell(res, 'fsql')} "
+            f"{_cell(res, best) if best else '-':>7} {ratio:5.2f} {cpu_ratio:7.2f} | "
+            f"{_cell(res, 'floor_struct')} {_cell(res, 'floor_qualify')} {_cell(res, 'naive')} | "
+            f"{feast if feast else '-':>5} | {rss['fsql']:>8} {rss_floor:>6} {rss['naive']:>6} | "
             f"{'yes' if len(digests) == 1 else 'NO'}"
         )
 

@@ -15,7 +15,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from . import engine
 from .compiler import CompiledModel, source_sql
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
+from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .loader import load_project
 from .lock import WriteLock
 from .manifest import Manifest, build_manifest
@@ -109,9 +110,11 @@ class Project:
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
         with self._reader(missing_ok=True) as con:
-            live = StateStore(con).live() if con is not None and StateStore.exists(con) else {}
+            has = con is not None and StateStore.exists(con)
+            live = StateStore(con).live() if has else {}
+            pins = StateStore(con).pins() if has else {}
         return make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected, live,
-                         full_refresh=full_refresh)
+                         full_refresh=full_refresh, pins=pins)
 
     def run(self, select: Sequence[str] | str | None = None,
             exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False,
@@ -130,7 +133,7 @@ class Project:
             self._ensure_sources(con, manifest, state)
             live = state.live()
             plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
-                             live, full_refresh=full_refresh)
+                             live, full_refresh=full_refresh, pins=state.pins())
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
                                  reporter, cleaned)
@@ -257,6 +260,51 @@ class Project:
                               hint=f"see `fsql versions {model}`")
         return known[version].relation
 
+    # -- history ------------------------------------------------------------------------------
+    def rollback(self, model: str, version: int) -> int | None:
+        """Re-point ``model``'s live view to ``version`` (atomically); returns the old live one.
+
+        The model stays pinned there until its SQL changes; dependants rebuild on the next run.
+        """
+        self._check_model(model)
+        manifest = self.compile(write=False)
+        with WriteLock(self.database), self._writer() as con:
+            StateStore(con).init()
+            return rollback_model(con, model, version, manifest.fingerprints[model])
+
+    def gc(self, *, keep: int = 5, older_than: str | None = None,
+           dry_run: bool = False) -> GcResult:
+        """Remove old versions (never a live one or one pinned by a saved training set)."""
+        if keep < 1:
+            raise ConfigError("--keep must be at least 1", expected="an integer >= 1",
+                              hint="the live version is always kept as well")
+        age = _duration(older_than) if older_than else None
+        manifest = self.compile(write=False)
+        referenced = {(r.name, int(r.version)) for m in manifest.models.values()
+                      for r in m.refs if r.version is not None}
+        with WriteLock(self.database), self._writer() as con:
+            StateStore(con).init()
+            return gc_versions(con, keep=keep, older_than=age, dry_run=dry_run,
+                               referenced=referenced)
+
+    def diff(self, model: str, a: int, b: int, *, sample: int = 5) -> DiffResult:
+        """Schema, row count and keyed row differences between versions ``a`` and ``b``."""
+        self._check_model(model)
+        m = self.compile(write=False).models[model]
+        with self._reader() as con:
+            return diff_versions(con, model, a, b, self._unique_key(m), sample)
+
+    def _unique_key(self, m: CompiledModel) -> list[str]:
+        uk = m.config.get("unique_key")
+        if uk:
+            return [uk] if isinstance(uk, str) else list(uk)
+        if m.materialized != "feature_set":
+            return []
+        ents = m.config.get("entities") or []
+        keys = [k for e in ([ents] if isinstance(ents, str) else ents)
+                for k, _ in self.spec.entities[e].join_keys]
+        return keys + [str(m.config["timestamp"])]
+
     def _check_model(self, model: str) -> None:
         names = list(self.spec.models) + list(self.spec.seeds)
         if model not in names:
@@ -291,6 +339,17 @@ class _Conn:
     def __exit__(self, *exc: object) -> None:
         if self.con is not None:
             self.con.close()
+
+
+def _duration(text: str) -> timedelta:
+    from .compiler import parse_ttl
+
+    try:
+        seconds = parse_ttl(text)
+    except ValueError:
+        raise ConfigError(f"invalid duration {text!r}", expected="e.g. 7d, 12h, 30m",
+                          hint="a number followed by s, m, h, d or w") from None
+    return timedelta(seconds=seconds or 0)
 
 
 def _version() -> str:

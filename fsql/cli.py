@@ -202,6 +202,72 @@ def versions(c: Ctx, model: str) -> None:
            for r in rows])
 
 
+@cli.command()
+@click.argument("model")
+@click.argument("version", type=int)
+@pass_ctx
+def rollback(c: Ctx, model: str, version: int) -> None:
+    """Make VERSION of MODEL live again (dependants rebuild on the next run)."""
+    old = c.project().rollback(model, version)
+    if old == version:
+        c.echo(f"{model} v{version} is already live")
+    else:
+        c.echo(f"{model}: live v{old} -> v{version}; pinned until its SQL changes; "
+               f"dependants rebuild on the next `fsql run`", fg="green")
+
+
+@cli.command()
+@click.option("--keep", default=5, show_default=True, help="Versions kept per model "
+              "(besides the live one).")
+@click.option("--older-than", default=None, help="Only remove versions older than this "
+              "(e.g. 7d).")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed.")
+@pass_ctx
+def gc(c: Ctx, keep: int, older_than: str | None, dry_run: bool) -> None:
+    """Remove old versions; never a live one or one pinned by a saved training set."""
+    res = c.project().gc(keep=keep, older_than=older_than, dry_run=dry_run)
+    if c.log_format == "json":
+        click.echo(json.dumps(res.to_dict()))
+        return
+    verb = "would remove" if dry_run else "removed"
+    c.echo(f"{verb} {len(res.removed)} versions, {res.bytes_reclaimed / 1e6:.1f} MB"
+           + (f"; kept {len(res.kept_pinned)} pinned by saved training sets"
+              if res.kept_pinned else ""))
+    for v in res.removed:
+        c.echo("  " + v)
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@click.option("--sample", default=5, show_default=True, help="Keys shown per kind of change.")
+@pass_ctx
+def diff(c: Ctx, model: str, a: int, b: int, sample: int) -> None:
+    """Compare versions A and B of MODEL: schema, rows, changed keys."""
+    d = c.project().diff(model, a, b, sample=sample)
+    if c.log_format == "json":
+        click.echo(json.dumps(d.to_dict(), default=str))
+        return
+    click.echo(f"{model}: v{a} -> v{b}")
+    click.echo(f"  rows: {d.rows_a:,} -> {d.rows_b:,} ({d.rows_b - d.rows_a:+,})")
+    for col, typ in d.added_columns:
+        click.echo(f"  + column {col} {typ}")
+    for col, typ in d.removed_columns:
+        click.echo(f"  - column {col} {typ}")
+    for col, ta, tb in d.retyped_columns:
+        click.echo(f"  ~ column {col}: {ta} -> {tb}")
+    if d.key:
+        click.echo(f"  by key ({', '.join(d.key)}): {d.added_rows:,} added, "
+                   f"{d.removed_rows:,} removed, {d.changed_rows:,} changed")
+        for kind, rows in d.samples.items():
+            for r in rows:
+                click.echo(f"    {kind}: {r}")
+    else:
+        click.echo("  (no unique key: set config unique_key or make it a feature_set to "
+                   "compare rows)")
+
+
 def _checks(checks: list[dict[str, Any]]) -> str:
     ok = sum(1 for c in checks if c.get("success"))
     return f"{ok}/{len(checks)} passed" if checks else "-"

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import CompileError, ErrorGroup, FsqlError, did_you_mean
 from .renderer import Ref, RenderedModel
-from .spec import CONFIG_KEYS, MATERIALIZATIONS, Loc, ModelSpec, ProjectSpec, SeedSpec, SourceSpec
+from .spec import CONFIG_KEYS, Loc, ModelSpec, ProjectSpec, SeedSpec, SourceSpec
 
 __all__ = ["CompiledModel", "compile_model", "compile_seed", "parse_ttl", "source_sql"]
 
@@ -304,13 +304,13 @@ def _columns_and_lineage(tree: Any, deps: tuple[str, ...],
 def _lineage(tree: Any, cols: tuple[str, ...], deps: tuple[str, ...],
              schemas: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
     """Column lineage: output column -> sorted ("upstream.column", ...); best effort."""
-    from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage as sg_lineage
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import build_scope
 
-    schema = {"main": {d: {c: "UNKNOWN" for c in (schemas.get(d) or ())} for d in deps}}
+    schema: dict[str, Any] = {"main": {d: {c: "UNKNOWN" for c in (schemas.get(d) or ())}
+                                       for d in deps}}
     try:
         q = qualify(tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=False,
                     identify=False)

@@ -58,7 +58,7 @@ def project_reference() -> str:
         out.append(f"| `{k.name}` | {types} | {k.description} | {', '.join(k.choices)} |")
     for title, model in [("fsql_project.yml", ProjectYml), ("models/**/*.yml", ModelsFileYml),
                          ("sources.yml", SourcesFileYml), ("entities.yml", EntitiesFileYml)]:
-        schema = model.model_json_schema(by_alias=True)
+        schema = model.model_json_schema(by_alias=True)  # type: ignore[attr-defined]
         out += ["", f"## `{title}`", "", "JSON schema (keys, types, defaults):", "",
                 "```json", json.dumps(schema, indent=1, sort_keys=True), "```"]
     return "\n".join(out) + "\n"

@@ -16,8 +16,8 @@ from .spec import (
     EntitySpec,
     EntityYml,
     Loc,
-    ModelSpec,
     ModelsFileYml,
+    ModelSpec,
     ModelYml,
     ProfileSpec,
     ProjectSpec,
@@ -115,7 +115,8 @@ def _load_entities(root: Path, errors: list[FsqlError]) -> dict[str, EntitySpec]
 
 def _load_sources(root: Path, errors: list[FsqlError]) -> dict[str, SourceSpec]:
     out: dict[str, SourceSpec] = {}
-    for path in sorted(root.glob("sources*.yml")) + sorted((root / "models").rglob("sources.yml")):
+    files = sorted(root.glob("sources*.yml")) + sorted((root / "models").rglob("sources.yml"))
+    for path in files:
         rel = path.relative_to(root).as_posix()
         doc = _safe_load(path, rel, errors)
         for i, src in _items(doc, SourcesFileYml, "sources", SourceYml, errors) if doc else []:
@@ -138,7 +139,7 @@ def _check_source(root: Path, s: SourceSpec, errors: list[FsqlError]) -> None:
     if (s.path is None) == (s.table is None):
         errors.append(ConfigError(f"source '{s.key}' needs exactly one of 'path' or 'table'",
                                   **_kw(s.loc), expected="path: data/x.csv  or  table: schema.t",
-                                  hint="a file/glob source uses path, a warehouse table uses table"))
+                                  hint="a file/glob source uses path, a table uses table"))
     elif s.path is not None and not _glob_matches(root, s.path):
         errors.append(ConfigError(f"source '{s.key}': no file matches '{s.path}'", **_kw(s.loc),
                                   expected="an existing CSV/Parquet file or glob (relative to "

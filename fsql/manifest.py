@@ -17,7 +17,7 @@ from typing import Any
 from .compiler import CompiledModel, compile_model, compile_seed, source_hash
 from .errors import ErrorGroup, FsqlError
 from .graph import Graph, NodeInfo
-from .renderer import Renderer, RenderedModel
+from .renderer import RenderedModel, Renderer
 from .spec import ProjectSpec
 
 __all__ = ["Manifest", "build_manifest"]
@@ -67,7 +67,7 @@ class Manifest:
     def write(self, target: Path) -> None:
         """Write manifest.json and compiled SQL (files rewritten only when they change)."""
         target.mkdir(parents=True, exist_ok=True)
-        for n, m in self.models.items():
+        for m in self.models.values():
             _write_if_changed(target / "compiled" / m.path, m.sql.rstrip() + "\n")
         _write_if_changed(target / "manifest.json",
                           json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str))

@@ -53,8 +53,14 @@ class Plan:
 
 def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, str],
               graph: Graph, selected: Sequence[str], live: Mapping[str, LiveVersion],
-              *, full_refresh: bool = False) -> Plan:
-    """Decide build/skip per selected model, in build order."""
+              *, full_refresh: bool = False,
+              pins: Mapping[str, tuple[int, str]] | None = None) -> Plan:
+    """Decide build/skip per selected model, in build order.
+
+    A model rolled back to an older version stays pinned there (its dependants are rebuilt
+    against it) until its own code changes again or ``full_refresh`` is asked.
+    """
+    pins = pins or {}
     building: set[str] = set()
     steps = []
     chosen = set(selected)
@@ -62,8 +68,12 @@ def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, st
         m = models[name]
         if name not in chosen or m.is_ephemeral:
             continue
-        action, reason = _decide(m, fingerprints[name], live.get(name), live, building,
-                                 chosen, models, full_refresh)
+        pin = pins.get(name)
+        if pin and not full_refresh and pin[1] == fingerprints[name] and name in live:
+            action, reason = "skip", f"pinned to v{pin[0]} by rollback"
+        else:
+            action, reason = _decide(m, fingerprints[name], live.get(name), live, building,
+                                     chosen, models, full_refresh)
         if action == "build":
             building.add(name)
         cur = live.get(name)

@@ -100,7 +100,8 @@ class Renderer:
                 module = self.env.get_template(path).module
             except jinja2.TemplateSyntaxError as e:
                 raise CompileError(f"Jinja syntax error in macro file: {e.message}", path=path,
-                                   line=e.lineno, col=1, hint="check {% macro %}/{% endmacro %}")
+                                   line=e.lineno, col=1,
+                                   hint="check {% macro %}/{% endmacro %}") from None
             for key in dir(module):
                 if not key.startswith("_"):
                     self.env.globals[key] = getattr(module, key)

@@ -3,7 +3,7 @@
 >>> import pandas as pd
 >>> from fsql.engine import connect
 >>> con = connect()
->>> _ = con.execute("CREATE TABLE fv AS SELECT 1 AS user_id, TIMESTAMP '2024-01-01' AS ts, 2.5 AS v")
+>>> _ = con.execute("CREATE TABLE fv AS SELECT 1 AS user_id, DATE '2024-01-01' AS ts, 2.5 AS v")
 >>> view = FeatureView("fv", '"fv"', ("user_id",), "ts", None, None, ("v",))
 >>> ent = pd.DataFrame({"user_id": [1, 2], "event_timestamp": pd.to_datetime(["2024-02-01"] * 2)})
 >>> get_training_set(con, ent, [view]).to_pandas()["v"].tolist()
@@ -62,6 +62,7 @@ class TrainingSet:
     con: Connection = field(repr=False)
     sql: str = field(repr=False)
     manifest: dict[str, Any]
+    entity_schema: Any = field(default=None, repr=False, compare=False)
     _keepalive: Any = field(default=None, repr=False, compare=False)
 
     def to_arrow(self) -> pyarrow.Table:
@@ -69,9 +70,10 @@ class TrainingSet:
         try:
             rel = self.con.sql(self.sql)
             fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
-            return fetch()
+            table = fetch()
         except DuckDBError as e:
             raise _execution_error(e) from e
+        return _restore_timestamp_types(table, self.entity_schema)
 
     def to_pandas(self) -> pandas.DataFrame:
         """Materialize as a pandas DataFrame (via Arrow; ints with nulls become float)."""
@@ -147,7 +149,9 @@ def get_training_set(
     manifest = _manifest(table, ts_col, views, full_feature_names)
     register_frame(con, name, _with_row_index(table))
     keep = _Registration(con, name)
-    return TrainingSet(con=con, sql=sql, manifest=manifest, _keepalive=keep)
+    return TrainingSet(
+        con=con, sql=sql, manifest=manifest, entity_schema=table.schema, _keepalive=keep
+    )
 
 
 class _Registration:
@@ -289,6 +293,21 @@ def _manifest(
         "created_at": datetime.now(UTC).isoformat(),
         "full_feature_names": full,
     }
+
+
+def _restore_timestamp_types(table: pyarrow.Table, schema: Any) -> pyarrow.Table:
+    """Give entity timestamp columns back their input type (DuckDB returns tz-aware ones in
+    the session time zone); same instants, only the zone/unit label changes."""
+    import pyarrow as pa
+
+    if schema is None:
+        return table
+    for f in schema:
+        i = table.schema.get_field_index(f.name)
+        if i < 0 or not pa.types.is_timestamp(f.type) or table.schema.field(i).type == f.type:
+            continue
+        table = table.set_column(i, f.name, table.column(i).cast(f.type))
+    return table
 
 
 def _cell(value: Any) -> str:

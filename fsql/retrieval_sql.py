@@ -192,7 +192,8 @@ def _view_sql(view: FeatureView, types: Mapping[tuple[str, str], str]) -> str:
     )
     sort_key = [f"t := {ts}"]
     if view.created_timestamp:
-        cts = utc_expr(quote_ident(view.created_timestamp), types.get((rel, view.created_timestamp)))
+        created = view.created_timestamp
+        cts = utc_expr(quote_ident(created), types.get((rel, created)))
         sort_key.append(f"c := coalesce({cts}, TIMESTAMP '-infinity')")
     if view.features:
         sort_key.append(f"h := hash({', '.join(quote_ident(c) for c in view.features)})")

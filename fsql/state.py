@@ -33,6 +33,10 @@ create table if not exists {META}.model_runs (
   run_id varchar, model varchar, status varchar, version integer, started_at timestamp,
   duration_s double, thread varchar, message varchar);
 create table if not exists {META}.sources (key varchar, hash varchar, relation varchar);
+create table if not exists {META}.pins (
+  model varchar, version integer, fingerprint varchar, reason varchar, created_at timestamp);
+create table if not exists {META}.training_sets (
+  name varchar, created_at timestamp, manifest varchar);
 """
 
 _VERSION_COLS = ("model", "version", "status", "kind", "materialized", "fingerprint",
@@ -132,6 +136,11 @@ class StateStore:
             f"from {META}.model_runs group by model").fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def pins(self) -> dict[str, tuple[int, str]]:
+        """Models pinned to a version by ``rollback``: {model: (version, fingerprint)}."""
+        rows = self.con.execute(f"select model, version, fingerprint from {META}.pins").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def source_hashes(self) -> dict[str, str]:
         return dict(self.con.execute(f"select key, hash from {META}.sources").fetchall())
 
@@ -176,6 +185,7 @@ class StateStore:
                         f"select * from {version_relation(model, version)}")
             con.execute(f"update {META}.versions set status = 'superseded' "
                         f"where model = ? and status = 'live'", [model])
+            con.execute(f"delete from {META}.pins where model = ?", [model])
             con.execute(
                 f"update {META}.versions set status = 'live', published_at = now(), "
                 f"row_count = ?, columns = ?, checks = ?, duration_s = ? "
@@ -186,6 +196,28 @@ class StateStore:
         except BaseException:
             con.execute("rollback")
             raise
+
+    def rollback(self, model: str, version: int, code_fingerprint: str) -> int | None:
+        """Re-point the live view to ``version`` in ONE transaction; returns the old live."""
+        con = self.con
+        con.execute("begin transaction")
+        try:
+            row = con.execute(f"select version from {META}.versions where model = ? and "
+                              f"status = 'live'", [model]).fetchone()
+            con.execute(f"create or replace view {relation_for(model)} as "
+                        f"select * from {version_relation(model, version)}")
+            con.execute(f"update {META}.versions set status = 'rolled_back' "
+                        f"where model = ? and status = 'live'", [model])
+            con.execute(f"update {META}.versions set status = 'live', published_at = now() "
+                        f"where model = ? and version = ?", [model, version])
+            con.execute(f"delete from {META}.pins where model = ?", [model])
+            con.execute(f"insert into {META}.pins values (?, ?, ?, 'rollback', now())",
+                        [model, version, code_fingerprint])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        return int(row[0]) if row else None
 
     def record_model_run(self, run_id: str, model: str, status: str, version: int | None,
                          duration_s: float, thread: str, message: str | None) -> None:
@@ -207,7 +239,7 @@ class StateStore:
         """Drop relations of versions a killed run left 'building'; mark them abandoned."""
         rows = self.con.execute(f"select model, version, relation from {META}.versions "
                                 f"where status = 'building'").fetchall()
-        for model, version, rel in rows:
+        for model, version, _rel in rows:
             self.drop_relation(model, version)
             self.con.execute(f"update {META}.versions set status = 'abandoned', message = "
                              f"'left unfinished by an interrupted run' where model = ? and "

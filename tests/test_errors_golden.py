@@ -11,19 +11,25 @@ Each folder in ``tests/error_cases/`` is one case:
 * optional ``after`` + ``after_expected.txt`` — a command run last, its normalized stdout
   compared (e.g. ``ls`` to prove the previous version stayed live).
 
-``UPDATE_GOLDEN=1 pytest tests/test_errors_golden.py`` rewrites the golden files. Cases run as
-subprocesses in parallel threads (one per case), so the whole corpus takes a few seconds per core.
+``UPDATE_GOLDEN=1 pytest tests/test_errors_golden.py`` rewrites the golden files.
+
+Every command is its own process running ``fsql.cli.main`` exactly like ``python -m fsql``. To keep
+the corpus fast, the processes are forked from one helper interpreter that imported fsql (and
+duckdb, sqlglot, jinja2) once, instead of paying ~1 s of imports per command; cases run in
+parallel threads. ``FSQL_GOLDEN_FORK=0`` runs plain ``python -m fsql`` subprocesses instead.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +38,7 @@ import pytest
 CASES_DIR = Path(__file__).resolve().parent / "error_cases"
 META = {"cmd", "expected.txt", "exit_code", "before", "after", "after_expected.txt"}
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+USE_FORK = hasattr(os, "fork") and os.environ.get("FSQL_GOLDEN_FORK", "1") != "0"
 CASES = sorted(p.name for p in CASES_DIR.iterdir()
                if p.is_dir() and not p.name.startswith((".", "_")))
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
@@ -63,7 +70,103 @@ def _copy_project(src: Path, dest: Path) -> None:
             shutil.copy2(item, target)
 
 
+# The helper interpreter: imports everything once, then forks one child per request. A child
+# runs the CLI with stdout/stderr redirected to files and answers {"id", "rc"} on its own line
+# (short writes to a pipe are atomic, so answers of concurrent children never interleave).
+_SERVER = r"""
+import json, os, signal, sys, traceback
+import duckdb, jinja2, pydantic, rich.console, rich.table, sqlglot, yaml
+import sqlglot.lineage, sqlglot.optimizer.qualify
+import fsql.api, fsql.cli, fsql.manifest, fsql.report
+answers = os.dup(1)
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+def child(req):
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        os.dup2(os.open(req[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    rc = 0
+    try:
+        fsql.cli.main(req["args"])
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+        rc = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return rc
+
+for line in sys.stdin:
+    req = json.loads(line)
+    if os.fork() == 0:
+        rc = 1
+        try:
+            rc = child(req)
+        finally:
+            os.write(answers, (json.dumps({"id": req["id"], "rc": rc})
+                               + "\n").encode())
+            os._exit(0)
+"""
+
+
+class _ForkServer:
+    """Runs fsql commands in processes forked from a warm interpreter (see ``_SERVER``)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=ENV)
+        self.lock = threading.Lock()
+        self.pending: dict[int, Future[int]] = {}
+        self.next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            with self.lock:
+                fut = self.pending.pop(msg["id"])
+            fut.set_result(int(msg["rc"]))
+        with self.lock:
+            for fut in self.pending.values():
+                fut.set_exception(RuntimeError("the fork server died"))
+            self.pending.clear()
+
+    def run(self, project: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+        fut: Future[int] = Future()
+        with self.lock:
+            rid = self.next_id = self.next_id + 1
+            self.pending[rid] = fut
+        out, err = self.workdir / f"{rid}.out", self.workdir / f"{rid}.err"
+        req = {"id": rid, "cwd": str(project), "env": ENV, "stdout": str(out),
+               "stderr": str(err), "args": ["--project-dir", str(project), *args]}
+        with self.lock:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps(req) + "\n")
+            self.proc.stdin.flush()
+        rc = fut.result(timeout=120)
+        return subprocess.CompletedProcess(args, rc, out.read_text(encoding="utf-8"),
+                                           err.read_text(encoding="utf-8"))
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+_server: _ForkServer | None = None
+
+
 def _fsql(project: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    if _server is not None:
+        return _server.run(project, args)
     return subprocess.run([sys.executable, "-m", "fsql", "--project-dir", str(project), *args],
                           cwd=project, env=ENV, capture_output=True, text=True, timeout=120)
 
@@ -105,10 +208,18 @@ def outcomes(request: pytest.FixtureRequest,
     wanted = sorted({item.callspec.params["case"] for item in request.session.items
                      if getattr(item, "callspec", None) is not None
                      and item.module is request.module and "case" in item.callspec.params})
+    global _server
     workdir = tmp_path_factory.mktemp("error_cases")
-    with ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2))) as pool:
-        results = pool.map(lambda n: (n, run_case(n, workdir)), wanted)
-        return dict(results)
+    if USE_FORK:
+        (workdir / "_io").mkdir()
+        _server = _ForkServer(workdir / "_io")
+    try:
+        with ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 2))) as pool:
+            return dict(pool.map(lambda n: (n, run_case(n, workdir)), wanted))
+    finally:
+        if _server is not None:
+            _server.close()
+            _server = None
 
 
 def _check_or_update(path: Path, actual: str, what: str) -> None:

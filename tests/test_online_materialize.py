@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from online_fixtures)
 """materialize (latest row per entity within TTL, incremental, versions) and online reads."""
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def test_schema_change_forces_full(con, store: OnlineStore) -> None:
 
 
 def test_created_timestamp_breaks_ties(con, store: OnlineStore) -> None:
-    con.execute("""create table t (user_id bigint, ts timestamp, created timestamp, spend double)""")
+    con.execute("create table t (user_id bigint, ts timestamp, created timestamp, spend double)")
     con.execute("""insert into t values (1, '2024-01-01', '2024-01-03', 1),
                    (1, '2024-01-01', '2024-01-02', 2)""")
     fs = OnlineFeatureSet("user_stats", "t", 1, ("user_id",), "ts", None, ("spend",),

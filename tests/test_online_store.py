@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from online_fixtures)
 """One contract suite for every online store: in-memory fake, SQLite, real Redis."""
 
 from __future__ import annotations

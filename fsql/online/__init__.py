@@ -8,7 +8,7 @@ from __future__ import annotations
 from fsql.online.base import FeatureSetStatus, Layout, OnlineFeatureSet, OnlineStore
 from fsql.online.config import store_from_config
 from fsql.online.memory import InMemoryStore
-from fsql.online.read import OnlineResponse, get_online_features
+from fsql.online.read import OnlineResponse, get_online_features, get_online_features_columns
 from fsql.online.sqlite import SQLiteStore
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "RedisStore",
     "SQLiteStore",
     "get_online_features",
+    "get_online_features_columns",
     "materialize",
     "materialize_all",
     "store_from_config",

@@ -150,29 +150,53 @@ def _value_sql(col: str, kind: str) -> str:
     return q
 
 
+def _bound(col: str, duck_type: str, us: int) -> tuple[str, str]:
+    """(column expression, literal) comparing ``col`` with the instant ``us`` natively, so
+    DuckDB filters on the raw column (zone maps, no per-row conversion)."""
+    t = duck_type.upper()
+    q = quote_ident(col)
+    iso = us_to_iso(us)[:-1]  # our own generated text: safe to inline
+    if t in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+        return q, f"CAST('{iso}+00:00' AS TIMESTAMPTZ)"
+    if t.startswith("TIMESTAMP"):
+        return q, f"CAST('{iso}' AS TIMESTAMP)"
+    if t == "DATE":
+        return f"CAST({q} AS TIMESTAMP)", f"CAST('{iso}' AS TIMESTAMP)"
+    return f"epoch_us({q})", str(int(us))
+
+
 def _select_sql(fs: OnlineFeatureSet, layout: Layout, types: Mapping[str, str],
                 as_of_us: int, since_us: int | None) -> tuple[str, list[Any]]:
-    ts = f"epoch_us({quote_ident(fs.timestamp)})"
+    """Latest row per entity in [as_of - ttl, as_of] (and > since): keep the rows at the
+    max event time per key (a cheap unordered window), then break the rare ties by the
+    created timestamp and the feature values (deterministic)."""
+    ts_type = types[fs.timestamp]
+    where = [f"{quote_ident(k)} IS NOT NULL" for k in fs.join_keys]
+    col, lit = _bound(fs.timestamp, ts_type, as_of_us)
+    where.append(f"{col} <= {lit}")
+    if fs.ttl_seconds:
+        col, lit = _bound(fs.timestamp, ts_type, as_of_us - int(round(fs.ttl_seconds * 1e6)))
+        where.append(f"{col} >= {lit}")
+    if since_us is not None:
+        col, lit = _bound(fs.timestamp, ts_type, since_us)
+        where.append(f"{col} > {lit}")
+    part = ", ".join(quote_ident(k) for k in fs.join_keys)
+    ts = quote_ident(fs.timestamp)
+    latest = (f"SELECT * FROM {fs.relation} WHERE {' AND '.join(where)} "
+              f"QUALIFY {ts} = max({ts}) OVER (PARTITION BY {part})")
+    order = [f"{quote_ident(fs.created_timestamp)} DESC NULLS LAST"] if fs.created_timestamp \
+        else []
+    order += [f"{quote_ident(f)} DESC NULLS LAST"
+              for f, k in zip(fs.features, layout.kinds, strict=True) if k != "json"]
+    order.append(f"hash({', '.join(quote_ident(f) for f in fs.features)})")
+    inner = (f"SELECT * FROM ({latest}) QUALIFY row_number() OVER "
+             f"(PARTITION BY {part} ORDER BY {', '.join(order)}) = 1")
     keys = [_value_sql(k, kind) for k, kind in zip(fs.join_keys, layout.key_kinds, strict=True)]
     feats = [_value_sql(f, k) for f, k in zip(fs.features, layout.kinds, strict=True)]
-    where = [f"{ts} <= ?"] + [f"{quote_ident(k)} IS NOT NULL" for k in fs.join_keys]
-    params: list[Any] = [as_of_us]
-    if fs.ttl_seconds:
-        where.append(f"{ts} >= ?")
-        params.append(as_of_us - int(round(fs.ttl_seconds * 1_000_000)))
-    if since_us is not None:
-        where.append(f"{ts} > ?")
-        params.append(since_us)
-    order = [f"{quote_ident(fs.timestamp)} DESC"]
-    if fs.created_timestamp:
-        order.append(f"{quote_ident(fs.created_timestamp)} DESC NULLS LAST")
-    order += [f"{quote_ident(f)} DESC NULLS LAST" for f in fs.features]  # deterministic ties
-    part = ", ".join(quote_ident(k) for k in fs.join_keys)
-    inner = (f"SELECT * FROM {fs.relation} WHERE {' AND '.join(where)} QUALIFY "
-             f"row_number() OVER (PARTITION BY {part} ORDER BY {', '.join(order)}) = 1")
-    hashed = f"CAST(hash({', '.join([ts, *feats])}) >> 1 AS BIGINT)"
-    cols = ", ".join([*keys, ts, hashed, *feats])
-    return f"SELECT {cols} FROM ({inner})", params
+    ts_us = f"epoch_us({ts})"
+    hashed = f"CAST(hash({', '.join([ts_us, *feats])}) >> 1 AS BIGINT)"
+    cols = ", ".join([*keys, ts_us, hashed, *feats])
+    return f"SELECT {cols} FROM ({inner})", []
 
 
 def _fetch(cur: Any) -> Iterator[tuple[Any, ...]]:

@@ -19,7 +19,7 @@ from fsql.errors import ConfigError, did_you_mean
 from fsql.online.base import OnlineFeatureSet, OnlineStore, kind_of, to_epoch_us, us_to_iso
 
 __all__ = ["NOT_FOUND", "OUTSIDE_MAX_AGE", "PRESENT", "OnlineResponse", "get_online_features",
-           "parse_refs"]
+           "get_online_features_columns", "parse_refs"]
 
 PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE = "PRESENT", "NOT_FOUND", "OUTSIDE_MAX_AGE"
 _CACHE_MAX = 512
@@ -184,19 +184,17 @@ def _norm(v: Any, kind: str, name: str) -> Any:
                       f", got {v!r}", expected="int" if kind == "int" else "str")
 
 
-def _keys(rows: Sequence[Mapping[str, Any]], g: _Group) -> list[tuple[Any, ...]]:
+def _keys(columns: Mapping[str, Sequence[Any]], g: _Group) -> list[tuple[Any, ...]]:
     names = g.fs.join_keys
-    try:
-        if len(names) == 1:
-            k, kind = names[0], g.key_kinds[0]
-            if kind == "int":
-                return [(r[k],) if type(r[k]) is int else (_norm(r[k], kind, k),) for r in rows]
-            return [(_norm(r[k], kind, k),) for r in rows]
-        return [tuple(_norm(r[k], kd, k) for k, kd in zip(names, g.key_kinds, strict=True))
-                for r in rows]
-    except KeyError as e:
-        raise ConfigError(f"entity row is missing join key {e.args[0]!r} of feature set "
-                          f"'{g.fs.name}'", expected=f"keys {list(names)}") from None
+    if len(names) == 1:
+        k, kind = names[0], g.key_kinds[0]
+        col = columns[k]
+        if kind == "int":
+            return [(v,) if type(v) is int else (_norm(v, kind, k),) for v in col]
+        return [(_norm(v, kind, k),) for v in col]
+    cols = [columns[k] for k in names]
+    return [tuple(_norm(v, kd, k) for v, k, kd in zip(vals, names, g.key_kinds, strict=True))
+            for vals in zip(*cols, strict=True)]
 
 
 def _now(now: datetime | date | str | float | None) -> int:
@@ -220,24 +218,45 @@ def get_online_features(store: OnlineStore, feature_sets: Mapping[str, OnlineFea
     {'id': [1, 2], 'x': [7, None]}
     """
     plan = _plan_for(feature_sets, features, full_feature_names)
-    n = len(entity_rows)
-    values: dict[str, list[Any]] = {}
-    statuses: dict[str, list[str]] = {}
-    stamps: dict[str, list[int | None]] = {}
-    present: list[str] = [PRESENT] * n
-    zeros: list[int | None] = [0] * n
+    columns: dict[str, list[Any]] = {}
     for col in plan.entity_columns:
         try:
-            values[col] = [r[col] for r in entity_rows]
+            columns[col] = [r[col] for r in entity_rows]
         except KeyError:
             raise ConfigError(f"entity row is missing join key '{col}'",
                               expected=f"keys {list(plan.entity_columns)}") from None
-        statuses[col] = present
-        stamps[col] = zeros
-    now_us = _now(now)
+    return _lookup(store, plan, columns, len(entity_rows), _now(now))
+
+
+def get_online_features_columns(store: OnlineStore,
+                                feature_sets: Mapping[str, OnlineFeatureSet],
+                                features: Sequence[str], entities: Mapping[str, Sequence[Any]],
+                                *, now: datetime | date | str | float | None = None,
+                                full_feature_names: bool = False) -> OnlineResponse:
+    """Like :func:`get_online_features` with entities as columns (join key -> values),
+    the shape of the HTTP request."""
+    plan = _plan_for(feature_sets, features, full_feature_names)
+    lengths = {len(v) for v in entities.values()}
+    if len(lengths) > 1:
+        raise ConfigError("entity columns must have the same length")
+    missing = [c for c in plan.entity_columns if c not in entities]
+    if missing:
+        raise ConfigError(f"entities are missing join key '{missing[0]}'",
+                          expected=f"keys {list(plan.entity_columns)}",
+                          hint=did_you_mean(missing[0], entities))
+    columns = {c: list(entities[c]) for c in plan.entity_columns}
+    return _lookup(store, plan, columns, lengths.pop() if lengths else 0, _now(now))
+
+
+def _lookup(store: OnlineStore, plan: _Plan, columns: dict[str, list[Any]], n: int,
+            now_us: int) -> OnlineResponse:
+    values: dict[str, list[Any]] = dict(columns)
+    present: list[str] = [PRESENT] * n
+    zeros: list[int | None] = [0] * n
+    statuses: dict[str, list[str]] = dict.fromkeys(columns, present)
+    stamps: dict[str, list[int | None]] = dict.fromkeys(columns, zeros)
     for g in plan.groups:
-        keys = _keys(entity_rows, g)
-        rows = store.read_batch(g.fs.name, keys, g.features)
+        rows = store.read_batch(g.fs.name, _keys(columns, g), g.features)
         _fill(g, rows, now_us, values, statuses, stamps)
     return OnlineResponse(plan.feature_names, values, statuses, stamps, plan.entity_columns)
 
@@ -245,27 +264,18 @@ def get_online_features(store: OnlineStore, feature_sets: Mapping[str, OnlineFea
 def _fill(g: _Group, rows: list[Any], now_us: int, values: dict[str, list[Any]],
           statuses: dict[str, list[str]], stamps: dict[str, list[int | None]]) -> None:
     nf = len(g.outputs)
-    cols: list[list[Any]] = [[] for _ in range(nf)]
-    st: list[str] = []
-    ts_col: list[int | None] = []
-    cutoff = None if g.ttl_us is None else now_us - g.ttl_us
-    for row in rows:
-        if row is None:
-            st.append(NOT_FOUND)
-            ts_col.append(None)
-            for c in cols:
-                c.append(None)
-        elif cutoff is not None and row[0] < cutoff:
-            st.append(OUTSIDE_MAX_AGE)
-            ts_col.append(row[0])
-            for c in cols:
-                c.append(None)
-        else:
-            st.append(PRESENT)
-            ts_col.append(row[0])
-            for i in range(nf):
-                cols[i].append(row[i + 1])
+    blank = (None,) * (nf + 1)
+    if g.ttl_us is None:
+        st = [NOT_FOUND if r is None else PRESENT for r in rows]
+        clean = [blank if r is None else r for r in rows]
+    else:
+        cutoff = now_us - g.ttl_us
+        st = [NOT_FOUND if r is None else OUTSIDE_MAX_AGE if r[0] < cutoff else PRESENT
+              for r in rows]
+        clean = [r if s is PRESENT else blank for r, s in zip(rows, st, strict=True)]
+    ts_col: list[int | None] = [None if r is None else r[0] for r in rows]
+    cols = list(zip(*clean, strict=True)) if clean else [()] * (nf + 1)
     for i, out in enumerate(g.outputs):  # one status/timestamp list shared per feature set
-        values[out] = cols[i]
+        values[out] = list(cols[i + 1])
         statuses[out] = st
         stamps[out] = ts_col

@@ -21,7 +21,7 @@ from fsql.errors import ConfigError, FsqlError, did_you_mean
 from fsql.online.base import OnlineFeatureSet, OnlineStore
 from fsql.online.openapi import openapi_schema
 from fsql.online.push import check_frame, push_online
-from fsql.online.read import get_online_features
+from fsql.online.read import get_online_features_columns
 
 __all__ = ["DEFAULT_MAX_BODY", "HTTPError", "create_app", "serve"]
 
@@ -102,12 +102,12 @@ class _Server:
         try:
             data = await self.body(request)
             self._known(data, _GET_KEYS)
-            features, rows, full = _parse_get(data)
+            features, entities, full = _parse_get(data)
             if self.fixed is None and any(f.split(":", 1)[0] not in self.feature_sets
                                           for f in features):
                 self.refresh()
-            resp = get_online_features(self.store, self.feature_sets, features, rows,
-                                       full_feature_names=full)
+            resp = get_online_features_columns(self.store, self.feature_sets, features,
+                                               entities, full_feature_names=full)
             return _json(resp.to_feast_json())
         except HTTPError as e:
             return _error(e)
@@ -180,7 +180,7 @@ class _Server:
         return _json(openapi_schema())
 
 
-def _parse_get(data: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]], bool]:
+def _parse_get(data: Mapping[str, Any]) -> tuple[list[str], dict[str, list[Any]], bool]:
     features = data.get("features")
     if (not isinstance(features, list) or not features
             or not all(isinstance(f, str) for f in features)):
@@ -190,17 +190,14 @@ def _parse_get(data: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]]
     if not isinstance(entities, dict) or not entities:
         raise HTTPError(400, "'entities' must be an object of join key -> list of values",
                         expected='{"user_id": [1, 2]}')
-    cols = list(entities.items())
-    if not all(isinstance(v, list) for _, v in cols) or len({len(v) for _, v in cols}) != 1:
+    if (not all(isinstance(v, list) for v in entities.values())
+            or len({len(v) for v in entities.values()}) != 1):
         raise HTTPError(400, "every entities value must be a list, all of the same length",
                         expected='{"user_id": [1, 2]}')
     full = data.get("full_feature_names", False)
     if not isinstance(full, bool):
         raise HTTPError(400, "'full_feature_names' must be a boolean", expected="true/false")
-    names = [k for k, _ in cols]
-    rows = [dict(zip(names, vals, strict=True)) for vals in zip(*(v for _, v in cols),
-                                                                  strict=True)]
-    return features, rows, full
+    return features, entities, full
 
 
 def _check(outcome: Any, name: str) -> None:
