@@ -18,7 +18,10 @@ __all__ = [
     "CompileError",
     "ConfigError",
     "ExecutionError",
+    "FeatureSet",
+    "FeatureStore",
     "FsqlError",
+    "IngestError",
     "Project",
     "__version__",
     "init_project",
@@ -31,6 +34,9 @@ _LAZY = {
     "ConfigError": "fsql.errors",
     "ExecutionError": "fsql.errors",
     "FsqlError": "fsql.errors",
+    "IngestError": "fsql.errors",
+    "FeatureSet": "fsql.featureset",
+    "FeatureStore": "fsql.store",
 }
 
 

@@ -121,6 +121,17 @@ def compile_seed(root: Path, seed: SeedSpec) -> CompiledModel:
                          own_hash=_hash(digest))
 
 
+def compile_ingested(spec: ModelSpec) -> CompiledModel:
+    """A Python-defined feature set: no SQL; its versions come from ``store.ingest``."""
+    definition = json.dumps({"config": spec.config, "columns": [(c.name, c.type)
+                                                                for c in spec.columns]},
+                            sort_keys=True, default=str)
+    cols = tuple(c.name for c in spec.columns)
+    return CompiledModel(spec.name, spec.path, "ingest", "feature_set", "", definition, (), (),
+                         dict(spec.config), spec.tags, spec.description, cols or None,
+                         own_hash=_hash(definition))
+
+
 def source_sql(root: Path, s: SourceSpec) -> str:
     """The SELECT a file source's view is created from (absolute paths: views outlive cwd)."""
     assert s.path is not None

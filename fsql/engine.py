@@ -49,6 +49,14 @@ def register_frame(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None
     con.register(name, data)
 
 
+def arrow_table(con: Any, sql: str) -> Any:
+    """Run ``sql`` and return a ``pyarrow.Table`` (across DuckDB API versions)."""
+    rel = con.sql(sql)
+    fetch = getattr(rel, "to_arrow_table", None) or getattr(rel, "arrow")
+    out = fetch()
+    return out.read_all() if hasattr(out, "read_all") else out
+
+
 def describe(con: Any, relation: str) -> list[tuple[str, str]]:
     """(column, DuckDB type) of a relation or query."""
     rows = con.execute(f"describe select * from {relation}").fetchall()

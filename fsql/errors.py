@@ -23,6 +23,7 @@ __all__ = [
     "ErrorGroup",
     "ExecutionError",
     "FsqlError",
+    "IngestError",
     "LockedError",
     "RunFailed",
     "SelectorError",
@@ -119,6 +120,13 @@ class SelectorError(FsqlError):
 
 class ExecutionError(FsqlError):
     """DuckDB failed while building a model; mapped back to the model file."""
+
+    exit_code = 1
+
+
+class IngestError(FsqlError):
+    """Data given to ``ingest``/push does not fit the feature set or fails its expectations;
+    nothing was stored."""
 
     exit_code = 1
 

@@ -15,6 +15,8 @@ from .spec import (
     EntitiesFileYml,
     EntitySpec,
     EntityYml,
+    FeatureSetsFileYml,
+    FeatureSetYml,
     Loc,
     ModelsFileYml,
     ModelSpec,
@@ -49,6 +51,12 @@ def load_project(root: str | Path) -> ProjectSpec:
     sources = _load_sources(root, errors)
     defaults = _folder_defaults(project, doc, errors)
     models = _load_models(root, defaults, errors)
+    for name, fs in _load_feature_sets(root, errors).items():
+        if name in models:
+            errors.append(ConfigError(f"feature set '{name}' is also a SQL model",
+                                      **_kw(fs.yml_loc), model=name,
+                                      hint=f"rename one of them (models: {models[name].path})"))
+        models[name] = fs
     ErrorGroup.raise_if(errors)
     assert project is not None
     prof = project.profile
@@ -267,6 +275,27 @@ def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,
     return ModelSpec(
         m.name, rel, path.read_text(encoding="utf-8"), m.description, config, locs, tags,
         _columns(m.columns, doc, key), _expectations(m, doc, key), doc.loc(key), dict(m.meta))
+
+
+def _load_feature_sets(root: Path, errors: list[FsqlError]) -> dict[str, ModelSpec]:
+    """``feature_sets/*.yml``: feature sets defined in Python and written by ``apply``."""
+    out: dict[str, ModelSpec] = {}
+    for path in sorted((root / "feature_sets").glob("*.yml")):
+        rel = path.relative_to(root).as_posix()
+        doc = _safe_load(path, rel, errors)
+        for i, f in (_items(doc, FeatureSetsFileYml, "feature_sets", FeatureSetYml, errors)
+                     if doc else []):
+            assert doc is not None
+            key = ("feature_sets", i)
+            config: dict[str, Any] = {"materialized": "feature_set", "entities": f.entities,
+                                      "timestamp": f.timestamp, "online": f.online}
+            for k in ("ttl", "created_timestamp"):
+                if getattr(f, k) is not None:
+                    config[k] = getattr(f, k)
+            out[f.name] = ModelSpec(f.name, rel, "", f.description, config, {}, tuple(f.tags),
+                                    _columns(f.columns, doc, key), _expectations(f, doc, key),
+                                    doc.loc(key), dict(f.meta), kind="ingest")
+    return out
 
 
 def _defaults_for(folder: str, defaults: dict) -> tuple[dict, dict]:

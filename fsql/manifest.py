@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .compiler import CompiledModel, compile_model, compile_seed, source_hash
+from .compiler import (
+    CompiledModel,
+    compile_ingested,
+    compile_model,
+    compile_seed,
+    source_hash,
+)
 from .errors import ErrorGroup, FsqlError
 from .graph import Graph, NodeInfo
 from .renderer import RenderedModel, Renderer
@@ -101,7 +107,7 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
     errors: list[FsqlError] = []
     rendered: dict[str, RenderedModel] = {}
     for name, spec in project.models.items():
-        if spec.config.get("enabled") is False:
+        if spec.config.get("enabled") is False or spec.kind == "ingest":
             continue
         try:
             rendered[name] = renderer.render(spec)
@@ -111,10 +117,13 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
     rendered = {n: r for n, r in rendered.items() if r.config.get("enabled", True) is not False}
     parents = {n: [x.name for x in r.refs if x.kind == "model"] for n, r in rendered.items()}
     parents.update({s: [] for s in project.seeds})
+    ingested = {n: s for n, s in project.models.items() if s.kind == "ingest"}
+    parents.update({n: [] for n in ingested})
     info = {n: NodeInfo(project.models[n].path, project.models[n].tags,
                         {**project.models[n].config, **r.config}) for n, r in rendered.items()}
     info.update({s: NodeInfo(sd.path, ("seed",), {"materialized": "seed"})
                  for s, sd in project.seeds.items()})
+    info.update({n: NodeInfo(s.path, s.tags, s.config) for n, s in ingested.items()})
     graph = Graph.build(parents, info)
     cache = _load_cache(cache_dir)
     size = len(cache)
@@ -133,6 +142,10 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
     for n in graph.order:
         if n in project.seeds and n not in rendered:
             models[n] = compile_seed(project.root, project.seeds[n])
+            continue
+        if project.models.get(n) is not None and project.models[n].kind == "ingest":
+            models[n] = compile_ingested(project.models[n])
+            schemas[n] = tuple(c.name for c in project.models[n].columns)
             continue
         if any(d not in models for d in graph.parents[n]):
             continue  # a parent failed to compile: its error is already reported

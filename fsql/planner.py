@@ -66,8 +66,8 @@ def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, st
     chosen = set(selected)
     for name in graph.order:
         m = models[name]
-        if name not in chosen or m.is_ephemeral:
-            continue
+        if name not in chosen or m.is_ephemeral or m.kind == "ingest":
+            continue  # ingested feature sets get versions from store.ingest, not from runs
         pin = pins.get(name)
         if pin and not full_refresh and pin[1] == fingerprints[name] and name in live:
             action, reason = "skip", f"pinned to v{pin[0]} by rollback"

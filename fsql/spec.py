@@ -77,6 +77,28 @@ class ModelsFileYml(_Strict):
     models: list[ModelYml] = []
 
 
+class FeatureSetYml(_Strict):
+    """A feature set defined in Python (``store.apply``): no SQL, filled by ``ingest``."""
+
+    name: str
+    description: str = ""
+    entities: list[str]
+    timestamp: str
+    created_timestamp: str | None = None
+    ttl: str | int | None = None
+    online: bool = False
+    tags: list[str] = []
+    columns: list[ColumnYml] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []
+    meta: dict[str, Any] = {}
+
+
+class FeatureSetsFileYml(_Strict):
+    version: int | None = None
+    feature_sets: list[FeatureSetYml] = []
+
+
 class SourceTableYml(_Strict):
     name: str
     description: str = ""
@@ -203,6 +225,7 @@ class ModelSpec:
     expectations: tuple[RawExpectation, ...] = ()
     yml_loc: Loc | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    kind: str = "model"  # "model" (SQL) | "ingest" (a FeatureSet filled from Python)
 
     @property
     def folder(self) -> str:

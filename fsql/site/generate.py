@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .data import SiteData
 from .lineage import build_graph, column_index, graph_json, model_url
-from .markup import esc, js_json
+from .markup import js_json
 from .model_page import model_page_body
 from .pages import iter_pages, search_index, shell
 
@@ -78,7 +78,3 @@ def generate_site(data: SiteData, out_dir: Path) -> SiteResult:
     _write(out, ".nojekyll", "", written)
     return SiteResult(out, tuple(sorted(written)), sum(written.values()),
                       time.perf_counter() - t0)
-
-
-def page_title(data: SiteData) -> str:
-    return esc(data.project)

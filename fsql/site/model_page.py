@@ -74,7 +74,7 @@ def _lineage(data: SiteData, g: Graph, m: ModelInfo, down: Mapping[str, Any]) ->
     dist = neighbourhood(g, m.name, 1)
     svg = graph_svg(g, dist, root=ROOT, focus=m.name, dist=dist)
     col = column_svg(data, m, down, ROOT)
-    tools = ('<div class="tools js-only"><button type="button" data-act="less" title="fewer hops">'
+    tools = ('<div class="tools js-only"><button type="button" data-act="less" title="fewer hops" disabled>'
              '−</button><span class="depth">depth 1</span><button type="button" data-act="more" '
              'title="more hops">+</button><button type="button" data-act="model" class="on">'
              'models</button><button type="button" data-act="columns">columns</button>'

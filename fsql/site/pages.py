@@ -28,6 +28,7 @@ def shell(data: SiteData, title: str, body: str, *, root: str = "", active: str 
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
+        "<script>document.documentElement.classList.add('js')</script>"
         f"<title>{esc(title)} · {esc(data.project)}</title>"
         f'<link rel="stylesheet" href="{root}assets/site.css">'
         f'<script defer src="{root}assets/site.js"></script></head>'
