@@ -152,11 +152,16 @@ def seed(c: Ctx, vars_: str | None, full_refresh: bool) -> None:
 
 
 @cli.command(name="ls")
+@click.option("--feature-sets", is_flag=True, help="List feature sets with entities, "
+              "timestamp, TTL and features.")
 @pass_ctx
-def ls_(c: Ctx) -> None:
+def ls_(c: Ctx, feature_sets: bool) -> None:
     """List models: materialization, live version, last status."""
     from .report import table
 
+    if feature_sets:
+        _ls_feature_sets(c)
+        return
     rows = c.project().ls()
     if c.log_format == "json":
         click.echo(json.dumps(rows))
@@ -164,6 +169,124 @@ def ls_(c: Ctx) -> None:
     table(["name", "materialized", "live", "last status", "path"],
           [[r["name"], r["materialized"], f"v{r['live_version']}" if r["live_version"] else "-",
             r["last_status"] or "-", r["path"]] for r in rows])
+
+
+def _ls_feature_sets(c: Ctx) -> None:
+    from .report import table
+    from .store import FeatureStore
+
+    with FeatureStore(c.project_dir) as store:
+        infos = store.feature_sets()
+    if c.log_format == "json":
+        click.echo(json.dumps([i.to_dict() for i in infos.values()], default=str))
+        return
+    table(["feature set", "entities", "keys", "timestamp", "ttl", "online", "live", "features"],
+          [[i.name, ", ".join(i.entities), ", ".join(i.join_keys), i.timestamp,
+            _ttl(i.ttl_seconds), "yes" if i.online else "no",
+            f"v{i.version}" if i.version else "-", ", ".join(i.features)]
+           for i in infos.values()])
+
+
+def _ttl(seconds: float | None) -> str:
+    if not seconds:
+        return "none"
+    return f"{seconds / 86400:g}d" if seconds % 86400 == 0 else f"{seconds:g}s"
+
+
+@cli.group()
+def dataset() -> None:
+    """Point-in-time training sets: create, list, show."""
+
+
+@dataset.command("create")
+@click.option("--entities", "entities", required=True,
+              help="Entity rows: a CSV/Parquet file, a SQL query, or a model name.")
+@click.option("--features", "-f", multiple=True, required=True,
+              help="Feature refs 'feature_set:column' or 'feature_set:*' (repeatable, or "
+                   "comma-separated).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the training set to this Parquet file.")
+@click.option("--name", default=None, help="Save it under this name (re-creatable later).")
+@click.option("--full-feature-names", is_flag=True, help="Name columns feature_set__column.")
+@click.option("--entity-timestamp", default=None, help="The entity event-time column.")
+@pass_ctx
+def dataset_create(c: Ctx, entities: str, features: tuple[str, ...], out: str | None,
+                   name: str | None, full_feature_names: bool,
+                   entity_timestamp: str | None) -> None:
+    """Build a point-in-time correct training set."""
+    from .store import FeatureStore
+
+    refs = [f.strip() for item in features for f in item.split(",") if f.strip()]
+    with FeatureStore(c.project_dir) as store:
+        ts = store.get_training_set(_entity_source(entities), refs,
+                                    full_feature_names=full_feature_names,
+                                    entity_timestamp=entity_timestamp)
+        if out:
+            ts.to_parquet(out)
+            c.echo(f"wrote {ts.manifest['entity_rows']:,} rows to {out}")
+        if name:
+            store.save_training_set(name, ts)
+            c.echo(f"saved training set '{name}' (pinned: " + ", ".join(
+                f"{k} v{v['version']}" for k, v in ts.manifest["feature_sets"].items()) + ")")
+        if not out and not name:
+            from .report import table
+
+            df = ts.to_pandas().head(10)
+            table(list(df.columns), [[_cell(v) for v in r] for r in df.itertuples(index=False)])
+
+
+def _entity_source(value: str) -> str:
+    lower = value.lower()
+    if lower.endswith((".csv", ".csv.gz", ".tsv")):
+        return f"select * from read_csv('{_abs(value)}')"
+    if lower.endswith(".parquet"):
+        return f"select * from read_parquet('{_abs(value)}')"
+    return value
+
+
+def _abs(path: str) -> str:
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise click.BadParameter(f"no such file: {path}", param_hint="--entities")
+    return str(p.resolve()).replace("'", "''")
+
+
+@dataset.command("ls")
+@pass_ctx
+def dataset_ls(c: Ctx) -> None:
+    """List saved training sets."""
+    from .report import table
+    from .store import FeatureStore
+
+    with FeatureStore(c.project_dir) as store:
+        saved = store.list_saved_training_sets()
+    if c.log_format == "json":
+        click.echo(json.dumps(saved, default=str))
+        return
+    table(["name", "created", "rows", "feature sets (pinned versions)"],
+          [[s["name"], s["created_at"][:19], f"{s['entity_rows']:,}",
+            ", ".join(f"{k} v{v['version']}" for k, v in s["feature_sets"].items())]
+           for s in saved])
+
+
+@dataset.command("show")
+@click.argument("name")
+@click.option("--limit", "-n", default=10, show_default=True)
+@pass_ctx
+def dataset_show(c: Ctx, name: str, limit: int) -> None:
+    """Show a saved training set's manifest and first rows (re-created from its versions)."""
+    from .report import table
+    from .store import FeatureStore
+
+    with FeatureStore(c.project_dir) as store:
+        ts = store.get_saved_training_set(name)
+        df = ts.to_pandas().head(limit)
+        click.echo(json.dumps(ts.manifest | {"created_at": next(
+            s["created_at"] for s in store.list_saved_training_sets() if s["name"] == name)},
+            indent=1, default=str))
+    table(list(df.columns), [[_cell(v) for v in r] for r in df.itertuples(index=False)])
 
 
 @cli.command()

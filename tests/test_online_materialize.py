@@ -210,3 +210,20 @@ def test_materialize_errors(con, store: OnlineStore) -> None:
     assert err.value.hint == "did you mean 'spend'?"
     with pytest.raises(ExecutionError):
         materialize(con, fset(relation="missing_table"), store)
+
+
+@pytest.mark.parametrize("ts_type", ["DATE", "TIMESTAMP_NS", "TIMESTAMPTZ", "TIMESTAMP_S"])
+def test_timestamp_column_types(store: OnlineStore, ts_type: str) -> None:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")  # must not shift UTC bounds
+    z = " 00:00:00+00" if ts_type == "TIMESTAMPTZ" else ""  # instants in UTC
+    con.execute(f"""create table d as select * from (values
+        (1, CAST('2024-01-01{z}' AS {ts_type}), 1.0), (1, CAST('2024-01-03{z}' AS {ts_type}), 3.0),
+        (2, CAST('2024-01-04{z}' AS {ts_type}), 4.0)) v(user_id, ts, x)""")
+    fs = OnlineFeatureSet("d", "d", 1, ("user_id",), "ts", 2 * DAY, ("x",))
+    res = materialize(con, fs, store, as_of="2024-01-03T00:00:00Z")
+    assert res.rows_written == 1
+    got = get_online_features(store, {"d": fs}, ["d:x"], [{"user_id": 1}, {"user_id": 2}],
+                              now="2024-01-03")
+    assert got.values["x"] == [3.0, None]
+    assert got.event_timestamps["x"][0] == int(datetime(2024, 1, 3, tzinfo=UTC).timestamp() * 1e6)

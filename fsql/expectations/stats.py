@@ -47,6 +47,24 @@ def pairwise_sum(a: Sequence[float]) -> float:
     return pairwise_sum(a[:n2]) + pairwise_sum(a[n2:])
 
 
+def masked_sum(values: Sequence[Any]) -> float:
+    """numpy ``add.reduce(a, where=mask)``: pairwise sums of each unmasked run, in order."""
+    res, run = 0.0, []
+    for v in values:
+        if v is None:
+            if run:
+                res += pairwise_sum(run)
+                run = []
+        else:
+            run.append(float(v))
+    return res + pairwise_sum(run) if run else res
+
+
+def _nullable_int(values: Sequence[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return len(present) < len(values) and all(isinstance(v, int) for v in present)
+
+
 def np_sum(values: Sequence[Any]) -> Any:
     """``Series.sum()`` of values in row order (None = missing, skipped as pandas does).
 
@@ -64,9 +82,8 @@ def np_mean(values: Sequence[Any]) -> float | None:
     n = sum(1 for v in values if v is not None)
     if n == 0:
         return None
-    present = [v for v in values if v is not None]
-    if len(present) < len(values) and all(isinstance(v, int) for v in present):
-        return float(sum(present)) / n  # nullable integers: masked sum, exact
+    if _nullable_int(values):  # pandas Int64: np.mean(where=~mask)
+        return masked_sum(values) / n
     return (0.0 + pairwise_sum([0.0 if v is None else float(v) for v in values])) / n
 
 
@@ -75,6 +92,10 @@ def pd_std(values: Sequence[Any]) -> float | None:
     n = sum(1 for v in values if v is not None)
     if n < 2:
         return None
+    if _nullable_int(values):  # pandas Int64: np.std(where=~mask, ddof=1)
+        mean = masked_sum(values) / n
+        sq_m = [None if v is None else (float(v) - mean) * (float(v) - mean) for v in values]
+        return math.sqrt(masked_sum(sq_m) / (n - 1))
     f = [0.0 if v is None else float(v) for v in values]
     avg = (0.0 + pairwise_sum(f)) / n
     sq = [0.0 if v is None else (avg - x) ** 2 for v, x in zip(values, f, strict=True)]

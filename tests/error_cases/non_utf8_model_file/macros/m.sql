@@ -1,0 +1,1 @@
+{% macro dollars(col) %}({{ col }} * 1.0){% endmacro %}

@@ -1,0 +1,1 @@
+{% macro dollars(col) %}({{ col }} * (select 1 from {{ ref('rates') }})){% endmacro %}
