@@ -271,7 +271,8 @@ def table(help_ms: list[Meas], results: list[SizeResult]) -> str:
         if "compile_cold" in m:
             cold, warm = med(m["compile_cold"]), med(m["compile_warm"])
             rows += [
-                f"| {size} | load+compile cold (no target/) | {_s(m['compile_cold'])} | | | "
+                f"| {size} | load+compile cold, no target/ (n={len(m['compile_cold'])}) | "
+                f"{_s(m['compile_cold'])} | | | "
                 f"<= {cold_t:g} s | {_ok(cold <= cold_t)} |",
                 f"| {size} | load+compile warm | {_s(m['compile_warm'])} | | | "
                 f"<= {warm_t:g} s | {_ok(warm <= warm_t)} |"]
@@ -284,7 +285,8 @@ def table(help_ms: list[Meas], results: list[SizeResult]) -> str:
             f"| {size} | same tables, columns and row counts as floor | "
             f"{'yes' if r.same_tables else 'NO: ' + r.table_diff} | | | equal | "
             f"{_ok(r.same_tables)} |",
-            f"| {size} | no-op run | {_s(m['noop'])} | | | <= {TARGETS['noop']} s | "
+            f"| {size} | no-op run (n={len(m['noop'])}) | {_s(m['noop'])} | | | "
+            f"<= {TARGETS['noop']} s | "
             f"{_ok(noop <= TARGETS['noop'])} |",
             f"| {size} | edit `{EDIT_MODEL}` (+1 constant column) then run | {_s(m['edit'])}; "
             f"rebuilt {sorted(set(r.edit_rebuilt))} | | | = 1 + descendants = "
@@ -354,8 +356,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="full",
                     help="small | full | comma list of NxE, e.g. 1000x1e5,100x1e7")
     ap.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
-    ap.add_argument("--big-build-reps", type=int, default=1,
-                    help="build repetitions when E >= 1e7 (each can take minutes)")
+    ap.add_argument("--build-reps", type=int, default=None,
+                    help="build repetitions (fsql and floor; default: --reps)")
+    ap.add_argument("--big-reps", type=int, default=1,
+                    help="repetitions of every phase when E >= 1e7 (a build can take minutes)")
     ap.add_argument("--workdir", default=None, help="where projects go (default: a temp dir)")
     ap.add_argument("--profile", default=None, metavar="DIR",
                     help="also write cProfile/importtime attribution for the first size")
@@ -368,12 +372,16 @@ def main(argv: list[str] | None = None) -> None:
     help_ms = [measure(FSQL + ["--help"]) for _ in range(5)]
     results = []
     for n, e in sizes:
-        br = args.big_build_reps if e >= 10_000_000 else args.reps
-        results.append(run_size(root, n, e, reps=args.reps, build_reps=br,
+        big = e >= 10_000_000
+        reps = args.big_reps if big else args.reps
+        br = args.big_reps if big else (args.build_reps or args.reps)
+        results.append(run_size(root, n, e, reps=reps, build_reps=br,
                                 log=lambda s: print(s, file=sys.stderr, flush=True)))
-    print(f"\nfsql core benchmark — {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-          f"load avg at start {load[0]:.1f}; medians of {args.reps} (big builds: "
-          f"{args.big_build_reps}); wall (cpu = user+sys of the process)\n")
+    end = os.getloadavg()
+    print(f"\nfsql core benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+          f"load avg {load[0]:.1f} at start, {end[0]:.1f} at end; medians of n runs "
+          f"(n={args.reps}, builds n={args.build_reps or args.reps}, E>=1e7 n={args.big_reps}); "
+          f"wall clock (cpu = user+sys of that process)\n")
     print(table(help_ms, results))
     if args.profile:
         n, e = sizes[0]

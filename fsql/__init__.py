@@ -25,6 +25,7 @@ __all__ = [
     "Project",
     "__version__",
     "init_project",
+    "validate",
 ]
 
 _LAZY = {
@@ -37,6 +38,7 @@ _LAZY = {
     "IngestError": "fsql.errors",
     "FeatureSet": "fsql.featureset",
     "FeatureStore": "fsql.store",
+    "validate": "fsql.expectations",
 }
 
 

@@ -30,8 +30,9 @@ from .lock import WriteLock
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
 from .spec import ProjectSpec
-from .state import StateStore, VersionRow
-from .validator import check_contracts, check_feature_set
+from .state import StateStore, VersionRow, drop_any
+from .testing import TestRun, run_tests
+from .validator import check_contracts, check_feature_set, run_expectations
 
 __all__ = ["Project", "init_project"]
 
@@ -138,6 +139,40 @@ class Project:
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
                                  reporter, cleaned)
 
+    def test(self, select: Sequence[str] | str | None = None,
+             exclude: Sequence[str] | str | None = None, *, version: int | None = None,
+             engine: str = "fsql", store_failures: bool = False,
+             junit_xml: str | Path | None = None, result_format: str = "SUMMARY") -> TestRun:
+        """Run expectations on the live versions (or ``version``) and on sources; results are
+        stored per model version and written to target/run_results.json (and JUnit XML)."""
+        manifest = self.compile()
+        chosen = manifest.graph.select(select, exclude)
+        names = [n for n in chosen if n in self.spec.models and self.spec.models[n].checks]
+        if not select:
+            names = sorted(k for k, s in self.spec.sources.items() if s.checks) + names
+        with WriteLock(self.database), self._writer() as con:
+            state = StateStore(con)
+            state.init()
+            self._ensure_sources(con, manifest, state)
+            result = run_tests(self, con, names, version=version, engine=engine,
+                               store_failures=store_failures, result_format=result_format)
+        self.target.mkdir(parents=True, exist_ok=True)
+        (self.target / "run_results.json").write_text(
+            json.dumps(result.to_dict(), indent=1, default=str), encoding="utf-8")
+        if junit_xml:
+            Path(junit_xml).write_text(result.junit_xml(), encoding="utf-8")
+        return result
+
+    def validate(self, model: str, expectations: Sequence[Any], *, version: int | None = None,
+                 result_format: str = "SUMMARY") -> Any:
+        """Run ad-hoc expectations (YAML form) on a model's live (or given) version."""
+        from .expectations import parse_expectation, run_suite
+
+        rel = self._relation(model, version, None)
+        specs = [parse_expectation(e, model=model) for e in expectations]
+        with self._reader() as con:
+            return run_suite(con, rel, specs, result_format=result_format)
+
     def seed(self, **kwargs: Any) -> RunResult:
         """Load ``seeds/*.csv`` (as versioned tables)."""
         seeds = sorted(self.spec.seeds)
@@ -181,6 +216,8 @@ class Project:
             declared = spec.models[m.name].columns if m.name in spec.models else ()
             checks = check_contracts(cur, columns, declared, m.path)
             checks += check_feature_set(columns, m, join_keys)
+            specs = spec.models[m.name].checks if m.name in spec.models else ()
+            checks += run_expectations(cur, rel, specs, columns, prev)
             ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
             return ok, checks
 
@@ -193,7 +230,12 @@ class Project:
                 continue
             rel = f'"{s.source}"."{s.name}"'
             con.execute(f'create schema if not exists "{s.source}"')
-            con.execute(f"create or replace view {rel} as {source_sql(self.root, s)}")
+            # CSV/JSON files are loaded once per change (models and expectations then scan a
+            # DuckDB table, not a gzip text file); Parquet is read in place.
+            kind = "view" if source_sql(self.root, s).startswith("select * from read_parquet") \
+                else "table"
+            drop_any(con, s.source, s.name)
+            con.execute(f"create {kind} {rel} as {source_sql(self.root, s)}")
             state.set_source(key, manifest.source_hashes[key], rel)
 
     def _write_run_results(self, result: RunResult) -> None:

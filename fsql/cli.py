@@ -391,6 +391,82 @@ def diff(c: Ctx, model: str, a: int, b: int, sample: int) -> None:
                    "compare rows)")
 
 
+@cli.command()
+@select_opt
+@exclude_opt
+@click.option("--version", "version", type=int, default=None,
+              help="Test version N instead of the live one.")
+@click.option("--engine", type=click.Choice(["fsql", "gx"]), default="fsql", show_default=True,
+              help="gx: run the same suite through great_expectations (pip install fsql[gx]).")
+@click.option("--store-failures", is_flag=True,
+              help="Write failing rows to fsql_failures.<model>__<expectation>.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None,
+              help="Write a JUnit XML report (one testcase per expectation).")
+@click.option("--result-format", type=click.Choice(["BOOLEAN_ONLY", "BASIC", "SUMMARY",
+                                                    "COMPLETE"]), default="SUMMARY",
+              show_default=True, help="GX result format stored with each result.")
+@pass_ctx
+def test(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...], version: int | None,
+         engine: str, store_failures: bool, junit_xml: str | None, result_format: str) -> None:
+    """Run expectations on the live versions (and sources); exit 1 if an error-level one fails."""
+    from .report import test_summary
+
+    res = c.project().test(list(select), list(exclude), version=version, engine=engine,
+                           store_failures=store_failures, junit_xml=junit_xml,
+                           result_format=result_format)
+    if c.log_format == "json":
+        click.echo(json.dumps(res.to_dict(), default=str))
+    else:
+        test_summary(res, c.quiet)
+    sys.exit(res.exit_code)
+
+
+@cli.group()
+def expectations() -> None:
+    """The expectation vocabulary (Great Expectations' names) and GX suite export."""
+
+
+@expectations.command("list")
+@pass_ctx
+def expectations_list(c: Ctx) -> None:
+    """Every expectation type with its kwargs."""
+    from .expectations import list_expectations
+    from .report import table
+
+    types = list_expectations()
+    if c.log_format == "json":
+        click.echo(json.dumps([{"name": t.name, "kind": t.kind, "doc": t.doc,
+                                "kwargs": [k.name for k in t.kwargs]} for t in types]))
+        return
+    table(["expectation", "kind", "kwargs", "description"],
+          [[t.name, t.kind, ", ".join(("*" if k.required else "") + k.name for k in t.kwargs),
+            t.doc] for t in types])
+
+
+@expectations.command("export")
+@click.option("--out", "out", type=click.Path(file_okay=False), default="target/gx",
+              show_default=True, help="Folder for <model>.json GX ExpectationSuite files.")
+@pass_ctx
+def expectations_export(c: Ctx, out: str) -> None:
+    """Write each model's expectations as a GX 1.x ExpectationSuite JSON file."""
+    from pathlib import Path
+
+    from .expectations import to_gx_suite
+
+    project = c.project()
+    folder = Path(out) if Path(out).is_absolute() else project.root / out
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    items = [(n_, m.checks) for n_, m in project.spec.models.items()] + \
+        [(k, s.checks) for k, s in project.spec.sources.items()]
+    for name, checks in sorted(items):
+        if checks:
+            (folder / f"{name}.json").write_text(json.dumps(to_gx_suite(name, checks), indent=1,
+                                                            default=str))
+            n += 1
+    c.echo(f"wrote {n} GX suites to {folder}")
+
+
 def _checks(checks: list[dict[str, Any]]) -> str:
     ok = sum(1 for c in checks if c.get("success"))
     return f"{ok}/{len(checks)} passed" if checks else "-"

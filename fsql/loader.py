@@ -5,6 +5,7 @@ All problems are collected and raised once as an ``ErrorGroup``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,12 @@ def load_project(root: str | Path) -> ProjectSpec:
                                       **_kw(fs.yml_loc), model=name,
                                       hint=f"rename one of them (models: {models[name].path})"))
         models[name] = fs
+    generics = _texts(root, "expectations")
+    _register_generics(generics, errors)
+    models = {n: replace(m, checks=_parse_checks(m.expectations, n, errors))
+              for n, m in models.items()}
+    sources = {k: replace(s, checks=_parse_checks(s.expectations + _freshness(s), None, errors))
+               for k, s in sources.items()}
     ErrorGroup.raise_if(errors)
     assert project is not None
     prof = project.profile
@@ -65,7 +72,7 @@ def load_project(root: str | Path) -> ProjectSpec:
         profile=ProfileSpec(prof.database, prof.threads, prof.memory_limit),
         vars=dict(project.vars), models=models, sources=sources, entities=entities,
         seeds=_seeds(root), macros=_texts(root, "macros"),
-        generic_expectations=_texts(root, "expectations"),
+        generic_expectations=generics,
         online_store=project.online_store,
     )
 
@@ -296,6 +303,45 @@ def _load_feature_sets(root: Path, errors: list[FsqlError]) -> dict[str, ModelSp
                                     _columns(f.columns, doc, key), _expectations(f, doc, key),
                                     doc.loc(key), dict(f.meta), kind="ingest")
     return out
+
+
+def _register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlError]) -> None:
+    """``expectations/<name>.sql``: user-defined generic expectations (Jinja SQL returning the
+    failing rows), usable by name in YAML like dbt generic tests."""
+    from .expectations import register_generic
+
+    for path, text in texts:
+        try:
+            register_generic(Path(path).stem, text)
+        except FsqlError as e:
+            errors.append(e)
+
+
+def _parse_checks(raws: tuple[RawExpectation, ...], model: str | None,
+                  errors: list[FsqlError]) -> tuple[Any, ...]:
+    from .expectations import parse_expectation
+
+    out = []
+    for r in raws:
+        try:
+            out.append(parse_expectation(r.raw, column=r.column, path=r.loc.path,
+                                         line=r.loc.line, col=r.loc.col, model=model))
+        except FsqlError as e:
+            errors.append(e)
+    return tuple(out)
+
+
+def _freshness(s: SourceSpec) -> tuple[RawExpectation, ...]:
+    """dbt-style ``freshness: {max_age: 24h, severity: warn}`` + ``loaded_at_field``."""
+    if not s.freshness:
+        return ()
+    body = dict(s.freshness)
+    column = body.pop("column", None) or s.loaded_at_field
+    loc = s.loc or Loc("sources.yml")
+    if column is None:
+        return (RawExpectation({"expect_column_max_to_be_fresh": body}, None, loc),)
+    return (RawExpectation({"expect_column_max_to_be_fresh": {**body, "column": column}}, None,
+                           loc),)
 
 
 def _defaults_for(folder: str, defaults: dict) -> tuple[dict, dict]:

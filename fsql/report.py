@@ -23,6 +23,30 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     Console(soft_wrap=True).print(t)
 
 
+def test_summary(res: Any, quiet: bool) -> None:
+    """Console summary of ``fsql test``: per-model counts, then the worst offenders."""
+    console = Console(highlight=False)
+    if not quiet:
+        for m in res.models:
+            bad = len(m.failed_errors)
+            style = "red" if bad else ("yellow" if m.failed_warnings else "green")
+            ver = f"v{m.version}" if m.version else "source"
+            console.print(f"[{style}]{'FAIL' if bad else 'PASS':<5}[/] {m.model:<36} {ver:>6} "
+                          f"{len(m.checks) - bad - len(m.failed_warnings)}/{len(m.checks)} "
+                          f"passed {m.duration_s:6.2f}s")
+    worst = res.worst()
+    if worst:
+        console.print("worst offenders:", style="bold")
+        for model, c in worst:
+            style = "red" if c["severity"] == "error" else "yellow"
+            console.print(f"  [{style}]{c['severity'].upper():<5}[/] {model}: {c['message']}",
+                          markup=True, highlight=False)
+    k = res.counts()
+    line = (f"test {res.run_id}: {k['passed']} passed, {k['failed']} failed, {k['warned']} "
+            f"warned in {res.duration_s:.2f}s")
+    console.print(line, style="red" if res.exit_code else "green")
+
+
 class RunReporter:
     """Receives executor events ('start'/'done') and prints one line per finished model."""
 

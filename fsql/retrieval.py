@@ -3,7 +3,8 @@
 >>> import pandas as pd
 >>> from fsql.engine import connect
 >>> con = connect()
->>> _ = con.execute("CREATE TABLE fv AS SELECT 1 AS user_id, DATE '2024-01-01' AS ts, 2.5::DOUBLE AS v")
+>>> _ = con.execute("CREATE TABLE fv AS SELECT 1 AS user_id, DATE '2024-01-01' AS ts, 2.5 AS v")
+>>> _ = con.execute("ALTER TABLE fv ALTER v TYPE DOUBLE")
 >>> view = FeatureView("fv", '"fv"', ("user_id",), "ts", None, None, ("v",))
 >>> ent = pd.DataFrame({"user_id": [1, 2], "event_timestamp": pd.to_datetime(["2024-02-01"] * 2)})
 >>> get_training_set(con, ent, [view]).to_pandas()["v"].tolist()

@@ -226,6 +226,7 @@ class ModelSpec:
     yml_loc: Loc | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     kind: str = "model"  # "model" (SQL) | "ingest" (a FeatureSet filled from Python)
+    checks: tuple[Any, ...] = ()  # parsed ExpectationSpec objects (fsql.expectations)
 
     @property
     def folder(self) -> str:
@@ -245,6 +246,7 @@ class SourceSpec:
     freshness: dict[str, Any] | None = None
     loaded_at_field: str | None = None
     loc: Loc | None = None
+    checks: tuple[Any, ...] = ()
 
     @property
     def key(self) -> str:

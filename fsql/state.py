@@ -249,6 +249,15 @@ class StateStore:
         return [f"{m} v{v}" for m, v, _ in rows]
 
 
+def drop_any(con: Any, schema: str, name: str) -> None:
+    """Drop a table or view, whichever ``schema.name`` is (if it exists)."""
+    row = con.execute("select table_type from information_schema.tables where table_schema = ? "
+                      "and table_name = ?", [schema, name]).fetchone()
+    if row is not None:
+        what = "view" if row[0] == "VIEW" else "table"
+        con.execute(f'drop {what} "{schema}"."{name}"')
+
+
 def drop_relation_sql(con: Any, model: str, version: int) -> str | None:
     """The DROP statement for a version's relation (table or view), None if it is gone."""
     name = f"{model}__v{version}"

@@ -51,6 +51,28 @@ def check_contracts(con: Any, columns: Sequence[tuple[str, str]],
     return out
 
 
+def run_expectations(con: Any, relation: str, specs: Sequence[Any],
+                     columns: Sequence[tuple[str, str]], previous: str | None,
+                     result_format: str = "SUMMARY") -> list[dict[str, Any]]:
+    """Run a model's expectations (fused SQL) on a new version; one check dict each."""
+    if not specs:
+        return []
+    from .expectations import run_suite
+
+    suite = run_suite(con, relation, specs, result_format=result_format, columns=columns,
+                      previous_relation=previous)
+    return [expectation_check(r) for r in suite.results]
+
+
+def expectation_check(r: Any) -> dict[str, Any]:
+    """The stored form of one expectation result (GX's fields under ``result``)."""
+    d = r.to_dict()
+    return {"id": r.spec.id, "type": r.spec.type, "column": r.spec.kwargs.get("column"),
+            "severity": r.spec.severity, "success": bool(r.success),
+            "message": "" if r.success else r.message, "result": d["result"],
+            "kwargs": d["expectation_config"]["kwargs"], "exception": r.exception}
+
+
 def check_feature_set(columns: Sequence[tuple[str, str]], m: CompiledModel,
                       join_keys: Callable[[str], list[tuple[str, str]]]) -> list[dict[str, Any]]:
     """Entity join keys and the timestamp must exist, with compatible types."""

@@ -205,9 +205,10 @@ def run_case(name: str, workdir: Path) -> Outcome:
 def outcomes(request: pytest.FixtureRequest,
              tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     """Run every selected case once, in parallel threads (each case is one subprocess)."""
-    wanted = sorted({item.callspec.params["case"] for item in request.session.items
-                     if getattr(item, "callspec", None) is not None
-                     and item.module is request.module and "case" in item.callspec.params})
+    params = [getattr(getattr(item, "callspec", None), "params", {})
+              for item in request.session.items
+              if getattr(item, "module", None) is request.module]
+    wanted = sorted({p["case"] for p in params if "case" in p})
     global _server
     workdir = tmp_path_factory.mktemp("error_cases")
     if USE_FORK:

@@ -156,11 +156,22 @@ def site_for(root: Path, out: Path) -> SiteData:
     return data
 
 
+_SHARED: dict[str, tuple[Path, SiteData]] = {}
+
+
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SiteData]:
+    """The project is built once per session (two fsql runs) and shared with the browser
+    tests; neither module modifies it."""
+    if "site" not in _SHARED:
+        root = build_project(tmp_path_factory.mktemp("siteproj"))
+        out = root / "target" / "docs"
+        _SHARED["site"] = (out, site_for(root, out))
+    return _SHARED["site"]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SiteData]:
-    root = build_project(tmp_path_factory.mktemp("siteproj"))
-    out = root / "target" / "docs"
-    return out, site_for(root, out)
+    return shared_site(tmp_path_factory)
 
 
 # -- tests ------------------------------------------------------------------------------------

@@ -231,9 +231,10 @@ class Executor:
                 self.failed[o] = _short(e)
 
     def _run(self, items: list[tuple[str, str]]) -> None:
-        select = ", ".join(f"{sql} AS {key}" for sql, key in items)
+        # count(*) keeps the statement an aggregate (one row) even with only subqueries
+        select = ", ".join(["count(*) AS __fsql_n"] + [f"{sql} AS {key}" for sql, key in items])
         row = self.execute(f"SELECT {select} FROM {self.src}").fetchone()
-        for (_, key), v in zip(items, row, strict=True):
+        for (_, key), v in zip(items, row[1:], strict=True):
             self.values[key] = v
 
     def fetch_map_samples(self, m: MapCheck, limit: int | None) -> list[tuple[Any, ...]]:

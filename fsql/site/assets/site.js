@@ -13,7 +13,7 @@
     loading[name] = [cb];
     var s = document.createElement("script");
     s.src = ROOT + "assets/" + name;
-    s.onload = function () { var l = loading[name]; loading[name] = null; l.forEach(function (f) { f(); }); };
+    s.onload = function () { ready(); var l = loading[name]; loading[name] = null; l.forEach(function (f) { f(); }); };
     document.head.appendChild(s);
   }
 

@@ -1,0 +1,521 @@
+"""Stage 9 — profile: column statistics of a version, in a fixed, small number of queries.
+
+:func:`profile_relation` runs at most **four** queries whatever the column count:
+
+1. *meta*: the row count (plus the column types when ``columns`` is not given);
+2. *scan* (full data): per column count, nulls, min, max, distinct, mean and stdev;
+3. *distribution* (full data, or a seeded Bernoulli sample above ``sample_rows`` rows):
+   quantiles (``quantile_cont``, exact on the rows it sees) and a 100-bin histogram per
+   numeric/temporal column, bucketed with the exact min/max of query 2;
+4. *values*: value counts of string/boolean columns (full data; high-cardinality columns use
+   the sample), the top 20 kept as ``top_values`` and up to 1,000 as ``categories``.
+
+Choices (see docs/statistics.md): ``count`` = non-null values (``count + nulls`` = rows);
+NaN and ±inf are counted as **nulls** and excluded from every statistic; ``distinct`` is exact
+up to 1e6 rows and ``approx_count_distinct`` (HyperLogLog) above; temporal min/max/mean/
+quantiles/histogram edges are ISO-8601 strings (TIMESTAMP WITH TIME ZONE in UTC, ``+00:00``),
+their stdev is in seconds; booleans get ``mean`` = share of ``true``.
+Drift lives in :mod:`fsql.profile_drift` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from .engine import quote_ident
+
+__all__ = [
+    "ColumnStats", "TableProfile", "profile_relation", "STATS_DDL", "store_profile",
+    "load_profile", "column_kind",
+]  # + the drift API of fsql.profile_drift, re-exported lazily (see __getattr__)
+
+META = "fsql_meta"
+QUANTILES: tuple[tuple[str, float], ...] = (
+    ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95),
+    ("p99", 0.99))
+HIST_BINS = 20          # public histogram
+FINE_BINS = 100         # stored for drift (KS / PSI re-binning); 5 fine bins = 1 public bin
+TOP_K = 20
+CATEGORY_CAP = 1_000    # value counts kept per string/boolean column (complete when fewer)
+EXACT_DISTINCT_MAX = 1_000_000
+SAMPLE_ROWS = 1_000_000
+HIGH_CARD = 100_000     # string columns with more distinct values count on the sample
+SAMPLE_SEED = 42
+
+_INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+         "UINTEGER", "UBIGINT", "UHUGEINT", "INT1", "INT2", "INT4", "INT8", "INT", "LONG",
+         "SHORT", "INT128", "UINT128", "VARINT", "BIGNUM"}
+_FLOATS = {"FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8"}
+_TEMPORAL = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATETIME",
+             "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
+_STRINGS = {"VARCHAR", "UUID", "TEXT", "STRING"}
+
+STATS_DDL = f"""
+create schema if not exists {META};
+create table if not exists {META}.column_stats (
+  model varchar, version integer, ordinal integer, column_name varchar, column_type varchar,
+  stats varchar, relation varchar, row_count bigint, duration_s double, sample_rows bigint,
+  created_at timestamp);
+create table if not exists {META}.drift (
+  model varchar, version integer, reference_version integer, rank integer,
+  column_name varchar, psi double, ks double, mean_shift_sd double, null_rate_change double,
+  score double, drift varchar, created_at timestamp);
+"""
+
+
+def column_kind(type_: str) -> str:
+    """'numeric' | 'float' | 'temporal' | 'string' | 'boolean' | 'other' for a DuckDB type.
+
+    >>> [column_kind(t) for t in ("BIGINT", "DECIMAL(18,3)", "DOUBLE", "DATE", "VARCHAR[]")]
+    ['numeric', 'numeric', 'float', 'temporal', 'other']
+    """
+    t = type_.strip().upper()
+    if t in _FLOATS:
+        return "float"
+    if t in _INTS or t.startswith(("DECIMAL", "NUMERIC")):
+        return "numeric"
+    if t in _TEMPORAL:
+        return "temporal"
+    if t in _STRINGS or t.startswith("ENUM(") or re.fullmatch(r"VARCHAR\(\d+\)", t):
+        return "string"
+    if t in ("BOOLEAN", "BOOL", "LOGICAL"):
+        return "boolean"
+    return "other"
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """Statistics of one column of one version (every value JSON-serializable).
+
+    ``histogram`` is None for types without one and ``[]`` when the column has no values;
+    ``histogram_fine`` (100 bins on the same range) and ``categories`` (all value counts when
+    the column has at most 1,000 distinct values, else None) feed drift.
+    """
+
+    column: str
+    type: str
+    count: int
+    nulls: int
+    distinct: int | None
+    distinct_approx: bool
+    min: Any
+    max: Any
+    mean: Any
+    stdev: float | None
+    quantiles: dict[str, Any]
+    histogram: list[dict[str, Any]] | None
+    top_values: list[dict[str, Any]] | None
+    kind: str = "other"
+    quantiles_approx: bool = False
+    histogram_fine: tuple[int, ...] | None = None
+    categories: tuple[tuple[Any, int], ...] | None = None
+    lo: float | None = None   # numeric range of the histogram (epoch µs for temporal)
+    hi: float | None = None
+    mean_num: float | None = None  # mean as a number (epoch seconds for temporal)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists instead of tuples)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["histogram_fine"] = list(self.histogram_fine) if self.histogram_fine else None
+        d["categories"] = [list(c) for c in self.categories] if self.categories else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColumnStats:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if kw.get("histogram_fine") is not None:
+            kw["histogram_fine"] = tuple(kw["histogram_fine"])
+        if kw.get("categories") is not None:
+            kw["categories"] = tuple((v, int(n)) for v, n in kw["categories"])
+        return cls(**kw)
+
+
+_FRAME_COLS = ("column", "type", "kind", "count", "nulls", "distinct", "distinct_approx",
+               "min", "max", "mean", "stdev", "quantiles", "histogram", "top_values")
+
+
+@dataclass(frozen=True)
+class TableProfile:
+    """Statistics of every column of a relation; ``sample_rows`` is set when the
+    distribution statistics (quantiles, histograms) came from a sample."""
+
+    relation: str
+    row_count: int
+    columns: tuple[ColumnStats, ...]
+    duration_s: float
+    sample_rows: int | None = None
+    queries: int = 0
+
+    def column(self, name: str) -> ColumnStats | None:
+        return next((c for c in self.columns if c.column == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"relation": self.relation, "row_count": self.row_count,
+                "duration_s": round(self.duration_s, 6), "sample_rows": self.sample_rows,
+                "columns": [c.to_dict() for c in self.columns]}
+
+    def to_pandas(self) -> Any:
+        """One row per column: the public statistics, quantiles spread as p01..p99."""
+        import pandas as pd
+
+        rows = []
+        for c in self.columns:
+            d = {k: getattr(c, k) for k in _FRAME_COLS}
+            q = d.pop("quantiles")
+            d.update({name: q.get(name) for name, _ in QUANTILES})
+            rows.append(d)
+        cols = [k for k in _FRAME_COLS if k != "quantiles"]
+        cols[cols.index("stdev") + 1:cols.index("stdev") + 1] = [n for n, _ in QUANTILES]
+        return pd.DataFrame(rows, columns=cols)
+
+
+# -- SQL pieces ------------------------------------------------------------------------------
+@dataclass
+class _Col:
+    i: int
+    name: str
+    type: str
+    kind: str
+    q: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.q = quote_ident(self.name)
+
+    @property
+    def value(self) -> str:
+        """The column with non-finite values as NULL (floats, temporals)."""
+        if self.kind == "float":
+            return f"CASE WHEN isfinite({self.q}) THEN {self.q} END"
+        if self.kind == "temporal":
+            return f"CASE WHEN isfinite({self.q}) THEN {self.q} END"
+        return self.q
+
+    @property
+    def number(self) -> str:
+        """The value as DOUBLE (numbers) or epoch microseconds (temporals)."""
+        if self.kind == "temporal":
+            ts = self.value if self.type.upper() != "DATE" else f"({self.value})::TIMESTAMP"
+            return f"epoch_us({ts})"
+        if self.kind == "boolean":
+            return f"{self.q}::INTEGER"
+        return f"({self.value})::DOUBLE"
+
+
+def _scan_exprs(c: _Col, exact: bool) -> list[str]:
+    v = c.value
+    distinct = f"count(DISTINCT {v})" if exact else f"approx_count_distinct({v})"
+    if c.kind == "other":
+        return [f"count({c.q})"]
+    if c.kind in ("numeric", "float"):
+        cast = "::DOUBLE" if c.type.upper().startswith(("DECIMAL", "NUMERIC")) else ""
+        lo, hi = f"min({v}){cast}", f"max({v}){cast}"
+    elif c.kind == "temporal":
+        lo, hi = ((f"min({v})::VARCHAR", f"max({v})::VARCHAR") if c.type.upper() == "DATE"
+                  else (f"epoch_us(min({v}))", f"epoch_us(max({v}))"))
+    elif c.kind == "string":
+        lo, hi = f"min({v})::VARCHAR", f"max({v})::VARCHAR"
+    else:
+        lo, hi = f"min({v})", f"max({v})"
+    out = [f"count({v})", lo, hi, distinct]
+    if c.kind != "string":
+        out += [f"avg({c.number})", f"stddev_samp({c.number})" if c.kind != "boolean" else "NULL"]
+    if c.kind == "temporal":  # the range as epoch µs for the histogram
+        out += [f"epoch_us(min({v}){'::TIMESTAMP' if c.type.upper() == 'DATE' else ''})",
+                f"epoch_us(max({v}){'::TIMESTAMP' if c.type.upper() == 'DATE' else ''})"]
+    return out
+
+
+def _lit(x: float) -> str:
+    return repr(float(x))
+
+
+def bucket_sql(expr: str, lo: float, hi: float, bins: int = FINE_BINS) -> str:
+    """0-based bucket of ``expr`` on ``bins`` equal-width bins over [lo, hi]; values outside
+    land in the end bins. A degenerate range (lo == hi) gives 3 buckets: <, =, >."""
+    if hi <= lo:
+        return f"(sign({expr} - {_lit(lo)}) + 1)::INTEGER"
+    width = (hi - lo) / bins
+    return (f"least(greatest(floor(({expr} - {_lit(lo)}) / {_lit(width)}), 0), "
+            f"{bins - 1})::INTEGER")
+
+
+def sample_clause(row_count: int, sample_rows: int) -> str:
+    """The seeded Bernoulli ``USING SAMPLE`` clause when ``row_count`` exceeds ``sample_rows``."""
+    if row_count <= sample_rows:
+        return ""
+    pct = 100.0 * sample_rows / row_count
+    return f" USING SAMPLE {pct:.6f} PERCENT (bernoulli, {SAMPLE_SEED})"
+
+
+# -- profiling -------------------------------------------------------------------------------
+def profile_relation(con: Any, relation: str,
+                     columns: Sequence[tuple[str, str]] | None = None, *,
+                     sample_rows: int = SAMPLE_ROWS) -> TableProfile:
+    """Profile every column of ``relation`` (a table, view or quoted name) in <= 4 queries.
+
+    ``columns`` ((name, DuckDB type) pairs, e.g. from ``engine.describe``) saves a query.
+    Above ``sample_rows`` rows, quantiles, histograms and high-cardinality value counts come
+    from a seeded Bernoulli sample of about ``sample_rows`` rows (counts scaled to the table).
+    """
+    t0 = time.perf_counter()
+    queries = 1
+    if columns is None:
+        meta = con.execute(f"SELECT column_name, column_type, (SELECT count(*) FROM {relation}) "
+                           f"FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
+        columns = [(r[0], r[1]) for r in meta]
+        n = int(meta[0][2]) if meta else 0
+    else:
+        n = int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+    cols = [_Col(i, name, typ, column_kind(typ)) for i, (name, typ) in enumerate(columns)]
+    exact = n <= EXACT_DISTINCT_MAX
+    scan = _run_scan(con, relation, cols, exact) if cols else {}
+    queries += 1 if cols else 0
+    sample = sample_clause(n, sample_rows)
+    dist, q = _run_distribution(con, relation, cols, scan, sample)
+    values, q2 = _run_values(con, relation, cols, scan, sample)
+    stats = tuple(_column_stats(c, n, scan[c.i], dist.get(c.i), values.get(c.i), exact,
+                                bool(sample)) for c in cols)
+    return TableProfile(relation, n, stats, time.perf_counter() - t0,
+                        sample_rows if sample else None, queries + q + q2)
+
+
+def _run_scan(con: Any, relation: str, cols: list[_Col], exact: bool) -> dict[int, list[Any]]:
+    parts = [(c.i, _scan_exprs(c, exact)) for c in cols]
+    sql = "SELECT " + ",\n  ".join(e for _, es in parts for e in es) + f"\nFROM {relation}"
+    row = list(con.execute(sql).fetchone())
+    out, pos = {}, 0
+    for i, es in parts:
+        out[i] = row[pos:pos + len(es)]
+        pos += len(es)
+    return out
+
+
+def _range(c: _Col, scan: list[Any]) -> tuple[float, float] | None:
+    if c.kind not in ("numeric", "float", "temporal") or not scan[0]:
+        return None
+    lo, hi = (scan[6], scan[7]) if c.kind == "temporal" else (scan[1], scan[2])
+    return float(lo), float(hi)
+
+
+def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[Any]],
+                      sample: str) -> tuple[dict[int, tuple[Any, Any]], int]:
+    qs = "[" + ", ".join(repr(p) for _, p in QUANTILES) + "]"
+    exprs: list[str] = []
+    which: list[tuple[int, bool]] = []
+    for c in cols:
+        rng = _range(c, scan[c.i])
+        if rng is None:
+            continue
+        exprs.append(f"quantile_cont({c.number}, {qs})")
+        has_hist = rng[1] > rng[0]
+        if has_hist:
+            exprs.append(f"histogram({bucket_sql(c.number, *rng)})")
+        which.append((c.i, has_hist))
+    if not exprs:
+        return {}, 0
+    row = con.execute("SELECT " + ",\n  ".join(exprs) + f"\nFROM {relation}{sample}").fetchone()
+    out, pos = {}, 0
+    for i, has_hist in which:
+        out[i] = (row[pos], row[pos + 1] if has_hist else None)
+        pos += 2 if has_hist else 1
+    return out, 1
+
+
+def _run_values(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[Any]],
+                sample: str) -> tuple[dict[int, _Values], int]:
+    branches = []
+    sampled: dict[int, bool] = {}
+    for c in cols:
+        if c.kind not in ("string", "boolean") or not scan[c.i][0]:
+            continue
+        use_sample = bool(sample) and (scan[c.i][3] or 0) > HIGH_CARD
+        sampled[c.i] = use_sample
+        src = f"{relation}{sample}" if use_sample else relation
+        branches.append(f"SELECT {c.i} AS i, {c.q}::VARCHAR AS v, count(*) AS n FROM {src} "
+                        f"WHERE {c.q} IS NOT NULL GROUP BY ALL")
+    if not branches:
+        return {}, 0
+    sql = ("SELECT i, v, n, count(*) OVER (PARTITION BY i) AS groups, "
+           "sum(n) OVER (PARTITION BY i) AS seen FROM (\n" + "\nUNION ALL\n".join(branches)
+           + f"\n) QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= "
+           f"{CATEGORY_CAP} ORDER BY i, n DESC, v")
+    out: dict[int, _Values] = {}
+    for i, v, n, groups, seen in con.execute(sql).fetchall():
+        entry = out.setdefault(i, _Values([], int(groups), sampled[i], int(seen)))
+        entry.pairs.append((v, int(n)))
+    return out, 1
+
+
+@dataclass
+class _Values:
+    """Value counts of one string/boolean column (query 4)."""
+
+    pairs: list[tuple[Any, int]]
+    groups: int
+    sampled: bool
+    seen: int
+
+
+def _column_stats(c: _Col, n: int, scan: list[Any], dist: tuple[Any, Any] | None,
+                  values: _Values | None, exact: bool,
+                  sampled: bool) -> ColumnStats:
+    count = int(scan[0] or 0)
+    base: dict[str, Any] = {"column": c.name, "type": c.type, "kind": c.kind, "count": count,
+                            "nulls": n - count, "distinct": None, "distinct_approx": False,
+                            "min": None, "max": None, "mean": None, "stdev": None,
+                            "quantiles": {}, "histogram": None, "top_values": None}
+    if c.kind == "other":
+        return ColumnStats(**base)
+    base.update(distinct=int(scan[3] or 0), distinct_approx=not exact)
+    if c.kind in ("string", "boolean"):
+        base.update(_value_stats(c, scan, values, count))
+        if c.kind == "boolean" and count:
+            base.update(mean=float(scan[4]), mean_num=float(scan[4]))
+        return ColumnStats(**base)
+    base.update(_numeric_stats(c, scan, dist, count, sampled))
+    return ColumnStats(**base)
+
+
+def _value_stats(c: _Col, scan: list[Any], values: _Values | None, count: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"min": scan[1], "max": scan[2], "top_values": []}
+    if not values:
+        return out
+    pairs = values.pairs
+    if values.sampled:
+        pairs = [(v, round(k * count / max(values.seen, 1))) for v, k in pairs]
+    conv = (lambda s: s == "true") if c.kind == "boolean" else (lambda s: s)
+    pairs = [(conv(v), k) for v, k in pairs]
+    out["top_values"] = [{"value": v, "count": k} for v, k in pairs[:TOP_K]]
+    if values.groups <= CATEGORY_CAP and not values.sampled:
+        out["categories"] = tuple(pairs)
+    return out
+
+
+def _iso(us: float | None, tz: bool) -> str | None:
+    if us is None:
+        return None
+    dt = datetime.fromtimestamp(us / 1e6, UTC)
+    return dt.isoformat() if tz else dt.replace(tzinfo=None).isoformat()
+
+
+def _numeric_stats(c: _Col, scan: list[Any], dist: Any, count: int,
+                   sampled: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"histogram": [], "quantiles_approx": sampled}
+    if not count:
+        return out
+    temporal = c.kind == "temporal"
+    tz = "TIME ZONE" in c.type.upper() or c.type.upper() == "TIMESTAMPTZ"
+    conv = (lambda x: _iso(x, tz)) if temporal else (lambda x: _num(x))
+    lo, hi = (float(scan[6]), float(scan[7])) if temporal else (float(scan[1]), float(scan[2]))
+    mean = float(scan[4]) if scan[4] is not None else None
+    sd = float(scan[5]) if scan[5] is not None else None
+    out.update(lo=lo, hi=hi, mean_num=mean / 1e6 if temporal and mean is not None else mean)
+    if temporal:
+        is_date = c.type.upper() == "DATE"
+        out.update(min=scan[1] if is_date else _iso(scan[1], tz),
+                   max=scan[2] if is_date else _iso(scan[2], tz),
+                   mean=_iso(mean, tz), stdev=sd / 1e6 if sd is not None else None)
+    else:
+        out.update(min=_num(scan[1]), max=_num(scan[2]), mean=mean, stdev=sd)
+    if dist is None:
+        return out
+    qv, hist = dist
+    if qv is not None:
+        out["quantiles"] = {name: conv(v) for (name, _), v in zip(QUANTILES, qv, strict=True)}
+    fine = _fine_counts(hist, count) if hist is not None else (count,)
+    out["histogram_fine"] = fine
+    out["histogram"] = coarse_histogram(fine, lo, hi, conv)
+    return out
+
+
+def _num(x: Any) -> Any:
+    if x is None or isinstance(x, (int, float)):
+        return x
+    return float(x)
+
+
+def _fine_counts(hist: dict[int, int], count: int) -> tuple[int, ...]:
+    raw = [int(hist.get(b, 0)) for b in range(FINE_BINS)]
+    seen = sum(raw)
+    if seen == count or not seen:
+        return tuple(raw)
+    return scale_counts(raw, count)
+
+
+def scale_counts(raw: Sequence[int], total: int) -> tuple[int, ...]:
+    """Scale sample counts to sum exactly to ``total`` (largest remainder)."""
+    seen = sum(raw)
+    exact = [k * total / seen for k in raw]
+    out = [math.floor(x) for x in exact]
+    order = sorted(range(len(raw)), key=lambda b: (-(exact[b] - out[b]), b))
+    for b in order[:total - sum(out)]:
+        out[b] += 1
+    return tuple(out)
+
+
+def coarse_histogram(fine: Sequence[int], lo: float, hi: float,
+                     conv: Any = float) -> list[dict[str, Any]]:
+    """The public 20-bin histogram [{"lo", "hi", "count"}] from the 100 fine bins (one bin
+    when the column is constant)."""
+    if hi <= lo or len(fine) != FINE_BINS:
+        return [{"lo": conv(lo), "hi": conv(hi), "count": int(sum(fine))}]
+    step = FINE_BINS // HIST_BINS
+    width = (hi - lo) / HIST_BINS
+    return [{"lo": conv(lo + j * width), "hi": conv(hi if j == HIST_BINS - 1 else
+                                                    lo + (j + 1) * width),
+             "count": int(sum(fine[j * step:(j + 1) * step]))} for j in range(HIST_BINS)]
+
+
+# -- storage ---------------------------------------------------------------------------------
+def store_profile(con: Any, model: str, version: int, profile: TableProfile) -> None:
+    """Write ``profile`` as the statistics of ``model`` version ``version`` (replacing any)."""
+    con.execute(STATS_DDL)
+    con.execute(f"DELETE FROM {META}.column_stats WHERE model = ? AND version = ?",
+                [model, version])
+    rows = [[model, version, i, c.column, c.type, json.dumps(c.to_dict(), sort_keys=True),
+             profile.relation, profile.row_count, profile.duration_s, profile.sample_rows]
+            for i, c in enumerate(profile.columns)]
+    if rows:
+        con.executemany(f"INSERT INTO {META}.column_stats VALUES "
+                        f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", rows)
+
+
+def load_profile(con: Any, model: str, version: int) -> TableProfile | None:
+    """The stored statistics of ``model`` version ``version``; None if there are none."""
+    if not _has_table(con, "column_stats"):
+        return None
+    rows = con.execute(
+        f"SELECT stats, relation, row_count, duration_s, sample_rows FROM {META}.column_stats "
+        f"WHERE model = ? AND version = ? ORDER BY ordinal", [model, version]).fetchall()
+    if not rows:
+        return None
+    cols = tuple(ColumnStats.from_dict(json.loads(r[0])) for r in rows)
+    r0 = rows[0]
+    return TableProfile(r0[1], int(r0[2]), cols, float(r0[3] or 0.0),
+                        int(r0[4]) if r0[4] is not None else None)
+
+
+def _has_table(con: Any, name: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
+                            "AND table_name = ?", [META, name]).fetchall())
+
+
+_DRIFT_NAMES = ("ColumnDrift", "drift", "store_drift", "load_drift",
+                "evaluate_drift_expectation", "DRIFT_EXPECTATIONS")
+
+
+def __getattr__(name: str) -> Any:
+    """Re-export the drift API of :mod:`fsql.profile_drift` (imported lazily: no cycle)."""
+    if name in _DRIFT_NAMES:
+        from . import profile_drift
+
+        return getattr(profile_drift, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
