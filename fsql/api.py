@@ -120,7 +120,8 @@ class Project:
     def run(self, select: Sequence[str] | str | None = None,
             exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False,
             threads: int | None = None, fail_fast: bool = False, dry_run: bool = False,
-            reporter: Callable[[str, Any], None] | None = None) -> RunResult:
+            reporter: Callable[[str, Any], None] | None = None,
+            profile: bool = False) -> RunResult:
         """Build every changed selected model as a new version; publish those that pass."""
         if dry_run:
             plan = self.plan(select, exclude, full_refresh=full_refresh)
@@ -137,7 +138,7 @@ class Project:
                              live, full_refresh=full_refresh, pins=state.pins())
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
-                                 reporter, cleaned)
+                                 reporter, cleaned, profile)
 
     def test(self, select: Sequence[str] | str | None = None,
              exclude: Sequence[str] | str | None = None, *, version: int | None = None,
@@ -183,7 +184,7 @@ class Project:
 
     def _execute(self, con: Any, manifest: Manifest, plan: Plan, run_id: str, live: Any,
                  threads: int | None, fail_fast: bool, reporter: Any,
-                 cleaned: tuple[str, ...]) -> RunResult:
+                 cleaned: tuple[str, ...], profile: bool = False) -> RunResult:
         state = StateStore(con)
         state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
                         _version())
@@ -194,7 +195,7 @@ class Project:
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=threads or self._threads or self.spec.profile.threads,
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
-                cleaned=cleaned)
+                cleaned=cleaned, profile=profile)
         except BaseException:
             state.finish_run(run_id, "interrupted")
             raise

@@ -117,9 +117,12 @@ def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
               help="Models built concurrently (default: profile.threads).")
 @click.option("--fail-fast", is_flag=True, help="Stop scheduling after the first failure.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (build/skip and why) only.")
+@click.option("--profile", is_flag=True, help="Record DuckDB's operator profile per model "
+              "(shown by `fsql docs`).")
 @pass_ctx
 def run(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...], vars_: str | None,
-        full_refresh: bool, threads: int | None, fail_fast: bool, dry_run: bool) -> None:
+        full_refresh: bool, threads: int | None, fail_fast: bool, dry_run: bool,
+        profile: bool) -> None:
     """Build changed models as new versions, validate them, publish those that pass."""
     from .report import RunReporter
 
@@ -128,7 +131,7 @@ def run(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...], vars_: str | 
     with reporter:
         result = project.run(list(select), list(exclude), full_refresh=full_refresh,
                              threads=threads, fail_fast=fail_fast, dry_run=dry_run,
-                             reporter=reporter)
+                             reporter=reporter, profile=profile)
     if dry_run:
         click.echo(result.plan.format())
         return

@@ -52,7 +52,7 @@ def register_frame(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None
 def arrow_table(con: Any, sql: str) -> Any:
     """Run ``sql`` and return a ``pyarrow.Table`` (across DuckDB API versions)."""
     rel = con.sql(sql)
-    fetch = getattr(rel, "to_arrow_table", None) or getattr(rel, "arrow")
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
     out = fetch()
     return out.read_all() if hasattr(out, "read_all") else out
 

@@ -83,6 +83,7 @@ class _Run:
         self.lock = threading.Lock()  # state writes and publishes are serialized
         self.results: dict[str, ModelResult] = {}
         self.stop = False
+        self.profile = False
 
     def parents(self, name: str) -> list[str]:
         out: list[str] = []
@@ -105,7 +106,11 @@ class _Run:
                                       config=m.config)
         try:
             kind = "view" if m.materialized == "view" else "table"
+            if self.profile:
+                cur.execute("set enable_profiling = 'no_output'")
             cur.execute(f"create {kind} {rel} as\n{m.sql}")
+            if self.profile:
+                self._save_profile(cur, m.name, version)
             columns = engine.describe(cur, rel)
             rows = None if kind == "view" else int(cur.execute(
                 f"select count(*) from {rel}").fetchone()[0])
@@ -134,6 +139,15 @@ class _Run:
         return ModelResult(m.name, "success", version, dur, rows, None, checks=tuple(checks),
                            thread=thread, reason=step.reason)
 
+    def _save_profile(self, cur: Any, model: str, version: int) -> None:
+        """DuckDB's operator profile of the build query (shown in the docs site's run view)."""
+        info = cur.get_profiling_information(format="json")
+        cur.execute("set enable_profiling = 'no_output'")  # keep later queries out of it
+        cur.execute("pragma disable_profiling")
+        with self.lock:
+            self.con.execute("insert into fsql_meta.model_profiles values (?, ?, ?, now(), ?)",
+                             [self.run_id, model, version, info])
+
     def _map_error(self, m: CompiledModel, e: Exception) -> ExecutionError:
         line, col = engine.error_position(e, "x\n" + m.sql)
         line = line - 1 if line and line > 1 else None
@@ -153,12 +167,13 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
                  live_versions: dict[str, int], validate: Validate, threads: int = 4,
                  fail_fast: bool = False, reporter: Callable[[str, Any], None] | None = None,
                  compiled_paths: Mapping[str, str] | None = None,
-                 cleaned: tuple[str, ...] = ()) -> RunResult:
+                 cleaned: tuple[str, ...] = (), profile: bool = False) -> RunResult:
     """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
     run = _Run(con, models, plan, run_id, live_versions, validate,
                reporter or (lambda *_: None), fail_fast, compiled_paths or {})
+    run.profile = profile
     pending = {s.model: s for s in plan.steps}
     for s in plan.steps:
         if s.action == "skip":

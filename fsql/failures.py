@@ -81,7 +81,6 @@ def failing_rows_sql(spec: Any, relation: str) -> str | None:
     if pred is None:
         return None
     col = _q(k["column"]) if "column" in k else ""
-    where = f"({spec.where}) and " if spec.where else ""
     conds = [f"({spec.where})"] if spec.where else []
     if col and "null" not in spec.type:
         conds.append(f"{col} is not null")  # GX map expectations ignore nulls

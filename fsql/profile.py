@@ -44,8 +44,8 @@ HIST_BINS = 20          # public histogram
 FINE_BINS = 100         # stored for drift (KS / PSI re-binning); 5 fine bins = 1 public bin
 TOP_K = 20
 CATEGORY_CAP = 1_000    # value counts kept per string/boolean column (complete when fewer)
-EXACT_DISTINCT_MAX = 1_000_000
-SAMPLE_ROWS = 1_000_000
+EXACT_DISTINCT_MAX = 100_000
+SAMPLE_ROWS = 250_000
 HIGH_CARD = 100_000     # string columns with more distinct values count on the sample
 SAMPLE_SEED = 42
 
@@ -225,8 +225,6 @@ def _scan_exprs(c: _Col, exact: bool) -> list[str]:
     else:
         lo, hi = f"min({v})", f"max({v})"
     out = [f"count({v})", lo, hi, distinct]
-    if c.kind != "string":
-        out += [f"avg({c.number})", f"stddev_samp({c.number})" if c.kind != "boolean" else "NULL"]
     if c.kind == "temporal":  # the range as epoch µs for the histogram
         out += [f"epoch_us(min({v}){'::TIMESTAMP' if c.type.upper() == 'DATE' else ''})",
                 f"epoch_us(max({v}){'::TIMESTAMP' if c.type.upper() == 'DATE' else ''})"]
@@ -301,12 +299,12 @@ def _run_scan(con: Any, relation: str, cols: list[_Col], exact: bool) -> dict[in
 def _range(c: _Col, scan: list[Any]) -> tuple[float, float] | None:
     if c.kind not in ("numeric", "float", "temporal") or not scan[0]:
         return None
-    lo, hi = (scan[6], scan[7]) if c.kind == "temporal" else (scan[1], scan[2])
+    lo, hi = (scan[4], scan[5]) if c.kind == "temporal" else (scan[1], scan[2])
     return float(lo), float(hi)
 
 
 def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[Any]],
-                      sample: str) -> tuple[dict[int, tuple[Any, Any]], int]:
+                      sample: str) -> tuple[dict[int, tuple[Any, ...]], int]:
     qs = "[" + ", ".join(repr(p) for _, p in QUANTILES) + "]"
     exprs: list[str] = []
     which: list[tuple[int, bool]] = []
@@ -314,7 +312,8 @@ def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int,
         rng = _range(c, scan[c.i])
         if rng is None:
             continue
-        exprs.append(f"quantile_cont({c.number}, {qs})")
+        exprs += [f"quantile_cont({c.number}, {qs})", f"avg({c.number})",
+                  f"stddev_samp({c.number})"]
         has_hist = rng[1] > rng[0]
         if has_hist:
             exprs.append(f"histogram({bucket_sql(c.number, *rng)})")
@@ -324,8 +323,8 @@ def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int,
     row = con.execute("SELECT " + ",\n  ".join(exprs) + f"\nFROM {relation}{sample}").fetchone()
     out, pos = {}, 0
     for i, has_hist in which:
-        out[i] = (row[pos], row[pos + 1] if has_hist else None)
-        pos += 2 if has_hist else 1
+        out[i] = (row[pos], row[pos + 1], row[pos + 2], row[pos + 3] if has_hist else None)
+        pos += 4 if has_hist else 3
     return out, 1
 
 
@@ -364,7 +363,7 @@ class _Values:
     seen: int
 
 
-def _column_stats(c: _Col, n: int, scan: list[Any], dist: tuple[Any, Any] | None,
+def _column_stats(c: _Col, n: int, scan: list[Any], dist: tuple[Any, ...] | None,
                   values: _Values | None, exact: bool,
                   sampled: bool) -> ColumnStats:
     count = int(scan[0] or 0)
@@ -377,8 +376,6 @@ def _column_stats(c: _Col, n: int, scan: list[Any], dist: tuple[Any, Any] | None
     base.update(distinct=int(scan[3] or 0), distinct_approx=not exact)
     if c.kind in ("string", "boolean"):
         base.update(_value_stats(c, scan, values, count))
-        if c.kind == "boolean" and count:
-            base.update(mean=float(scan[4]), mean_num=float(scan[4]))
         return ColumnStats(**base)
     base.update(_numeric_stats(c, scan, dist, count, sampled))
     return ColumnStats(**base)
@@ -394,6 +391,9 @@ def _value_stats(c: _Col, scan: list[Any], values: _Values | None, count: int) -
     conv = (lambda s: s == "true") if c.kind == "boolean" else (lambda s: s)
     pairs = [(conv(v), k) for v, k in pairs]
     out["top_values"] = [{"value": v, "count": k} for v, k in pairs[:TOP_K]]
+    if c.kind == "boolean" and count:  # share of true
+        share = sum(k for v, k in pairs if v is True) / max(sum(k for _, k in pairs), 1)
+        out.update(mean=share, mean_num=share)
     if values.groups <= CATEGORY_CAP and not values.sampled:
         out["categories"] = tuple(pairs)
     return out
@@ -414,9 +414,10 @@ def _numeric_stats(c: _Col, scan: list[Any], dist: Any, count: int,
     temporal = c.kind == "temporal"
     tz = "TIME ZONE" in c.type.upper() or c.type.upper() == "TIMESTAMPTZ"
     conv = (lambda x: _iso(x, tz)) if temporal else (lambda x: _num(x))
-    lo, hi = (float(scan[6]), float(scan[7])) if temporal else (float(scan[1]), float(scan[2]))
-    mean = float(scan[4]) if scan[4] is not None else None
-    sd = float(scan[5]) if scan[5] is not None else None
+    lo, hi = (float(scan[4]), float(scan[5])) if temporal else (float(scan[1]), float(scan[2]))
+    qv, avg, std, hist = dist if dist is not None else (None, None, None, None)
+    mean = float(avg) if avg is not None else None
+    sd = float(std) if std is not None else None
     out.update(lo=lo, hi=hi, mean_num=mean / 1e6 if temporal and mean is not None else mean)
     if temporal:
         is_date = c.type.upper() == "DATE"
@@ -427,7 +428,6 @@ def _numeric_stats(c: _Col, scan: list[Any], dist: Any, count: int,
         out.update(min=_num(scan[1]), max=_num(scan[2]), mean=mean, stdev=sd)
     if dist is None:
         return out
-    qv, hist = dist
     if qv is not None:
         out["quantiles"] = {name: conv(v) for (name, _), v in zip(QUANTILES, qv, strict=True)}
     fine = _fine_counts(hist, count) if hist is not None else (count,)

@@ -40,7 +40,7 @@ __all__ = ["ColumnDrift", "drift", "store_drift", "load_drift", "evaluate_drift_
            "DRIFT_EXPECTATIONS", "psi", "drift_to_pandas"]
 
 EPSILON = 1e-4
-KS_EXACT_MAX = 1_000_000
+KS_EXACT_MAX = 100_000
 _NUMERIC = ("numeric", "float")
 
 

@@ -35,6 +35,8 @@ create table if not exists {META}.model_runs (
 create table if not exists {META}.sources (key varchar, hash varchar, relation varchar);
 create table if not exists {META}.pins (
   model varchar, version integer, fingerprint varchar, reason varchar, created_at timestamp);
+create table if not exists {META}.model_profiles (
+  run_id varchar, model varchar, version integer, created_at timestamp, profile varchar);
 create table if not exists {META}.training_sets (
   name varchar, created_at timestamp, manifest varchar);
 """

@@ -254,3 +254,12 @@ def _building(root: Path, lock: Path) -> bool:
 def _wal_active(root: Path) -> bool:
     wal = Path(str(root / "warehouse.duckdb") + ".wal")
     return wal.exists() and wal.stat().st_size > 0
+
+
+def test_profile_records_operator_tree(make_project):
+    root = make_project(SIMPLE)
+    fsql.Project(root).run(profile=True)
+    rows = query(root, "select model, profile from fsql_meta.model_profiles order by model")
+    assert [r[0] for r in rows] == ["other", "stg_txns", "user_spend"]
+    tree = json.loads(rows[2][1])
+    assert tree["operator"] or tree.get("children")
