@@ -24,6 +24,7 @@ from . import engine
 from .compiler import CompiledModel, source_sql
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
+from .drift_checks import profile_and_drift
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .loader import load_project
 from .lock import WriteLock
@@ -88,10 +89,23 @@ class Project:
     def compile(self, *, write: bool = True) -> Manifest:
         """Render and compile every model; writes target/manifest.json and compiled SQL."""
         manifest = build_manifest(self.spec, self.vars, self._resolve_as_of,
-                                  self.target / ".cache" if write else None)
+                                  self.target / ".cache" if write else None, self._versions_of)
         if write:
             manifest.write(self.target)
         return manifest
+
+    def _versions_of(self, model: str) -> list[int] | None:
+        """Readable versions of ``model`` (None when nothing is built yet: the check then
+        happens when the model runs)."""
+        if not self.database.exists():
+            return None
+        with self._reader() as con:
+            if not StateStore.exists(con):
+                return None
+            rows = con.execute("select version from fsql_meta.versions where model = ? and "
+                               "status in ('live', 'superseded', 'rolled_back') order by 1",
+                               [model]).fetchall()
+        return [r[0] for r in rows] or None
 
     def _resolve_as_of(self, model: str, as_of: str) -> int:
         with self._reader() as con:
@@ -218,7 +232,10 @@ class Project:
             checks = check_contracts(cur, columns, declared, m.path)
             checks += check_feature_set(columns, m, join_keys)
             specs = spec.models[m.name].checks if m.name in spec.models else ()
-            checks += run_expectations(cur, rel, specs, columns, prev)
+            drifts = None
+            if m.materialized != "view" and m.config.get("statistics", True):
+                drifts = profile_and_drift(cur, m.name, rel, columns, prev)
+            checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts)
             ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
             return ok, checks
 
@@ -336,6 +353,55 @@ class Project:
         m = self.compile(write=False).models[model]
         with self._reader() as con:
             return diff_versions(con, model, a, b, self._unique_key(m), sample)
+
+    def stats(self, model: str, *, version: int | None = None) -> Any:
+        """Column statistics of a version (default: live) as a TableProfile
+        (``.to_pandas()`` gives one row per column)."""
+        from .profile import load_profile
+
+        v = self._version_number(model, version)
+        with self._reader() as con:
+            prof = load_profile(con, model, v)
+        if prof is None:
+            raise ConfigError(f"no statistics for '{model}' v{v}", model=model,
+                              hint="statistics are computed for table/feature_set builds; "
+                              "rebuild with `fsql run --full-refresh -s " + model + "`")
+        return prof
+
+    def drift(self, model: str, a: int | None = None, b: int | None = None) -> list[Any]:
+        """Drift of version ``b`` (default: live) vs ``a`` (default: its predecessor), ranked."""
+        from .profile import load_profile
+        from .profile_drift import drift, load_drift
+
+        vb = self._version_number(model, b)
+        with self._reader() as con:
+            if a is None:
+                stored = load_drift(con, model, vb)
+                if stored:
+                    return stored
+                prev = [r.version for r in StateStore(con).versions(model)
+                        if r.version < vb and r.status in ("live", "superseded", "rolled_back")]
+                if not prev:
+                    return []
+                a = prev[-1]
+            pa, pb = load_profile(con, model, a), load_profile(con, model, vb)
+            if pa is None or pb is None:
+                raise ConfigError(f"no statistics for '{model}' v{a if pa is None else vb}",
+                                  model=model, hint="statistics exist for table builds only")
+            rel = self._relation
+            return drift(con, pb, pa, rel(model, vb, None), rel(model, a, None))
+
+    def _version_number(self, model: str, version: int | None) -> int:
+        self._check_model(model)
+        with self._reader() as con:
+            rows = StateStore(con).versions(model)
+        if version is None:
+            live = [r.version for r in rows if r.status == "live"]
+            if not live:
+                raise ConfigError(f"model '{model}' has no live version", model=model,
+                                  hint="run `fsql run` first")
+            return live[0]
+        return version
 
     def _unique_key(self, m: CompiledModel) -> list[str]:
         uk = m.config.get("unique_key")

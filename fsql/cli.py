@@ -69,7 +69,9 @@ def _vars(value: str | None) -> dict[str, Any]:
 
         parsed = yaml.safe_load(value)
     except Exception as e:  # noqa: BLE001 - any YAML problem is a usage error
-        raise click.BadParameter(f"not valid YAML/JSON: {e}") from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise click.BadParameter(f"not valid YAML/JSON ({problem}); expected a mapping, "
+                                 "e.g. --vars '{\"min_amount\": 5}'") from None
     if not isinstance(parsed, dict):
         raise click.BadParameter("expected a mapping, e.g. '{\"as_of\": \"2026-11-01\"}'")
     return parsed
@@ -468,6 +470,63 @@ def expectations_export(c: Ctx, out: str) -> None:
                                                             default=str))
             n += 1
     c.echo(f"wrote {n} GX suites to {folder}")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--version", "version", type=int, default=None, help="Version (default: live).")
+@click.option("--column", "column", default=None, help="Only this column (full detail).")
+@pass_ctx
+def stats(c: Ctx, model: str, version: int | None, column: str | None) -> None:
+    """Column statistics of a model version: nulls, distinct, min/max, mean, quantiles."""
+    from .report import table
+
+    prof = c.project().stats(model, version=version)
+    cols = [s for s in prof.columns if column is None or s.column == column]
+    if column is not None and not cols:
+        from .errors import ConfigError, did_you_mean
+
+        names = [s.column for s in prof.columns]
+        raise ConfigError(f"'{model}' has no column '{column}'", model=model,
+                          expected="one of: " + ", ".join(names),
+                          hint=did_you_mean(column, names) or "see `fsql stats " + model + "`")
+    if c.log_format == "json" or column is not None:
+        click.echo(json.dumps([s.to_dict() for s in cols], indent=None if c.log_format ==
+                              "json" else 1, default=str))
+        return
+    table(["column", "type", "count", "nulls", "distinct", "min", "max", "mean", "p50"],
+          [[s.column, s.type, f"{s.count:,}", f"{s.nulls:,}",
+            "-" if s.distinct is None else f"{'~' if s.distinct_approx else ''}{s.distinct:,}",
+            _short(s.min), _short(s.max), _short(s.mean), _short(s.quantiles.get("p50"))]
+           for s in cols])
+
+
+def _short(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)[:19]
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("a", type=int, required=False)
+@click.argument("b", type=int, required=False)
+@pass_ctx
+def drift(c: Ctx, model: str, a: int | None, b: int | None) -> None:
+    """Drift of MODEL's live version (or B) vs its predecessor (or A): PSI, KS, mean shift."""
+    from .report import table
+
+    rows = c.project().drift(model, a, b)
+    if c.log_format == "json":
+        click.echo(json.dumps([d.to_dict() for d in rows], default=str))
+        return
+    if not rows:
+        c.echo(f"{model}: no previous version to compare with")
+        return
+    table(["column", "psi", "ks", "mean shift (sd)", "null rate change", "new", "vanished"],
+          [[d.column, _short(d.psi), _short(d.ks), _short(d.mean_shift_sd),
+            _short(d.null_rate_change), ", ".join(map(str, d.new_categories[:5])),
+            ", ".join(map(str, d.vanished_categories[:5]))] for d in rows])
 
 
 def _checks(checks: list[dict[str, Any]]) -> str:

@@ -46,6 +46,7 @@ class CompiledModel:
     lineage: dict[str, tuple[str, ...]] = field(default_factory=dict)
     own_hash: str = ""
     refs: tuple[Ref, ...] = ()
+    config_locs: dict[str, Loc] = field(default_factory=dict)
 
     @property
     def is_ephemeral(self) -> bool:
@@ -91,11 +92,15 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
     sql, normalized, columns, lineage = hit
     tags = tuple(dict.fromkeys(list(spec.tags) + _as_list(config.get("tags"))))
     description = spec.description or str(config.get("description", ""))
-    own = _hash(normalized, json.dumps(config, sort_keys=True, default=str))
+    contract = [(c.name, c.type) for c in spec.columns if c.type]
+    own = _hash(normalized, json.dumps(config, sort_keys=True, default=str),
+                json.dumps(contract))
+    _check_feature_columns(project, spec, r, config, columns)
     return CompiledModel(
         spec.name, spec.path, "model", str(config.get("materialized", "view")), sql, normalized,
         deps, tuple(sorted({x.name for x in r.refs if x.kind == "source"})), config, tags,
-        description, columns, lineage, own, r.refs)
+        description, columns, lineage, own, r.refs,
+        {k: _config_loc(spec, r, k) for k in config})
 
 
 def _analyze(spec: ModelSpec, r: RenderedModel, deps: tuple[str, ...], eph: list[str],
@@ -207,6 +212,25 @@ def _check_config(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
     ErrorGroup.raise_if(errors)
 
 
+def _check_feature_columns(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
+                           config: dict[str, Any], columns: tuple[str, ...] | None) -> None:
+    """When the output columns are known, the timestamp and join keys must be among them."""
+    if config.get("materialized") != "feature_set" or columns is None:
+        return
+    errors: list[FsqlError] = []
+    wanted = [("timestamp", str(config.get("timestamp")))]
+    wanted += [("entities", k) for e in _as_list(config.get("entities"))
+               if e in project.entities for k, _ in project.entities[e].join_keys]
+    for key, col in wanted:
+        if col not in columns:
+            errors.append(CompileError(
+                f"feature_set column '{col}' ({'event timestamp' if key == 'timestamp' else 'join key'})"
+                f" is not produced by the query", **_config_loc(spec, r, key).kw(),
+                model=spec.name, expected="one of the output columns: " + ", ".join(columns),
+                hint=did_you_mean(col, columns) or f"select a column named '{col}'"))
+    ErrorGroup.raise_if(errors)
+
+
 def _check_feature_set(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
                        config: dict[str, Any]) -> list[FsqlError]:
     errors: list[FsqlError] = []
@@ -228,11 +252,12 @@ def _check_feature_set(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
                                    expected="timestamp='<event time column>'",
                                    hint="add timestamp=... to config(...)"))
     try:
-        parse_ttl(config.get("ttl"))
+        if (parse_ttl(config.get("ttl")) or 0) < 0:
+            raise ValueError("negative")
     except ValueError:
         errors.append(CompileError(f"invalid ttl {config.get('ttl')!r}",
                                    **_config_loc(spec, r, "ttl").kw(), model=spec.name,
-                                   expected="a duration like 30d, 12h, 90m or seconds",
+                                   expected="a positive duration like 30d, 12h, 90m or seconds",
                                    hint="use a number followed by s, m, h, d or w"))
     return errors
 
@@ -247,21 +272,43 @@ def _parse(spec: ModelSpec, r: RenderedModel) -> Any:
         trees = [t for t in sqlglot.parse(r.sql, read=DIALECT) if t is not None]
     except ParseError as e:
         first = e.errors[0] if e.errors else {}
-        raise CompileError(f"SQL parse error: {first.get('description', str(e))}",
+        desc = str(first.get("description", str(e)))
+        if desc.startswith("Required keyword") or "Expected" in desc and "<class" in desc:
+            desc = f"incomplete expression after '{first.get('highlight', '')}'"
+        raise CompileError(f"SQL parse error: {desc}",
                            path=spec.path, line=first.get("line"), col=first.get("col"),
                            model=spec.name, expected="one DuckDB SELECT statement",
-                           hint=f"near '{first.get('highlight', '')}'") from None
+                           hint=f"check the SQL near '{first.get('highlight', '')}'") from None
     except SqlglotError as e:
         raise CompileError(f"SQL error: {e}", path=spec.path, line=1, col=1,
                            model=spec.name) from None
     if len(trees) != 1 or not isinstance(trees[0], exp.Query):
         what = "no statement" if not trees else f"{len(trees)} statements" if len(trees) > 1 \
             else type(trees[0]).__name__.upper()
+        line, col = _statement_pos(r.sql, len(trees) > 1)
+        hint = ("write a SELECT query in the file" if not trees else
+                "remove the extra statement after ';'" if len(trees) > 1 else
+                "remove CREATE/INSERT: write only the SELECT; fsql creates the table/view")
         raise CompileError(f"a model must be exactly one SELECT query, found {what}",
-                           path=spec.path, line=1, col=1, model=spec.name,
+                           path=spec.path, line=line, col=col, model=spec.name,
                            expected="select ... (a query; fsql creates the table/view)",
-                           hint="remove CREATE/INSERT and extra statements (and trailing ';')")
+                           hint=hint)
     return trees[0]
+
+
+def _statement_pos(sql: str, second: bool) -> tuple[int, int]:
+    """Where the second statement starts (its ';'), else the first token."""
+    from sqlglot.tokens import TokenType
+    from sqlglot.tokens import Tokenizer
+
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except Exception:  # noqa: BLE001 - positions are best effort
+        return 1, 1
+    for t in tokens:
+        if not second or t.token_type == TokenType.SEMICOLON:
+            return t.line, max(t.col - len(t.text) + 1, 1)
+    return 1, 1
 
 
 def _inline_ephemerals(tree: Any, eph: list[str],

@@ -145,7 +145,8 @@ class ErrorGroup(FsqlError):
     """Many errors reported at once (sorted by location), e.g. from loading a project."""
 
     def __init__(self, errors: Sequence[FsqlError]) -> None:
-        self.errors = sorted(errors, key=_sort_key)
+        unique = {(e.format(), e.exit_code): e for e in errors}
+        self.errors = sorted(unique.values(), key=_sort_key)
         n = len(self.errors)
         super().__init__(f"{n} error{'s' if n != 1 else ''} found")
         self.exit_code = max((e.exit_code for e in self.errors), default=2)

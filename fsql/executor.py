@@ -5,6 +5,7 @@ uses its own cursor of one connection.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,9 +16,10 @@ from typing import Any
 
 from . import engine
 from .compiler import CompiledModel
-from .errors import ExecutionError, FsqlError
+from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
 from .state import StateStore
+from .validator import check_error
 
 __all__ = ["ModelResult", "RunResult", "execute_plan"]
 
@@ -127,11 +129,14 @@ class _Run:
         with self.lock:
             state = StateStore(self.con)
             if not passed:
-                msgs = [c.get("message") or c.get("id", "") for c in checks
-                        if not c.get("success") and c.get("severity", "error") == "error"]
+                bad = [c for c in checks
+                       if not c.get("success") and c.get("severity", "error") == "error"]
+                msgs = [c.get("message") or c.get("id", "") for c in bad]
+                errs = [check_error(m.name, c) for c in bad]
                 state.fail_version(m.name, version, "; ".join(msgs), checks, row_count=rows,
                                    columns=columns, duration_s=dur)
                 return ModelResult(m.name, "failed", version, dur, rows, "; ".join(msgs),
+                                   errs[0] if len(errs) == 1 else ErrorGroup(errs),
                                    checks=tuple(checks), thread=thread, reason=step.reason)
             state.publish(m.name, version, row_count=rows, columns=columns, checks=checks,
                           duration_s=dur)
@@ -153,9 +158,14 @@ class _Run:
         line = line - 1 if line and line > 1 else None
         compiled = self.paths.get(m.name, "")
         first = str(e).split("\n")[0]
+        pinned = re.search(r"Table with name (\w+)__v(\d+) does not exist", first)
+        if pinned:
+            first = f"ref('{pinned.group(1)}', version={pinned.group(2)}): no such version"
         rest = [ln for ln in str(e).split("\n")[1:] if ln.strip() and not ln.startswith("LINE")
                 and "^" not in ln]
         hint = rest[0].strip() if rest else "run `fsql compile` and try the SQL in DuckDB"
+        if pinned:
+            hint = f"see `fsql versions {pinned.group(1)}`"
         if compiled and line:
             hint += f" (compiled SQL: {compiled}:{line})"
         return ExecutionError(f"{first}", path=m.path, line=line, col=col if line else None,

@@ -27,6 +27,7 @@ class NodeInfo:
     path: str = ""
     tags: tuple[str, ...] = ()
     config: Mapping[str, Any] = field(default_factory=dict)
+    ref_locs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Graph:
               info: Mapping[str, NodeInfo] | None = None) -> Graph:
         """Build the DAG; a cycle raises CompileError naming every model and file on it."""
         ps = {n: tuple(sorted(set(p))) for n, p in parents.items()}
+        missing = sorted({x for p in ps.values() for x in p} - set(ps))
+        ps.update({x: () for x in missing})
         kids: dict[str, list[str]] = {n: [] for n in ps}
         for n, p in ps.items():
             for x in p:
@@ -144,7 +147,7 @@ def _split_graph_ops(expr: str) -> tuple[Any, Any, str]:
         body, sep, tail = core.rpartition("+")
         if sep and (tail == "" or tail.isdigit()) and body:
             down, core = (int(tail) if tail else None), body
-    if not core:
+    if not core.strip("+0123456789") or not core:
         raise SelectorError(f"empty selector in '{expr}'", expected="a model name or method:value",
                             hint="write e.g. +my_model+")
     return up, down, core
@@ -195,7 +198,10 @@ def _cycle_error(parents: Mapping[str, tuple[str, ...]], stuck: set[str],
         seen.add(node)
     cycle.reverse()  # parents first: a -> b means b selects from a
     shown = " -> ".join(f"{n} ({info[n].path})" if n in info else n for n in cycle)
-    first = info.get(cycle[0])
+    # point at the ref() that closes the cycle: in the first model, the ref to the last one
+    first = info.get(cycle[1]) if len(cycle) > 1 else info.get(cycle[0])
+    line, col = (first.ref_locs.get(cycle[0], (1, 1)) if first else (1, 1))
     return CompileError(f"dependency cycle: {shown}", path=first.path if first else None,
-                        line=1, col=1, model=cycle[0], expected="a DAG (no model may depend on "
-                        "itself through refs)", hint="remove one ref() on the cycle")
+                        line=line, col=col, model=cycle[1] if len(cycle) > 1 else cycle[0],
+                        expected="a DAG (no model may depend on itself through refs)",
+                        hint=f"remove one ref() on the cycle, e.g. this ref('{cycle[0]}')")

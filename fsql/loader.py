@@ -62,6 +62,11 @@ def load_project(root: str | Path) -> ProjectSpec:
     _register_generics(generics, errors)
     models = {n: replace(m, checks=_parse_checks(m.expectations, n, errors))
               for n, m in models.items()}
+    for n, m in models.items():
+        _check_types(m.columns, n, errors)
+    for s in sources.values():
+        _check_types(s.columns, None, errors)
+    _check_seed_clash(root, models, errors)
     sources = {k: replace(s, checks=_parse_checks(s.expectations + _freshness(s), None, errors))
                for k, s in sources.items()}
     ErrorGroup.raise_if(errors)
@@ -89,6 +94,11 @@ def _items(doc: YamlDoc, file_model: Any, list_key: str, item_model: Any,
            errors: list[FsqlError]) -> list[tuple[int, Any]]:
     """Validate a file's top level, then each list item on its own (one bad item does not
     hide the errors of the others)."""
+    if doc.data is not None and not isinstance(doc.data, dict):
+        errors.append(ConfigError(f"expected a mapping with '{list_key}:' at the top level",
+                                  **doc.loc(()).kw(), expected=f"{list_key}:\n  - name: ...",
+                                  hint=f"put the list under a '{list_key}:' key"))
+        return []
     data = doc.data if isinstance(doc.data, dict) else {}
     top = {k: ([] if k == list_key else v) for k, v in data.items()}
     _collect(validate(file_model, doc, data=top), errors)
@@ -99,7 +109,12 @@ def _items(doc: YamlDoc, file_model: Any, list_key: str, item_model: Any,
         return []
     out = []
     for i, item in enumerate(items):
-        value = _collect(validate(item_model, doc, (list_key, i), data=item), errors)
+        value, errs = validate(item_model, doc, (list_key, i), data=item)
+        name = item.get("name") if isinstance(item, dict) else None
+        if list_key in ("models", "feature_sets") and isinstance(name, str):
+            for e in errs:
+                e.model = name
+        errors.extend(errs)
         if value is not None:
             out.append((i, value))
     return out
@@ -123,7 +138,8 @@ def _load_entities(root: Path, errors: list[FsqlError]) -> dict[str, EntitySpec]
         loc = doc.loc(("entities", i)) if doc else None
         if e.name in out:
             errors.append(ConfigError(f"duplicate entity '{e.name}'", **_kw(loc),
-                                      hint="entity names must be unique"))
+                                      expected="entity names unique in entities.yml",
+                                      hint=f"also defined at {_where(out[e.name].loc)}"))
         out[e.name] = EntitySpec(e.name, keys, e.description, loc)
     return out
 
@@ -142,7 +158,8 @@ def _load_sources(root: Path, errors: list[FsqlError]) -> dict[str, SourceSpec]:
                     src.name, t.name, t.description, t.path, t.table, t.format,
                     _columns(t.columns, doc, key), _expectations(t, doc, key),
                     t.freshness, t.loaded_at_field, doc.loc(key))
-                _check_source(root, spec, errors)
+                _check_source(root, replace(spec, loc=doc.loc(key + ("path",))
+                                            if t.path else spec.loc), errors)
                 if spec.key in out:
                     errors.append(ConfigError(f"duplicate source '{spec.key}'", **doc.loc(key).kw(),
                                               hint=f"also defined at {_where(out[spec.key].loc)}"))
@@ -174,9 +191,40 @@ def _file_hint(root: Path, pattern: str) -> str:
     return did_you_mean(Path(pattern).name, names) or f"no such file under {parent}"
 
 
+_DUCKDB_TYPES = frozenset(
+    "ARRAY BIGINT BIGNUM BINARY BIT BITSTRING BLOB BOOL BOOLEAN BPCHAR BYTEA CHAR DATE DATETIME "
+    "DEC DECIMAL DOUBLE ENUM FLOAT FLOAT4 FLOAT8 GUID HUGEINT INT INT1 INT128 INT16 INT2 INT32 "
+    "INT4 INT64 INT8 INTEGER INTERVAL JSON LIST LONG MAP NUMERIC NVARCHAR REAL ROW SHORT SIGNED "
+    "SMALLINT STRING STRUCT TEXT TIME TIMESTAMP TIMESTAMPTZ TIMESTAMP_MS TIMESTAMP_NS "
+    "TIMESTAMP_S TIMESTAMP_US TIMETZ TINYINT UBIGINT UHUGEINT UINTEGER UNION USMALLINT "
+    "UTINYINT UUID VARBINARY VARCHAR VARINT".split())
+
+
+def check_type_name(type_name: str) -> str | None:
+    """None if DuckDB knows the type's base name, else a did-you-mean hint (or '')."""
+    base = type_name.strip().upper().split("(")[0].split("[")[0].strip()
+    first = base.split()[0] if base else ""
+    if first in _DUCKDB_TYPES:
+        return None
+    return did_you_mean(first, _DUCKDB_TYPES) or ""
+
+
+def _check_types(cols: tuple[ColumnSpec, ...], model: str | None,
+                 errors: list[FsqlError]) -> None:
+    for c in cols:
+        hint = check_type_name(c.type) if c.type else None
+        if hint is not None:
+            loc = c.type_loc or c.loc
+            errors.append(ConfigError(f"unknown type '{c.type}' for column '{c.name}'",
+                                      **_kw(loc), model=model,
+                                      expected="a DuckDB type (BIGINT, DOUBLE, VARCHAR, "
+                                      "TIMESTAMP, DECIMAL(18,2), ...)",
+                                      hint=hint or "see DuckDB's data types"))
+
+
 def _columns(cols: list[Any], doc: YamlDoc, key: tuple[Any, ...]) -> tuple[ColumnSpec, ...]:
     return tuple(ColumnSpec(c.name, c.type, c.description, tuple(c.tags),
-                            doc.loc(key + ("columns", i)))
+                            doc.loc(key + ("columns", i)), doc.loc(key + ("columns", i, "type")))
                  for i, c in enumerate(cols))
 
 
@@ -210,11 +258,12 @@ def _walk_defaults(block: Any, folder: str, inherited: dict, locs: dict, key: tu
     for k, v in (block or {}).items():
         name = str(k).lstrip("+")
         if name in CONFIG_KEYS:
-            config[name], here[name] = v, doc.loc(key + (k,))
+            config[name], here[name] = v, doc.loc(key + (k, "__key__"))
         elif isinstance(v, dict):
             subfolders.append((k, v))
         else:
-            errors.append(ConfigError(f"unknown model config key '{k}'", **doc.loc(key + (k,)).kw(),
+            errors.append(ConfigError(f"unknown model config key '{k}'",
+                                      **doc.loc(key + (k, "__key__")).kw(),
                                       expected="a config key or a folder mapping",
                                       hint=did_you_mean(name, CONFIG_KEYS) or "see docs"))
     out[folder] = (config, here)
@@ -273,14 +322,14 @@ def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,
     folder = "" if folder == "." else folder
     config, locs = _defaults_for(folder, defaults)
     if prop is None:
-        return ModelSpec(path.stem, rel, path.read_text(encoding="utf-8"), config=config,
+        return ModelSpec(path.stem, rel, _read_text(path, rel, errors), config=config,
                          config_locs=locs, tags=tuple(_as_list(config.get("tags"))))
     m, doc, key = prop
     for k, v in m.config.items():
-        config[k], locs[k] = v, doc.loc(key + ("config", k))
+        config[k], locs[k] = v, doc.loc(key + ("config", k, "__key__"))
     tags = tuple(dict.fromkeys(_as_list(config.get("tags")) + list(m.tags)))
     return ModelSpec(
-        m.name, rel, path.read_text(encoding="utf-8"), m.description, config, locs, tags,
+        m.name, rel, _read_text(path, rel, errors), m.description, config, locs, tags,
         _columns(m.columns, doc, key), _expectations(m, doc, key), doc.loc(key), dict(m.meta))
 
 
@@ -305,6 +354,17 @@ def _load_feature_sets(root: Path, errors: list[FsqlError]) -> dict[str, ModelSp
     return out
 
 
+def _check_seed_clash(root: Path, models: dict[str, ModelSpec],
+                      errors: list[FsqlError]) -> None:
+    for seed in sorted((root / "seeds").glob("*.csv")):
+        if seed.stem in models:
+            errors.append(ConfigError(
+                f"duplicate model name '{seed.stem}'", path=models[seed.stem].path, line=1,
+                col=1, model=seed.stem, expected="model and seed names unique",
+                hint=f"also defined at {seed.relative_to(root).as_posix()} (a seed); "
+                     f"rename one of them"))
+
+
 def _register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlError]) -> None:
     """``expectations/<name>.sql``: user-defined generic expectations (Jinja SQL returning the
     failing rows), usable by name in YAML like dbt generic tests."""
@@ -321,11 +381,14 @@ def _parse_checks(raws: tuple[RawExpectation, ...], model: str | None,
                   errors: list[FsqlError]) -> tuple[Any, ...]:
     from .expectations import parse_expectation
 
+    from .drift_checks import is_drift, parse_drift
+
     out = []
     for r in raws:
+        parse = parse_drift if is_drift(r.raw) else parse_expectation
         try:
-            out.append(parse_expectation(r.raw, column=r.column, path=r.loc.path,
-                                         line=r.loc.line, col=r.loc.col, model=model))
+            out.append(parse(r.raw, column=r.column, path=r.loc.path,
+                             line=r.loc.line, col=r.loc.col, model=model))
         except FsqlError as e:
             errors.append(e)
     return tuple(out)
@@ -342,6 +405,19 @@ def _freshness(s: SourceSpec) -> tuple[RawExpectation, ...]:
         return (RawExpectation({"expect_column_max_to_be_fresh": body}, None, loc),)
     return (RawExpectation({"expect_column_max_to_be_fresh": {**body, "column": column}}, None,
                            loc),)
+
+
+def _read_text(path: Path, rel: str, errors: list[FsqlError]) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        errors.append(ConfigError("file is not valid UTF-8", path=rel, line=line, col=col,
+                                  model=path.stem, expected="UTF-8 text",
+                                  hint="save the file as UTF-8"))
+        return ""
 
 
 def _defaults_for(folder: str, defaults: dict) -> tuple[dict, dict]:

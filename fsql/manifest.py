@@ -101,9 +101,11 @@ def _version() -> str:
 
 
 def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
-                   resolve_as_of: Any = None, cache_dir: Path | None = None) -> Manifest:
+                   resolve_as_of: Any = None, cache_dir: Path | None = None,
+                   check_version: Any = None) -> Manifest:
     """Render and compile every model; all errors are collected and raised together."""
-    renderer = Renderer(project, vars, resolve_as_of, cache_dir / "jinja" if cache_dir else None)
+    renderer = Renderer(project, vars, resolve_as_of, cache_dir / "jinja" if cache_dir else None,
+                        check_version)
     errors: list[FsqlError] = []
     rendered: dict[str, RenderedModel] = {}
     for name, spec in project.models.items():
@@ -120,7 +122,9 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
     ingested = {n: s for n, s in project.models.items() if s.kind == "ingest"}
     parents.update({n: [] for n in ingested})
     info = {n: NodeInfo(project.models[n].path, project.models[n].tags,
-                        {**project.models[n].config, **r.config}) for n, r in rendered.items()}
+                        {**project.models[n].config, **r.config},
+                        {x.name: (x.line, x.col) for x in reversed(r.refs)})
+            for n, r in rendered.items()}
     info.update({s: NodeInfo(sd.path, ("seed",), {"materialized": "seed"})
                  for s, sd in project.seeds.items()})
     info.update({n: NodeInfo(s.path, s.tags, s.config) for n, s in ingested.items()})

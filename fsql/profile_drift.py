@@ -265,6 +265,8 @@ def _mean_shift(c: ColumnStats, r: ColumnStats) -> float | None:
     if r.kind == "boolean":
         sd = math.sqrt(r.mean_num * (1 - r.mean_num))
     diff = c.mean_num - r.mean_num
+    if abs(diff) <= 1e-12 * max(abs(c.mean_num), abs(r.mean_num), sd or 0.0):
+        diff = 0.0  # parallel float summation noise: identical data, same mean
     if not sd:
         return 0.0 if diff == 0 else None
     return diff / sd

@@ -69,10 +69,12 @@ class Renderer:
     """Renders every model of a project with one Jinja environment (macros loaded once)."""
 
     def __init__(self, project: ProjectSpec, vars: dict[str, Any] | None = None,
-                 resolve_as_of: Any = None, cache_dir: Path | None = None) -> None:
+                 resolve_as_of: Any = None, cache_dir: Path | None = None,
+                 check_version: Any = None) -> None:
         self.project = project
         self.vars = {**project.vars, **(vars or {})}
         self.resolve_as_of = resolve_as_of
+        self.check_version: Any = check_version
         self._call: _Call | None = None
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -99,9 +101,8 @@ class Renderer:
             try:
                 module = self.env.get_template(path).module
             except jinja2.TemplateSyntaxError as e:
-                raise CompileError(f"Jinja syntax error in macro file: {e.message}", path=path,
-                                   line=e.lineno, col=1,
-                                   hint="check {% macro %}/{% endmacro %}") from None
+                text = next(t for p, t in self.project.macros if p == path)
+                raise _syntax_error(e, path, text, None) from None
             for key in dir(module):
                 if not key.startswith("_"):
                     self.env.globals[key] = getattr(module, key)
@@ -119,9 +120,9 @@ class Renderer:
         except FsqlError:
             raise
         except jinja2.TemplateSyntaxError as e:
-            raise CompileError(f"Jinja syntax error: {e.message}", path=spec.path,
-                               line=e.lineno, col=1, model=spec.name,
-                               hint="check matching {{ }} / {% %} and macro names") from None
+            raise _syntax_error(e, spec.path, spec.raw_sql, spec.name) from None
+        except TypeError as e:  # wrong call shape: ref(), config('table'), ...
+            raise self._call_error(spec, e) from None
         except Exception as e:  # undefined names, errors raised inside macros, ...
             raise self._template_error(spec, e) from None
         finally:
@@ -129,18 +130,41 @@ class Renderer:
         return RenderedModel(spec.name, spec.path, sql, tuple(call.refs), call.config,
                              call.config_line)
 
+    def _call_error(self, spec: ModelSpec, e: TypeError) -> CompileError:
+        line = _template_line(sys.exc_info()[2], spec.path)
+        msg = str(e)
+        usage = {"_ref": ("ref", "ref('model') or ref('model', version=3)"),
+                 "_source_fn": ("source", "source('source_name', 'table_name')"),
+                 "_config": ("config", "config(materialized='table', ...) with keyword "
+                             "arguments"),
+                 "_var": ("var", "var('name') or var('name', default)"),
+                 "_env_var": ("env_var", "env_var('NAME') or env_var('NAME', 'default')")}
+        for fn, (name, shape) in usage.items():
+            if f"{fn}()" in msg:
+                return CompileError(f"wrong call to {name}(): {msg.split('() ', 1)[-1]}",
+                                    path=spec.path, line=line,
+                                    col=_col_of(spec.raw_sql, line, name + "("),
+                                    model=spec.name, expected=shape, hint=f"write {shape}")
+        return self._template_error(spec, e)
+
     def _template_error(self, spec: ModelSpec, e: Exception) -> CompileError:
         line = _template_line(sys.exc_info()[2], spec.path)
         msg = str(e)
-        if isinstance(e, jinja2.UndefinedError):
+        macro = _macro_frame(sys.exc_info()[2], [p for p, _ in self.project.macros])
+        if isinstance(e, jinja2.UndefinedError) and macro is None:
             name = msg.split("'")[1] if msg.count("'") >= 2 else ""
             known = list(self.env.globals)
             return CompileError(f"undefined name in template: {msg}", path=spec.path, line=line,
                                 col=_col_of(spec.raw_sql, line, name), model=spec.name,
                                 expected="a macro from macros/ or one of ref/source/var/config",
                                 hint=did_you_mean(name, known) or "define it in macros/")
-        return CompileError(f"template error: {type(e).__name__}: {msg}", path=spec.path,
-                            line=line, col=1, model=spec.name, hint="see the Jinja expression")
+        macro = _macro_frame(sys.exc_info()[2], [p for p, _ in self.project.macros])
+        where = f" (in {macro})" if macro else ""
+        return CompileError(f"template error{where}: {type(e).__name__}: {msg}",
+                            path=spec.path, line=line, col=_first_expr_col(spec.raw_sql, line),
+                            model=spec.name, expected="a Jinja expression that renders",
+                            hint="check the expression" + (f" and the macro in {macro}"
+                                                           if macro else ""))
 
     # -- context functions ------------------------------------------------------------------
     def _here(self, needle: str) -> tuple[int, int]:
@@ -164,6 +188,15 @@ class Renderer:
         call.refs.append(Ref("model", name, line, col, version, as_of))
         if as_of is not None and self.resolve_as_of is not None:
             version = self.resolve_as_of(name, as_of)
+        elif version is not None and self.check_version is not None:
+            known = self.check_version(name)
+            if known is not None and int(version) not in known:
+                raise CompileError(f"ref('{name}', version={version}): no such version",
+                                   path=call.spec.path, line=line, col=col,
+                                   model=call.spec.name,
+                                   expected="one of: " + (", ".join(f"{v}" for v in known)
+                                                          or "no readable version yet"),
+                                   hint=f"see `fsql versions {name}`")
         if version is not None:
             return version_relation(name, int(version))
         return relation_for(name)
@@ -210,7 +243,40 @@ class Renderer:
         line, col = self._here(f"env_var('{name}'")
         raise CompileError(f"environment variable '{name}' is not set", path=call.spec.path,
                            line=line, col=col, model=call.spec.name,
+                           expected=f"{name} in the environment",
                            hint=f"export {name}=... or give env_var a default")
+
+
+def _syntax_error(e: Any, path: str, text: str, model: str | None) -> CompileError:
+    """A Jinja syntax error at the tag that opened the problem (col of the last {{ / {%)."""
+    lines = text.splitlines()
+    line = e.lineno or 1
+    message = str(e.message or "")
+    hint = "check matching {{ }} and {% %}"
+    if "Unexpected end of template" in message:
+        block = message.split("innermost block that needs to be closed is '")[-1].split("'")[0]
+        opener = _last_tag(lines, "{%", block)
+        if opener:
+            line, col = opener
+            return CompileError(f"Jinja syntax error: '{{% {block} %}}' is never closed",
+                                path=path, line=line, col=col, model=model,
+                                expected=f"a matching '{{% end{block} %}}'",
+                                hint=f"add {{% end{block} %}} after the block")
+    text_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    col = max(text_line.rfind("{{"), text_line.rfind("{%")) + 1 or 1
+    return CompileError(f"Jinja syntax error: {message}", path=path, line=line, col=col,
+                        model=model, expected="a valid Jinja expression or tag", hint=hint)
+
+
+def _last_tag(lines: list[str], mark: str, word: str) -> tuple[int, int] | None:
+    for i in range(len(lines) - 1, -1, -1):
+        idx = lines[i].find(mark)
+        while idx >= 0:
+            rest = lines[i][idx + 2:].lstrip("- ")
+            if rest.startswith(word):
+                return i + 1, idx + 1
+            idx = lines[i].find(mark, idx + 2)
+    return None
 
 
 def _template_line_from_stack(path: str) -> int:
@@ -236,6 +302,24 @@ def _jinja_line(frame: Any, py_line: int) -> int:
     if debug is not None:
         return int(debug.get_corresponding_lineno(py_line))
     return py_line  # jinja's rewritten tracebacks already carry the template line
+
+
+def _macro_frame(tb: Any, macro_paths: list[str]) -> str | None:
+    found = None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name in macro_paths:
+            found = f"{name}:{_jinja_line(tb.tb_frame, tb.tb_lineno)}"
+        tb = tb.tb_next
+    return found
+
+
+def _first_expr_col(text: str, line: int) -> int:
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return 1
+    idx = lines[line - 1].find("{{")
+    return idx + 4 if idx >= 0 else 1
 
 
 def _col_of(text: str, line: int, needle: str) -> int:

@@ -53,7 +53,7 @@ class RunReporter:
     def __init__(self, quiet: bool, event: Callable[..., None], json_mode: bool = False) -> None:
         self.quiet, self.event, self.json_mode = quiet or json_mode, event, json_mode
         self.console = Console(stderr=False, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.lock = threading.Lock()
         self.done = 0
 
@@ -82,7 +82,7 @@ class RunReporter:
         if r.error is not None:
             self.err.print(r.error.format(), style="red", markup=False)
         elif r.status in ("failed", "skipped", "blocked") and r.message:
-            self.err.print("  " + r.message, style=style, markup=False)
+            self.err.print(f"{r.model}: {r.status} ({r.message})", style=style, markup=False)
 
     def summary(self, result: Any) -> None:
         counts: dict[str, int] = {}

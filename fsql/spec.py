@@ -176,6 +176,8 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
             ("append", "delete+insert", "merge"),
         ),
         ConfigKey("meta", (dict,), "Free-form metadata shown in docs."),
+        ConfigKey("statistics", (bool,), "Profile each new version (column statistics and "
+                  "drift vs the previous version); default true."),
     ]
 }
 
@@ -208,6 +210,7 @@ class ColumnSpec:
     description: str = ""
     tags: tuple[str, ...] = ()
     loc: Loc | None = None
+    type_loc: Loc | None = None
 
 
 @dataclass(frozen=True)

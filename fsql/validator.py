@@ -12,6 +12,7 @@ from typing import Any
 
 from . import engine
 from .compiler import CompiledModel
+from .errors import ExecutionError, did_you_mean
 from .spec import ColumnSpec
 
 __all__ = ["Outcome", "check_contracts", "check_feature_set"]
@@ -36,41 +37,64 @@ def check_contracts(con: Any, columns: Sequence[tuple[str, str]],
             continue
         want = engine.canonical_type(con, col.type) or col.type.upper()
         got = actual.get(col.name.lower())
-        loc = f"{col.loc.path}:{col.loc.line}:{col.loc.col}" if col.loc else path
+        loc = col.type_loc or col.loc
+        check = {"id": f"{col.name}.type_contract", "type": "type_contract",
+                 "column": col.name, "severity": "error", "success": got == want,
+                 "expected": f"{want} (the declared type)", "actual": got, "message": "",
+                 **(loc.kw() if loc else {"path": path})}
         if got is None:
-            msg = (f"{loc}: column '{col.name}' is declared with type {want} but the model "
-                   f"does not produce it (columns: {', '.join(c for c, _ in columns)})")
+            check["message"] = (f"column '{col.name}' is declared with type {want} but the "
+                                f"model does not produce it")
+            check["hint"] = (did_you_mean(col.name, [c for c, _ in columns]) or
+                             "produced columns: " + ", ".join(c for c, _ in columns))
         elif got != want:
-            msg = (f"{loc}: column '{col.name}' type mismatch: declared {want}, actual {got}; "
-                   f"hint: cast it in the SQL (::{want}) or declare type: {got}")
-        else:
-            msg = ""
-        out.append({"id": f"{col.name}.type_contract", "type": "type_contract",
-                    "column": col.name, "severity": "error", "success": not msg,
-                    "message": msg, "expected": want, "actual": got})
+            check["message"] = f"column '{col.name}' type mismatch: declared {want}, actual {got}"
+            check["hint"] = f"cast it in the SQL (::{want}) or declare type: {got}"
+        out.append(check)
     return out
+
+
+def check_error(model: str, check: dict[str, Any]) -> ExecutionError:
+    """A failed check as a user-facing error (location, expected, hint)."""
+    return ExecutionError(check.get("message") or check.get("id", "check failed"),
+                          path=check.get("path"), line=check.get("line"), col=check.get("col"),
+                          model=model, expected=check.get("expected"),
+                          hint=check.get("hint") or "fix the SQL or the data; the previous "
+                          "version stays live")
 
 
 def run_expectations(con: Any, relation: str, specs: Sequence[Any],
                      columns: Sequence[tuple[str, str]], previous: str | None,
-                     result_format: str = "SUMMARY") -> list[dict[str, Any]]:
+                     result_format: str = "SUMMARY",
+                     drifts: list[Any] | None = None) -> list[dict[str, Any]]:
     """Run a model's expectations (fused SQL) on a new version; one check dict each."""
-    if not specs:
-        return []
+    from .drift_checks import run_drift_checks
+    from .profile_drift import DRIFT_EXPECTATIONS
+
+    drift_specs = [s for s in specs if s.type in DRIFT_EXPECTATIONS]
+    other = [s for s in specs if s.type not in DRIFT_EXPECTATIONS]
+    out = run_drift_checks(drift_specs, drifts) if drift_specs else []
+    if not other:
+        return out
     from .expectations import run_suite
 
-    suite = run_suite(con, relation, specs, result_format=result_format, columns=columns,
+    suite = run_suite(con, relation, other, result_format=result_format, columns=columns,
                       previous_relation=previous)
-    return [expectation_check(r) for r in suite.results]
+    return [expectation_check(r) for r in suite.results] + out
 
 
 def expectation_check(r: Any) -> dict[str, Any]:
     """The stored form of one expectation result (GX's fields under ``result``)."""
     d = r.to_dict()
+    kwargs = d["expectation_config"]["kwargs"]
+    shown = {k: v for k, v in kwargs.items() if k not in ("column", "column_list")}
     return {"id": r.spec.id, "type": r.spec.type, "column": r.spec.kwargs.get("column"),
             "severity": r.spec.severity, "success": bool(r.success),
-            "message": "" if r.success else r.message, "result": d["result"],
-            "kwargs": d["expectation_config"]["kwargs"], "exception": r.exception}
+            "message": "" if r.success else f"expectation failed: {r.message}",
+            "result": d["result"], "kwargs": kwargs, "exception": r.exception,
+            "path": r.spec.path, "line": r.spec.line, "col": r.spec.col,
+            "expected": f"{r.spec.type}({', '.join(f'{k}={v!r}' for k, v in shown.items())})",
+            "hint": "fix the data or the SQL, or set severity: warn to only report it"}
 
 
 def check_feature_set(columns: Sequence[tuple[str, str]], m: CompiledModel,
@@ -87,21 +111,29 @@ def check_feature_set(columns: Sequence[tuple[str, str]], m: CompiledModel,
         if col:
             got = actual.get(col.lower())
             ok = got is not None and got.startswith(kinds)
-            out.append(_fs_check(f"{col}.feature_set_timestamp", col, ok, what, got))
+            out.append(_fs_check(f"{col}.feature_set_timestamp", col, ok, what, got,
+                                 m.config_locs.get("timestamp" if col == ts else
+                                                   "created_timestamp")))
     for ent in _as_list(m.config.get("entities")):
         for key, typ in join_keys(ent):
             got = actual.get(key.lower())
             ok = got is not None and _compatible(typ, got)
             out.append(_fs_check(f"{key}.entity_key", key, ok,
-                                 f"join key of entity '{ent}' ({typ})", got))
+                                 f"join key of entity '{ent}' ({typ})", got,
+                                 m.config_locs.get("entities")))
     return out
 
 
-def _fs_check(cid: str, col: str, ok: bool, what: str, got: str | None) -> dict[str, Any]:
+def _fs_check(cid: str, col: str, ok: bool, what: str, got: str | None,
+              loc: Any) -> dict[str, Any]:
     msg = "" if ok else (f"feature_set column '{col}' must be {what}, "
                          f"found {got or 'no such column'}")
+    hint = (f"cast it in the SQL, e.g. {col}::TIMESTAMP" if got and "TIMESTAMP" in what
+            else f"cast it in the SQL to the entity's key type" if got
+            else f"select a column named '{col}'")
     return {"id": cid, "type": "feature_set_schema", "column": col, "severity": "error",
-            "success": ok, "message": msg, "expected": what, "actual": got}
+            "success": ok, "message": msg, "expected": what, "actual": got, "hint": hint,
+            **(loc.kw() if loc else {})}
 
 
 _INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",

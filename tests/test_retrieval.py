@@ -470,3 +470,19 @@ def test_reference_itself_on_a_known_case() -> None:
     tab = Table("fv", feats([(1, T0, 1.0), (1, T0 + H, 2.0)]), ("user_id",), ttl=1800)
     got = brute_force(ent([(1, T0 + H), (1, T0 + 2 * H), (1, T0 + 0.25 * H)]), [tab])
     assert [r[-1] for r in got] == [2.0, None, 1.0]
+
+
+def test_key_type_mismatch_is_an_execution_error() -> None:
+    from fsql.errors import ExecutionError
+
+    con = connect()
+    frame = feats([("a", T0, 1.0)], ("user_id", "ts", "v"))
+    views = views_for(con, [Table("fv", frame, ("user_id",))])
+    ts = get_training_set(con, ent([(1, T0)]), views)
+    with pytest.raises(ExecutionError, match="point-in-time query failed"):
+        ts.to_arrow()
+
+
+def test_no_feature_sets_returns_the_entity_rows() -> None:
+    got = get_training_set(connect(), ent([(2, T0), (1, T0)]), []).to_pandas()
+    assert rows_of(got) == [[2, _utc(T0)], [1, _utc(T0)]]

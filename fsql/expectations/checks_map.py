@@ -312,7 +312,8 @@ def _pair(c: Check) -> Gen:
         op = "="
     else:
         op = ">=" if c.kw.get("or_equal") else ">"
-    m = MapCheck(_pair_domain(c, a, b), f"NOT coalesce({a.norm} {op} {b.norm}, FALSE)",
+    cmp = f"{a.norm} {op} {b.norm}" if a.family == b.family or op != "=" else "FALSE"
+    m = MapCheck(_pair_domain(c, a, b), f"NOT coalesce({cmp}, FALSE)",
                  [(a.q, a.null_kind), (b.q, b.null_kind)], shape="pair")
     return (yield from run_map(c, m))
 
@@ -344,8 +345,8 @@ def _multi(c: Check) -> Gen:
         total = " + ".join(f"{x.norm}::{cast}" for x in cols)
         unexpected = f"NOT coalesce(({total}) = {literal(float(c.kw['sum_total']))}, FALSE)"
     else:
-        pairs = [f"{x.norm} IS NOT DISTINCT FROM {y.norm}" for i, x in enumerate(cols)
-                 for y in cols[i + 1:]]
+        pairs = [f"{x.norm} IS NOT DISTINCT FROM {y.norm}" if x.family == y.family
+                 else f"({x.missing} AND {y.missing})" for i, x in enumerate(cols) for y in cols[i + 1:]]
         unexpected = "(" + " OR ".join(pairs) + ")"
     m = MapCheck(domain, unexpected, values, shape="dict", names=names, windows=windows,
                  count_sql=count)

@@ -93,6 +93,17 @@ class Column:
         return self.q
 
     @property
+    def family(self) -> str:
+        """Values of two columns can only be equal (pandas object equality) in one family."""
+        if self.is_numeric or self.is_bool:
+            return "number"
+        if self.is_str:
+            return "string"
+        if self.is_temporal:
+            return "time"
+        return self.base
+
+    @property
     def null_kind(self) -> str:
         if self.is_float:
             return "nan"

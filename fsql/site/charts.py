@@ -19,6 +19,10 @@ def heat(t: float) -> str:
     return f"hsl({55 - 55 * t:.0f},90%,{86 - 30 * t:.0f}%)"
 
 
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
 def _bins(stats: Mapping[str, Any]) -> list[tuple[float, float, float]]:
     out = []
     for b in stats.get("histogram") or []:
@@ -43,14 +47,14 @@ def histogram_svg(cur: Mapping[str, Any], ref: Mapping[str, Any] | None = None,
     ph = h - 18
 
     def bars(bins: list[tuple[float, float, float]], total: float, cls: str) -> str:
+        # numbers only (floats from _bins): no escaping needed on this hot path
         out = []
+        sx, sy = w / span, ph / total / top
         for blo, bhi, cnt in bins:
-            x = (blo - lo) / span * w
-            bw = max(1.0, (bhi - blo) / span * w - 1)
-            bh = cnt / total / top * ph
-            out.append(f'<rect class="{cls}" x="{x:.1f}" y="{ph - bh:.1f}" width="{bw:.1f}" '
-                       f'height="{bh:.1f}"><title>[{esc(fmt_num(blo))}, {esc(fmt_num(bhi))}): '
-                       f'{esc(fmt_num(int(cnt)))}</title></rect>')
+            bh = cnt * sy
+            out.append(f'<rect class="{cls}" x="{(blo - lo) * sx:.1f}" y="{ph - bh:.1f}" '
+                       f'width="{max(1.0, (bhi - blo) * sx - 1):.1f}" height="{bh:.1f}"><title>'
+                       f'[{_num(blo)}, {_num(bhi)}): {int(cnt)}</title></rect>')
         return "".join(out)
 
     body = bars(a, ta, "cur") + (bars(b, tb, "ref") if b else "")
@@ -94,12 +98,12 @@ def timeline_svg(items: Sequence[ModelRun], root: str, url: Mapping[str, str],
     height = 24 + lh * len(threads)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{w}" '
            f'height="{height}" viewBox="0 0 {w} {height}" role="img">']
-    for t in _ticks(total):
-        x = left + t * scale
+    for tick in _ticks(total):
+        x = left + tick * scale
         out.append(f'<line class="tick" x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{height}"/>'
-                   f'<text x="{x:.1f}" y="11" text-anchor="middle">{esc(fmt_s(t))}</text>')
-    for t in threads:
-        out.append(f'<text x="4" y="{18 + lh * lane[t] + 15}">{esc(t[:12])}</text>')
+                   f'<text x="{x:.1f}" y="11" text-anchor="middle">{esc(fmt_s(tick))}</text>')
+    for th in threads:
+        out.append(f'<text x="4" y="{18 + lh * lane[th] + 15}">{esc(th[:12])}</text>')
     for m in sorted(items, key=lambda m: (m.start_s, m.model)):
         x = left + m.start_s * scale
         bw = max(1.5, m.duration_s * scale - 0.5)
@@ -123,7 +127,8 @@ def _op(node: Mapping[str, Any]) -> tuple[str, float, Any, Any, list[Mapping[str
     timing = node.get("operator_timing", node.get("timing", 0.0))
     rows = node.get("operator_cardinality", node.get("intermediate_rows",
                                                       node.get("cardinality")))
-    kids = [c for c in node.get("children") or [] if isinstance(c, dict)]
+    kids: list[Mapping[str, Any]] = [c for c in node.get("children") or []
+                                     if isinstance(c, dict)]
     try:
         t = float(timing or 0.0)
     except (TypeError, ValueError):

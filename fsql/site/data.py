@@ -356,7 +356,8 @@ def _profiles(con: Any, runs: tuple[Run, ...]) -> dict[str, tuple[str, dict[str,
                        "order by run_id, model").fetchall()
     order = {r.run_id: i for i, r in enumerate(runs)}
     out: dict[str, tuple[str, dict[str, Any]]] = {}
-    for run_id, model, prof in sorted(rows, key=lambda r: (-order.get(str(r[0]), len(order)), str(r[0]))):
+    newest_last = sorted(rows, key=lambda r: (-order.get(str(r[0]), len(order)), str(r[0])))
+    for run_id, model, prof in newest_last:
         p = _json(prof, None)
         if isinstance(p, dict):
             out[str(model)] = (str(run_id), p)  # later (newer) rows win

@@ -13,7 +13,6 @@ JSON goes into .js files because browsers block fetch() of file:// URLs.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -22,7 +21,7 @@ from pathlib import Path
 from .data import SiteData
 from .lineage import build_graph, column_index, graph_json, model_url
 from .markup import js_json
-from .model_page import model_page_body
+from .model_page import builds_index, model_page_body
 from .pages import iter_pages, search_index, shell
 
 __all__ = ["SiteResult", "generate_site"]
@@ -51,13 +50,19 @@ def _write(out: Path, rel: str, text: str, written: dict[str, int]) -> None:
     written[rel] = len(data)
 
 
+def _remove_stale(out: Path, written: dict[str, int]) -> None:
+    """Delete pages of a previous build that this build did not write (removed models)."""
+    for sub in ("m", "s", "e", "r", "assets"):
+        for p in (out / sub).iterdir():
+            if p.is_file() and f"{sub}/{p.name}" not in written:
+                p.unlink()
+
+
 def generate_site(data: SiteData, out_dir: Path) -> SiteResult:
     """Render ``data`` into ``out_dir`` (created; stale pages of a previous build removed)."""
     t0 = time.perf_counter()
     out = Path(out_dir)
     for sub in ("m", "s", "e", "r", "assets"):
-        if (out / sub).is_dir():
-            shutil.rmtree(out / sub)
         (out / sub).mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     pkg = resources.files("fsql.site") / "assets"
@@ -70,11 +75,12 @@ def generate_site(data: SiteData, out_dir: Path) -> SiteResult:
            + ";\n", written)
     for rel, title, body, root, active in iter_pages(data, g):
         _write(out, rel, shell(data, title, body, root=root, active=active), written)
-    down = column_index(data)
+    down, builds = column_index(data), builds_index(data)
     for m in data.models:
-        body = model_page_body(data, g, m, down)
+        body = model_page_body(data, g, m, down, builds)
         _write(out, model_url(m.name), shell(data, m.name, body, root="../",
                                              active="models.html"), written)
     _write(out, ".nojekyll", "", written)
+    _remove_stale(out, written)
     return SiteResult(out, tuple(sorted(written)), sum(written.values()),
                       time.perf_counter() - t0)

@@ -15,9 +15,13 @@ from typing import Any
 __all__ = ["esc", "highlight_sql", "js_json", "slug", "fmt_num", "fmt_s", "fmt_pct"]
 
 
+_NEEDS_ESC = re.compile(r"[&<>\"']")
+
+
 def esc(value: Any) -> str:
     """HTML-escape any value (quotes included, so it is safe in attributes too)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    text = value if type(value) is str else ("" if value is None else str(value))
+    return html.escape(text, quote=True) if _NEEDS_ESC.search(text) else text
 
 
 _SLUG_OK = re.compile(r"[^A-Za-z0-9_.-]")
@@ -40,18 +44,19 @@ def js_json(value: Any) -> str:
 
 def fmt_num(v: Any) -> str:
     """Compact number: ints with thousands separators, floats with 4 significant digits."""
+    t = type(v)
+    if t is float:
+        if v != v:  # NaN
+            return "NaN"
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{int(v):,}"
+        return f"{v:.4g}"
+    if t is int:
+        return f"{v:,}"
     if v is None or v == "":
         return "–"
     if isinstance(v, bool):
         return str(v).lower()
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != v:  # NaN
-            return "NaN"
-        if v == int(v) and abs(v) < 1e15:
-            return f"{int(v):,}"
-        return f"{v:.4g}"
     return str(v)
 
 
@@ -91,7 +96,7 @@ _TOKEN = re.compile(r"""
 | (?P<ident>"(?:[^"]|"")*(?:"|\Z))
 | (?P<number>\b\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\b|\.\d+\b)
 | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
-| (?P<other>\s+|.)
+| (?P<other>[^A-Za-z0-9_'"{\-/.]+|.)
 """, re.S | re.X)
 
 
@@ -123,11 +128,11 @@ def highlight_sql(sql: str) -> str:
             cls = "n"
         if cls:
             if plain:
-                append(html.escape("".join(plain)))
+                append(esc("".join(plain)))
                 plain.clear()
-            append(f'<span class="{cls}">{html.escape(text)}</span>')
+            append(f'<span class="{cls}">{esc(text)}</span>')
         else:
             plain.append(text)
     if plain:
-        append(html.escape("".join(plain)))
+        append(esc("".join(plain)))
     return "".join(out)

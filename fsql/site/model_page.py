@@ -13,11 +13,11 @@ from .charts import (
     profile_html,
     top_values_html,
 )
-from .data import ModelInfo, SiteData, Version, split_ref
+from .data import ModelInfo, ModelRun, SiteData, Version, split_ref
 from .lineage import Graph, column_svg, graph_svg, model_url, neighbourhood, source_url
 from .markup import esc, fmt_num, fmt_pct, fmt_s, highlight_sql, slug
 
-__all__ = ["model_page_body", "col_anchor", "kind_label"]
+__all__ = ["builds_index", "col_anchor", "kind_label", "model_page_body"]
 
 ROOT = "../"
 
@@ -74,8 +74,9 @@ def _lineage(data: SiteData, g: Graph, m: ModelInfo, down: Mapping[str, Any]) ->
     dist = neighbourhood(g, m.name, 1)
     svg = graph_svg(g, dist, root=ROOT, focus=m.name, dist=dist)
     col = column_svg(data, m, down, ROOT)
-    tools = ('<div class="tools js-only"><button type="button" data-act="less" title="fewer hops" disabled>'
-             '−</button><span class="depth">depth 1</span><button type="button" data-act="more" '
+    tools = ('<div class="tools js-only"><button type="button" data-act="less" '
+             'title="fewer hops" disabled>−</button><span class="depth">depth 1</span>'
+             '<button type="button" data-act="more" '
              'title="more hops">+</button><button type="button" data-act="model" class="on">'
              'models</button><button type="button" data-act="columns">columns</button>'
              '<button type="button" data-act="export">export SVG</button></div>')
@@ -179,7 +180,7 @@ def _statistics(data: SiteData, m: ModelInfo, cur: Version | None) -> str:
             f'<div class="card"><h3><code>{esc(col)}</code></h3><p class="small">{kv}</p>'
             f'<div class="nullbar" title="null rate {fmt_pct(nr)}"><span style="width:'
             f'{nr * 100:.1f}%"></span></div><p class="small">nulls {fmt_pct(nr)}</p>'
-            f'{_quantiles(st)}{histogram_svg(st)}{top_values_html(st)}'
+            f'{_quantiles(st)}{"" if d and ref else histogram_svg(st)}{top_values_html(st)}'
             f'{_drift_block(d, st, ref)}</div>')
     return head + f'<p class="small">Version v{cur.version if cur else "?"}.</p>' \
         f'<div class="cards">{"".join(cards)}</div></section>'
@@ -210,16 +211,23 @@ def _versions(vs: tuple[Version, ...]) -> str:
             "</thead><tbody>" + "".join(rows) + "</tbody></table></div></section>")
 
 
-def _builds(data: SiteData, m: ModelInfo) -> str:
-    rows = []
+def builds_index(data: SiteData) -> dict[str, list[ModelRun]]:
+    """model -> its builds in the loaded runs, newest run first."""
+    out: dict[str, list[ModelRun]] = {}
     for run in data.runs:
         for mr in data.model_runs.get(run.run_id, ()):
-            if mr.model == m.name:
-                rows.append(f'<tr><td><a href="{ROOT}r/{esc(slug(run.run_id))}.html">'
-                            f'{esc(run.run_id)}</a></td><td><span class="st st-{esc(mr.status)}">'
-                            f'{esc(mr.status)}</span></td><td>{esc(mr.version or "")}</td>'
-                            f'<td class="num">{esc(fmt_s(mr.duration_s))}</td><td>'
-                            f'{esc(mr.thread)}</td><td>{esc(mr.message)}</td></tr>')
+            out.setdefault(mr.model, []).append(mr)
+    return out
+
+
+def _builds(data: SiteData, m: ModelInfo, builds: Mapping[str, list[ModelRun]]) -> str:
+    rows = []
+    for mr in builds.get(m.name, ()):
+        rows.append(f'<tr><td><a href="{ROOT}r/{esc(slug(mr.run_id))}.html">'
+                    f'{esc(mr.run_id)}</a></td><td><span class="st st-{esc(mr.status)}">'
+                    f'{esc(mr.status)}</span></td><td>{esc(mr.version or "")}</td>'
+                    f'<td class="num">{esc(fmt_s(mr.duration_s))}</td><td>'
+                    f'{esc(mr.thread)}</td><td>{esc(mr.message)}</td></tr>')
     prof = data.profiles.get(m.name)
     out = '<section id="runs"><h2>Builds</h2>'
     out += ('<div class="scroll"><table><thead><tr><th>run</th><th>status</th><th>version</th>'
@@ -243,7 +251,8 @@ def _sql(m: ModelInfo, cur: Version | None) -> str:
     return out + "</section>"
 
 
-def model_page_body(data: SiteData, g: Graph, m: ModelInfo, down: Mapping[str, Any]) -> str:
+def model_page_body(data: SiteData, g: Graph, m: ModelInfo, down: Mapping[str, Any],
+                    builds: Mapping[str, list[ModelRun]]) -> str:
     """Body HTML of ``m/<model>.html``."""
     vs = data.versions.get(m.name, ())
     cur = data.current_version(m.name)
@@ -253,5 +262,5 @@ def model_page_body(data: SiteData, g: Graph, m: ModelInfo, down: Mapping[str, A
             f'{esc(kind_label(m))}</span></h1><nav class="toc">{toc}</nav>'
             f'<p class="desc">{esc(m.description) or "<span class=muted>No description.</span>"}'
             f"</p>{_summary(data, m, cur)}{_lineage(data, g, m, down)}{_columns(data, m, cur)}"
-            f"{_statistics(data, m, cur)}{_expectations(vs)}{_versions(vs)}{_builds(data, m)}"
-            f"{_sql(m, cur)}")
+            f"{_statistics(data, m, cur)}{_expectations(vs)}{_versions(vs)}"
+            f"{_builds(data, m, builds)}{_sql(m, cur)}")

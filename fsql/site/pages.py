@@ -68,8 +68,8 @@ def overview(data: SiteData) -> str:
 
 def _last_run(data: SiteData) -> str:
     if not data.runs:
-        return '<h2>Last run</h2><p class="muted">No run recorded yet (run <code>fsql run</code>).' \
-               "</p>"
+        return ('<h2>Last run</h2><p class="muted">No run recorded yet (run '
+                "<code>fsql run</code>).</p>")
     r = data.runs[0]
     items = data.model_runs.get(r.run_id, ())
     by: dict[str, int] = {}

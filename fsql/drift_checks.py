@@ -1,0 +1,99 @@
+"""Drift expectations (PSI / KS / null-rate change vs the previous version) and the per-version
+statistics step of a build.
+
+``expect_column_psi_to_be_less_than: {threshold: 0.2}`` under a column gates publishing like any
+expectation; it passes when there is no previous version to compare with.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ConfigError, did_you_mean
+
+__all__ = ["is_drift", "parse_drift", "profile_and_drift", "run_drift_checks"]
+
+
+def is_drift(raw: Any) -> bool:
+    from .profile_drift import DRIFT_EXPECTATIONS
+
+    name = raw if isinstance(raw, str) else next(iter(raw), None) if isinstance(raw, dict) \
+        and len(raw) == 1 else None
+    return name in DRIFT_EXPECTATIONS
+
+
+def parse_drift(raw: Any, *, column: str | None, path: str | None, line: int | None,
+                col: int | None, model: str | None) -> Any:
+    """A drift expectation as an ExpectationSpec (kwargs: column, threshold)."""
+    from .expectations.parse import ExpectationSpec
+
+    name = raw if isinstance(raw, str) else next(iter(raw))
+    body = dict(raw[name] or {}) if isinstance(raw, dict) else {}
+    loc = {"path": path, "line": line, "col": col, "model": model}
+    severity = str(body.pop("severity", "error")).lower()
+    where = body.pop("where", None)
+    if column is not None:
+        body.setdefault("column", column)
+    for key in body:
+        if key not in ("column", "threshold"):
+            raise ConfigError(f"{name}: unknown kwarg '{key}'", expected="column, threshold",
+                              hint=did_you_mean(key, ["column", "threshold"]), **loc)
+    if "column" not in body:
+        raise ConfigError(f"{name}: missing required kwarg 'column'", expected="a column name",
+                          hint="declare it under a column or pass column: ...", **loc)
+    threshold = body.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold <= 0:
+        raise ConfigError(f"{name}: 'threshold' must be a positive number, got {threshold!r}",
+                          expected="e.g. threshold: 0.2", hint="add threshold: <number>", **loc)
+    if severity not in ("error", "warn"):
+        raise ConfigError(f"{name}: invalid severity {severity!r}", expected="error or warn",
+                          hint=did_you_mean(severity, ["error", "warn"]), **loc)
+    return ExpectationSpec(name, {"column": body["column"], "threshold": float(threshold)},
+                           severity, where, path, line, col, model)
+
+
+def _version_of(relation: str | None) -> int | None:
+    m = re.search(r"__v(\d+)\"?$", relation or "")
+    return int(m.group(1)) if m else None
+
+
+def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tuple[str, str]],
+                      previous: str | None) -> list[Any] | None:
+    """Statistics of the new version (stored), and its drift vs ``previous`` (stored too)."""
+    from .profile import STATS_DDL, load_profile, profile_relation, store_profile
+    from .profile_drift import drift, store_drift
+
+    version = _version_of(relation)
+    if version is None:
+        return None
+    cur.execute(STATS_DDL)
+    prof = profile_relation(cur, relation, list(columns))
+    store_profile(cur, model, version, prof)
+    prev = _version_of(previous)
+    ref = load_profile(cur, model, prev) if prev is not None else None
+    if ref is None or previous is None:
+        return None
+    drifts = drift(cur, prof, ref, relation, previous)
+    store_drift(cur, model, version, prev, drifts)
+    return list(drifts)
+
+
+def run_drift_checks(specs: Sequence[Any], drifts: list[Any] | None) -> list[dict[str, Any]]:
+    from .profile_drift import evaluate_drift_expectation
+
+    by_col = {d.column: d for d in drifts or []}
+    out = []
+    for s in specs:
+        ok, result = evaluate_drift_expectation(s.type, s.kwargs, by_col.get(s.kwargs["column"]))
+        out.append({"id": s.id, "type": s.type, "column": s.kwargs["column"],
+                    "severity": s.severity, "success": ok, "result": result,
+                    "kwargs": dict(s.kwargs), "exception": None, "path": s.path,
+                    "line": s.line, "col": s.col,
+                    "message": "" if ok else f"expectation failed: {s.type} observed "
+                    f"{result.get('observed_value')!r} >= threshold {s.kwargs['threshold']}",
+                    "expected": f"{s.type}(threshold={s.kwargs['threshold']})",
+                    "hint": "the distribution moved vs the previous version; check the "
+                            "inputs, or raise the threshold / set severity: warn"})
+    return out
