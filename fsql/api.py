@@ -22,9 +22,9 @@ from typing import Any
 
 from . import engine
 from .compiler import CompiledModel, source_sql
+from .drift_checks import profile_and_drift
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
-from .drift_checks import profile_and_drift
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .loader import load_project
 from .lock import WriteLock

@@ -223,9 +223,10 @@ def _check_feature_columns(project: ProjectSpec, spec: ModelSpec, r: RenderedMod
                if e in project.entities for k, _ in project.entities[e].join_keys]
     for key, col in wanted:
         if col not in columns:
+            role = "event timestamp" if key == "timestamp" else "join key"
             errors.append(CompileError(
-                f"feature_set column '{col}' ({'event timestamp' if key == 'timestamp' else 'join key'})"
-                f" is not produced by the query", **_config_loc(spec, r, key).kw(),
+                f"feature_set column '{col}' ({role}) is not produced by the query",
+                **_config_loc(spec, r, key).kw(),
                 model=spec.name, expected="one of the output columns: " + ", ".join(columns),
                 hint=did_you_mean(col, columns) or f"select a column named '{col}'"))
     ErrorGroup.raise_if(errors)
@@ -298,8 +299,7 @@ def _parse(spec: ModelSpec, r: RenderedModel) -> Any:
 
 def _statement_pos(sql: str, second: bool) -> tuple[int, int]:
     """Where the second statement starts (its ';'), else the first token."""
-    from sqlglot.tokens import TokenType
-    from sqlglot.tokens import Tokenizer
+    from sqlglot.tokens import Tokenizer, TokenType
 
     try:
         tokens = Tokenizer().tokenize(sql)

@@ -31,7 +31,7 @@ def parse_drift(raw: Any, *, column: str | None, path: str | None, line: int | N
 
     name = raw if isinstance(raw, str) else next(iter(raw))
     body = dict(raw[name] or {}) if isinstance(raw, dict) else {}
-    loc = {"path": path, "line": line, "col": col, "model": model}
+    loc: dict[str, Any] = {"path": path, "line": line, "col": col, "model": model}
     severity = str(body.pop("severity", "error")).lower()
     where = body.pop("where", None)
     if column is not None:
@@ -73,7 +73,7 @@ def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tup
     store_profile(cur, model, version, prof)
     prev = _version_of(previous)
     ref = load_profile(cur, model, prev) if prev is not None else None
-    if ref is None or previous is None:
+    if ref is None or previous is None or prev is None:
         return None
     drifts = drift(cur, prof, ref, relation, previous)
     store_drift(cur, model, version, prev, drifts)

@@ -379,9 +379,8 @@ def _register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlErro
 
 def _parse_checks(raws: tuple[RawExpectation, ...], model: str | None,
                   errors: list[FsqlError]) -> tuple[Any, ...]:
-    from .expectations import parse_expectation
-
     from .drift_checks import is_drift, parse_drift
+    from .expectations import parse_expectation
 
     out = []
     for r in raws:

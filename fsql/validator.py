@@ -129,7 +129,7 @@ def _fs_check(cid: str, col: str, ok: bool, what: str, got: str | None,
     msg = "" if ok else (f"feature_set column '{col}' must be {what}, "
                          f"found {got or 'no such column'}")
     hint = (f"cast it in the SQL, e.g. {col}::TIMESTAMP" if got and "TIMESTAMP" in what
-            else f"cast it in the SQL to the entity's key type" if got
+            else "cast it in the SQL to the entity's key type" if got
             else f"select a column named '{col}'")
     return {"id": cid, "type": "feature_set_schema", "column": col, "severity": "error",
             "success": ok, "message": msg, "expected": what, "actual": got, "hint": hint,
