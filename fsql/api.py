@@ -26,6 +26,7 @@ from .drift_checks import profile_and_drift
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
+from .incremental import intervals_todo, live_layout
 from .loader import load_project
 from .lock import WriteLock
 from .manifest import Manifest, build_manifest
@@ -120,7 +121,8 @@ class Project:
 
     # -- running ------------------------------------------------------------------------------
     def plan(self, select: Sequence[str] | str | None = None,
-             exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False) -> Plan:
+             exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False,
+             backfill: Any = None) -> Plan:
         """What ``run`` would do, without building anything."""
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
@@ -128,17 +130,35 @@ class Project:
             has = con is not None and StateStore.exists(con)
             live = StateStore(con).live() if has else {}
             pins = StateStore(con).pins() if has else {}
+            inc = self._incremental_plans(con if has else None, manifest, live, full_refresh,
+                                          backfill)
         return make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected, live,
-                         full_refresh=full_refresh, pins=pins)
+                         full_refresh=full_refresh, pins=pins, incremental=inc)
+
+    def _incremental_plans(self, con: Any, manifest: Manifest, live: Any, full_refresh: bool,
+                           backfill: Any = None) -> dict[str, Any]:
+        """Intervals each incremental model must build (full rebuild when its SQL changed)."""
+        out = {}
+        for n, m in manifest.models.items():
+            if m.materialized != "incremental":
+                continue
+            cur = live.get(n)
+            layout = live_layout(con, n, cur.version) if con is not None and cur else None
+            full = (full_refresh or cur is None or layout is None
+                    or cur.own_hash != m.own_hash)
+            rng = backfill[1:] if backfill and backfill[0] == n else None
+            out[n] = intervals_todo(m.config, layout[2] if layout else None, full=full,
+                                    backfill=rng)
+        return out
 
     def run(self, select: Sequence[str] | str | None = None,
             exclude: Sequence[str] | str | None = None, *, full_refresh: bool = False,
             threads: int | None = None, fail_fast: bool = False, dry_run: bool = False,
             reporter: Callable[[str, Any], None] | None = None,
-            profile: bool = False) -> RunResult:
+            profile: bool = False, backfill: Any = None) -> RunResult:
         """Build every changed selected model as a new version; publish those that pass."""
         if dry_run:
-            plan = self.plan(select, exclude, full_refresh=full_refresh)
+            plan = self.plan(select, exclude, full_refresh=full_refresh, backfill=backfill)
             return RunResult("dry-run", plan, (), "", 0.0)
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
@@ -148,11 +168,12 @@ class Project:
             cleaned = tuple(state.clean_leftovers())
             self._ensure_sources(con, manifest, state)
             live = state.live()
+            inc = self._incremental_plans(con, manifest, live, full_refresh, backfill)
             plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
-                             live, full_refresh=full_refresh, pins=state.pins())
+                             live, full_refresh=full_refresh, pins=state.pins(), incremental=inc)
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
-                                 reporter, cleaned, profile)
+                                 reporter, cleaned, profile, inc)
 
     def test(self, select: Sequence[str] | str | None = None,
              exclude: Sequence[str] | str | None = None, *, version: int | None = None,
@@ -188,6 +209,18 @@ class Project:
         with self._reader() as con:
             return run_suite(con, rel, specs, result_format=result_format)
 
+    def backfill(self, model: str, start: str, end: str, **kwargs: Any) -> RunResult:
+        """Rebuild the intervals of an incremental model in [start, end) as a new version."""
+        from .incremental import _ts
+
+        self._check_model(model)
+        m = self.compile(write=False).models[model]
+        if m.materialized != "incremental":
+            raise ConfigError(f"'{model}' is not an incremental model", model=model,
+                              expected="materialized='incremental'",
+                              hint="use `fsql run --full-refresh -s " + model + "`")
+        return self.run(select=[model], backfill=(model, _ts(start), _ts(end)), **kwargs)
+
     def seed(self, **kwargs: Any) -> RunResult:
         """Load ``seeds/*.csv`` (as versioned tables)."""
         seeds = sorted(self.spec.seeds)
@@ -198,7 +231,8 @@ class Project:
 
     def _execute(self, con: Any, manifest: Manifest, plan: Plan, run_id: str, live: Any,
                  threads: int | None, fail_fast: bool, reporter: Any,
-                 cleaned: tuple[str, ...], profile: bool = False) -> RunResult:
+                 cleaned: tuple[str, ...], profile: bool = False,
+                 incremental: Any = None) -> RunResult:
         state = StateStore(con)
         state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
                         _version())
@@ -209,7 +243,10 @@ class Project:
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=threads or self._threads or self.spec.profile.threads,
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
-                cleaned=cleaned, profile=profile)
+                cleaned=cleaned, profile=profile,
+                incremental={n: (p, live_layout(con, n, live[n].version) if n in live and not
+                                 p.full else None, manifest)
+                             for n, p in (incremental or {}).items()})
         except BaseException:
             state.finish_run(run_id, "interrupted")
             raise

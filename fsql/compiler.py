@@ -27,6 +27,9 @@ _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d
                  "day": 86400, "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
 
 
+_MOVING_KEYS = frozenset({"end", "lookback"})
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     """A model ready to plan and build."""
@@ -47,6 +50,7 @@ class CompiledModel:
     own_hash: str = ""
     refs: tuple[Ref, ...] = ()
     config_locs: dict[str, Loc] = field(default_factory=dict)
+    after: tuple[str, ...] = ()  # ordering-only parents (e.g. a relationships check's target)
 
     @property
     def is_ephemeral(self) -> bool:
@@ -93,7 +97,10 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
     tags = tuple(dict.fromkeys(list(spec.tags) + _as_list(config.get("tags"))))
     description = spec.description or str(config.get("description", ""))
     contract = [(c.name, c.type) for c in spec.columns if c.type]
-    own = _hash(normalized, json.dumps(config, sort_keys=True, default=str),
+    # an incremental model's window end / lookback move every day: not part of its definition
+    hashed = {k: v for k, v in config.items() if k not in _MOVING_KEYS} \
+        if config.get("materialized") == "incremental" else config
+    own = _hash(normalized, json.dumps(hashed, sort_keys=True, default=str),
                 json.dumps(contract))
     _check_feature_columns(project, spec, r, config, columns)
     return CompiledModel(
@@ -209,6 +216,15 @@ def _check_config(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
                 expected=expected, hint=did_you_mean(str(value), ck.choices) or ck.description))
     if config.get("materialized") == "feature_set":
         errors.extend(_check_feature_set(project, spec, r, config))
+    if config.get("materialized") == "incremental":
+        for key in ("time_column", "start"):
+            if not config.get(key):
+                errors.append(CompileError(
+                    f"incremental model needs '{key}'",
+                    **_config_loc(spec, r, "materialized").kw(), model=spec.name,
+                    expected=f"{key}=... in config(...)",
+                    hint="e.g. config(materialized='incremental', time_column='ts', "
+                         "start='2026-01-01', batch_size='1 day')"))
     ErrorGroup.raise_if(errors)
 
 

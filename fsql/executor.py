@@ -86,9 +86,10 @@ class _Run:
         self.results: dict[str, ModelResult] = {}
         self.stop = False
         self.profile = False
+        self.incremental: dict[str, Any] = {}
 
     def parents(self, name: str) -> list[str]:
-        out: list[str] = []
+        out: list[str] = [a for a in self.models[name].after if a in self.models]
         for d in self.models[name].depends_on:
             out.extend(self.parents(d) if self.models[d].is_ephemeral else [d])
         return sorted(set(out))
@@ -110,12 +111,16 @@ class _Run:
             kind = "view" if m.materialized == "view" else "table"
             if self.profile:
                 cur.execute("set enable_profiling = 'no_output'")
-            cur.execute(f"create {kind} {rel} as\n{m.sql}")
+            if m.materialized == "incremental":
+                self._build_incremental(cur, m, version, rel)
+                kind = "view"
+            else:
+                cur.execute(f"create {kind} {rel} as\n{m.sql}")
             if self.profile:
                 self._save_profile(cur, m.name, version)
             columns = engine.describe(cur, rel)
-            rows = None if kind == "view" else int(cur.execute(
-                f"select count(*) from {rel}").fetchone()[0])
+            rows = None if kind == "view" and m.materialized != "incremental" else int(
+                cur.execute(f"select count(*) from {rel}").fetchone()[0])
         except engine.DuckDBError as e:
             err = self._map_error(m, e)
             with self.lock:
@@ -143,6 +148,14 @@ class _Run:
             self.live[m.name] = version
         return ModelResult(m.name, "success", version, dur, rows, None, checks=tuple(checks),
                            thread=thread, reason=step.reason)
+
+    def _build_incremental(self, cur: Any, m: CompiledModel, version: int, rel: str) -> None:
+        from .incremental import build_incremental
+
+        plan, prev, manifest = self.incremental[m.name]
+        build_incremental(cur, m.name, version, rel, plan, prev,
+                          lambda a, b, inc: manifest.render_interval(m.name, a, b, inc),
+                          m.config, self.lock)
 
     def _save_profile(self, cur: Any, model: str, version: int) -> None:
         """DuckDB's operator profile of the build query (shown in the docs site's run view)."""
@@ -177,13 +190,15 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
                  live_versions: dict[str, int], validate: Validate, threads: int = 4,
                  fail_fast: bool = False, reporter: Callable[[str, Any], None] | None = None,
                  compiled_paths: Mapping[str, str] | None = None,
-                 cleaned: tuple[str, ...] = (), profile: bool = False) -> RunResult:
+                 cleaned: tuple[str, ...] = (), profile: bool = False,
+                 incremental: Mapping[str, Any] | None = None) -> RunResult:
     """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
     run = _Run(con, models, plan, run_id, live_versions, validate,
                reporter or (lambda *_: None), fail_fast, compiled_paths or {})
     run.profile = profile
+    run.incremental = dict(incremental or {})
     pending = {s.model: s for s in plan.steps}
     for s in plan.steps:
         if s.action == "skip":

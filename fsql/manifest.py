@@ -10,7 +10,7 @@ import json
 import os
 import pickle
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,16 @@ class Manifest:
     graph: Graph
     fingerprints: Mapping[str, str]
     source_hashes: Mapping[str, str]
+    renderer: Any = field(default=None, compare=False, repr=False)
+
+    def render_interval(self, name: str, start: Any, end: Any, incremental: bool) -> str:
+        """The compiled SQL of an incremental model for one interval range."""
+        spec = self.project.models[name]
+        m = self.models[name]
+        r = self.renderer.render(spec, start=start, end=end, incremental=incremental)
+        ephemerals = {d: self.models[d] for d in m.depends_on if self.models[d].is_ephemeral}
+        schemas = {d: self.models[d].columns for d in m.depends_on}
+        return compile_model(self.project, spec, r, ephemerals, schemas).sql
 
     def compiled_path(self, name: str) -> str:
         return f"target/compiled/{self.models[name].path}"
@@ -117,7 +127,9 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
             errors.append(e)
     ErrorGroup.raise_if(errors)
     rendered = {n: r for n, r in rendered.items() if r.config.get("enabled", True) is not False}
-    parents = {n: [x.name for x in r.refs if x.kind == "model"] for n, r in rendered.items()}
+    after = {n: _check_targets(project.models[n].checks, project) for n in rendered}
+    parents = {n: [x.name for x in r.refs if x.kind == "model"] + after[n]
+               for n, r in rendered.items()}
     parents.update({s: [] for s in project.seeds})
     ingested = {n: s for n, s in project.models.items() if s.kind == "ingest"}
     parents.update({n: [] for n in ingested})
@@ -133,10 +145,27 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
     size = len(cache)
     models = _compile_all(project, rendered, graph, errors, cache)
     ErrorGroup.raise_if(errors)
+    models = {n: replace(m, after=tuple(sorted(set(after.get(n, ())) - set(m.depends_on))))
+              if after.get(n) else m for n, m in models.items()}
     if cache_dir is not None and len(cache) != size:
         _save_cache(cache_dir, cache)
     src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
-    return Manifest(project, models, graph, _fingerprints(models, graph, src), src)
+    return Manifest(project, models, graph, _fingerprints(models, graph, src), src, renderer)
+
+
+def _check_targets(checks: Any, project: ProjectSpec) -> list[str]:
+    """Models a model's expectations read (relationships 'to'): they must be built first."""
+    import re
+
+    out = []
+    for c in checks:
+        to = c.kwargs.get("to") if c.type == "relationships" else None
+        if isinstance(to, str):
+            m = re.fullmatch(r"\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*", to)
+            name = m.group(1) if m else to.strip()
+            if name in project.models or name in project.seeds:
+                out.append(name)
+    return sorted(set(out))
 
 
 def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], graph: Graph,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .compiler import CompiledModel
 from .graph import Graph
@@ -54,7 +55,8 @@ class Plan:
 def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, str],
               graph: Graph, selected: Sequence[str], live: Mapping[str, LiveVersion],
               *, full_refresh: bool = False,
-              pins: Mapping[str, tuple[int, str]] | None = None) -> Plan:
+              pins: Mapping[str, tuple[int, str]] | None = None,
+              incremental: Mapping[str, Any] | None = None) -> Plan:
     """Decide build/skip per selected model, in build order.
 
     A model rolled back to an older version stays pinned there (its dependants are rebuilt
@@ -69,8 +71,12 @@ def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, st
         if name not in chosen or m.is_ephemeral or m.kind == "ingest":
             continue  # ingested feature sets get versions from store.ingest, not from runs
         pin = pins.get(name)
+        inc = (incremental or {}).get(name)
         if pin and not full_refresh and pin[1] == fingerprints[name] and name in live:
             action, reason = "skip", f"pinned to v{pin[0]} by rollback"
+        elif inc is not None and _parents_ready(m, models, live, building):
+            action = "build" if inc.ranges else "skip"
+            reason = inc.describe() if inc.ranges else "up to date (every interval built)"
         else:
             action, reason = _decide(m, fingerprints[name], live.get(name), live, building,
                                      chosen, models, full_refresh)
@@ -80,6 +86,11 @@ def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, st
         steps.append(PlanStep(name, action, reason, m.materialized, fingerprints[name],
                               cur.version if cur else None))
     return Plan(tuple(steps), full_refresh)
+
+
+def _parents_ready(m: CompiledModel, models: Mapping[str, CompiledModel],
+                   live: Mapping[str, LiveVersion], building: set[str]) -> bool:
+    return all(p in live or p in building for p in _physical_parents(m, models))
 
 
 def _physical_parents(m: CompiledModel, models: Mapping[str, CompiledModel]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class Renderer:
         self.resolve_as_of = resolve_as_of
         self.check_version: Any = check_version
         self._call: _Call | None = None
+        self._lock = threading.RLock()  # builds render incremental intervals from threads
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
         bcc = jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None
@@ -108,15 +110,27 @@ class Renderer:
                     self.env.globals[key] = getattr(module, key)
 
     # -- rendering ------------------------------------------------------------------------
-    def render(self, spec: ModelSpec) -> RenderedModel:
-        """Render one model; Jinja and lookup errors point at the .sql line."""
+    def render(self, spec: ModelSpec, *, start: Any = None, end: Any = None,
+               incremental: bool = False) -> RenderedModel:
+        """Render one model; Jinja and lookup errors point at the .sql line.
+
+        ``start``/``end`` (incremental intervals) default to fixed sentinels so the compiled
+        SQL, and so the fingerprint, do not depend on the day it is compiled.
+        """
+        with self._lock:
+            return self._render(spec, start, end, incremental)
+
+    def _render(self, spec: ModelSpec, start: Any, end: Any, incremental: bool) -> RenderedModel:
         call = self._call = _Call(spec)
         try:
             if "{" not in spec.raw_sql:
                 sql = spec.raw_sql  # no Jinja at all: skip the template compiler
             else:
                 tmpl = self.env.get_template(spec.name)
-                sql = tmpl.render(this=relation_for(spec.name))
+                sql = tmpl.render(this=relation_for(spec.name),
+                                  start=_stamp(start, "1970-01-01 00:00:00"),
+                                  end=_stamp(end, "1970-01-02 00:00:00"),
+                                  is_incremental=lambda: incremental)
         except FsqlError:
             raise
         except jinja2.TemplateSyntaxError as e:
@@ -245,6 +259,12 @@ class Renderer:
                            line=line, col=col, model=call.spec.name,
                            expected=f"{name} in the environment",
                            hint=f"export {name}=... or give env_var a default")
+
+
+def _stamp(value: Any, default: str) -> str:
+    if value is None:
+        return default
+    return value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else str(value)
 
 
 def _syntax_error(e: Any, path: str, text: str, model: str | None) -> CompileError:

@@ -100,8 +100,7 @@ class TrainingSet:
             return f"<pre>{html.escape(str(e))}</pre>"
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in r) + "</tr>"
-            for r in rows
+            "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in r) + "</tr>" for r in rows
         )
         m = self.manifest
         sets = "".join(
@@ -216,8 +215,7 @@ def _pick_timestamp(table: pyarrow.Table, wanted: str | None, join_keys: set[str
     candidates = [
         f.name
         for f in table.schema
-        if (pa.types.is_timestamp(f.type) or pa.types.is_date(f.type))
-        and f.name not in join_keys
+        if (pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)) and f.name not in join_keys
     ]
     if len(candidates) != 1:
         found = ", ".join(candidates) if candidates else "none"

@@ -177,8 +177,13 @@ def training_set_sql(
                 value = f"CASE WHEN f{i}.__fsql_ts >= e.__fsql_ts - {ttl} THEN {value} END"
             selects.append(f"{value} AS {quote_ident(next(names))}")
     return (
-        "WITH " + ",\n".join(ctes) + "\nSELECT " + ", ".join(selects) + "\nFROM __fsql_e e\n"
-        + "\n".join(joins) + f"\nORDER BY e.{ROW_INDEX}"
+        "WITH "
+        + ",\n".join(ctes)
+        + "\nSELECT "
+        + ", ".join(selects)
+        + "\nFROM __fsql_e e\n"
+        + "\n".join(joins)
+        + f"\nORDER BY e.{ROW_INDEX}"
     )
 
 
@@ -187,9 +192,7 @@ def _view_sql(view: FeatureView, types: Mapping[tuple[str, str], str]) -> str:
     rel = view.relation
     ts = utc_expr(quote_ident(view.timestamp), types.get((rel, view.timestamp)))
     keys = ", ".join(f"{quote_ident(k)} AS __fsql_k{j}" for j, k in enumerate(view.join_keys))
-    feats = ", ".join(
-        f"{quote_ident(c)} AS __fsql_c{j}" for j, c in enumerate(view.features)
-    )
+    feats = ", ".join(f"{quote_ident(c)} AS __fsql_c{j}" for j, c in enumerate(view.features))
     sort_key = [f"t := {ts}"]
     if view.created_timestamp:
         created = view.created_timestamp

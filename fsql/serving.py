@@ -310,7 +310,7 @@ def _typed(con: Any, m: ModelSpec, layout: Layout | None,
             probes = ", ".join(f"min(__rn) filter (where {quote_ident(c)} is not null and "
                                f"try_cast({quote_ident(c)} as {t}) is null)" for c, t in casts)
             bad = con.execute(f"select {probes} from (select *, row_number() over () - 1 "
-                              f"as __rn from __fsql_push)").fetchone()
+                              f"as __rn from __fsql_push)").fetchall()[0]
             for (col, typ), row in zip(casts, bad, strict=True):
                 if row is not None:
                     raise ConfigError(

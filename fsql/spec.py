@@ -168,6 +168,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
         ConfigKey("time_column", (str,), "incremental: the column intervals are cut on."),
         ConfigKey("batch_size", (str,), "incremental: interval size, e.g. `1 day`."),
         ConfigKey("start", (str,), "incremental: first interval start."),
+        ConfigKey("end", (str,), "incremental: end of the last interval (default: now)."),
         ConfigKey("lookback", (int,), "incremental: rebuild the last K intervals."),
         ConfigKey(
             "incremental_strategy",

@@ -37,6 +37,9 @@ create table if not exists {META}.pins (
   model varchar, version integer, fingerprint varchar, reason varchar, created_at timestamp);
 create table if not exists {META}.model_profiles (
   run_id varchar, model varchar, version integer, created_at timestamp, profile varchar);
+create schema if not exists fsql_parts;
+create table if not exists {META}.version_parts (
+  model varchar, version integer, generation integer, segments varchar, intervals varchar);
 create table if not exists {META}.training_sets (
   name varchar, created_at timestamp, manifest varchar);
 """

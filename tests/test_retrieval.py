@@ -49,8 +49,9 @@ def _null(v) -> bool:
     return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
 
 
-def brute_force(entity: pd.DataFrame, tables: list[Table], ets: str = "event_timestamp",
-                full: bool = False) -> list[list]:
+def brute_force(
+    entity: pd.DataFrame, tables: list[Table], ets: str = "event_timestamp", full: bool = False
+) -> list[list]:
     """Row-by-row reference: for each entity row and table, scan every feature row."""
     prepared = [(t, t.frame.to_dict("records")) for t in tables]
     out = []
@@ -130,12 +131,14 @@ H = pd.Timedelta(hours=1)
 def test_ttl_boundaries_are_inclusive() -> None:
     ttl = 3600.0
     tab = Table("fv", feats([(1, T0, 1.0), (2, T0, 2.0), (3, T0, 3.0)]), ("user_id",), ttl=ttl)
-    entity = ent([
-        (1, T0 + H),  # exactly ts + ttl: visible
-        (2, T0 + H + pd.Timedelta(microseconds=1)),  # 1 µs past the TTL: expired
-        (3, T0),  # feature ts == entity ts: visible
-        (3, T0 - pd.Timedelta(microseconds=1)),  # before the data: null
-    ])
+    entity = ent(
+        [
+            (1, T0 + H),  # exactly ts + ttl: visible
+            (2, T0 + H + pd.Timedelta(microseconds=1)),  # 1 µs past the TTL: expired
+            (3, T0),  # feature ts == entity ts: visible
+            (3, T0 - pd.Timedelta(microseconds=1)),  # before the data: null
+        ]
+    )
     got = check(entity, [tab])
     assert rows_of(got)[0][-1] == 1 and rows_of(got)[1][-1] is None
     assert rows_of(got)[2][-1] == 3 and rows_of(got)[3][-1] is None
@@ -156,8 +159,12 @@ def test_ttl_zero_and_none_are_unlimited() -> None:
 
 def test_created_timestamp_breaks_ties_and_is_not_compared_with_entity_ts() -> None:
     frame = feats(
-        [(1, T0, T0 + 1 * H, 1.0), (1, T0, T0 + 30 * H, 3.0), (1, T0, T0 + 2 * H, 2.0),
-         (1, T0 - H, T0 + 99 * H, 0.5)],
+        [
+            (1, T0, T0 + 1 * H, 1.0),
+            (1, T0, T0 + 30 * H, 3.0),
+            (1, T0, T0 + 2 * H, 2.0),
+            (1, T0 - H, T0 + 99 * H, 0.5),
+        ],
         ("user_id", "ts", "created", "v"),
     )
     got = check(ent([(1, T0 + 0.5 * H)]), [Table("fv", frame, ("user_id",), created="created")])
@@ -183,15 +190,25 @@ def test_exact_duplicates_are_resolved_deterministically() -> None:
 
 
 def test_many_feature_sets_with_different_entities() -> None:
-    users = Table("users", feats([(1, T0, 10.0), (2, T0, 20.0)], ("user_id", "ts", "u")),
-                  ("user_id",), features=("u",))
+    users = Table(
+        "users",
+        feats([(1, T0, 10.0), (2, T0, 20.0)], ("user_id", "ts", "u")),
+        ("user_id",),
+        features=("u",),
+    )
     merchants = Table(
-        "merchants", feats([("m1", T0 + H, 1.5), ("m2", T0 - H, 2.5)], ("merchant", "ts", "m")),
-        ("merchant",), ttl=7200, features=("m",))
+        "merchants",
+        feats([("m1", T0 + H, 1.5), ("m2", T0 - H, 2.5)], ("merchant", "ts", "m")),
+        ("merchant",),
+        ttl=7200,
+        features=("m",),
+    )
     pairs = Table(
         "pairs",
         feats([(1, "m1", T0, 100), (2, "m2", T0, 200)], ("user_id", "merchant", "ts", "p")),
-        ("user_id", "merchant"), features=("p",))
+        ("user_id", "merchant"),
+        features=("p",),
+    )
     entity = ent(
         [(1, "m1", T0 + 2 * H), (2, "m2", T0 + 2 * H), (2, "m1", T0), (3, "m3", T0)],
         ("user_id", "merchant", "event_timestamp"),
@@ -202,18 +219,26 @@ def test_many_feature_sets_with_different_entities() -> None:
 
 
 def test_composite_keys_need_all_parts() -> None:
-    tab = Table("fv", feats([(1, "a", T0, 1.0), (1, "b", T0, 2.0), (2, "a", T0, 3.0)],
-                            ("k1", "k2", "ts", "v")), ("k1", "k2"))
-    got = check(ent([(1, "b", T0), (2, "b", T0), (2, "a", T0)], ("k1", "k2", "event_timestamp")),
-                [tab])
+    tab = Table(
+        "fv",
+        feats([(1, "a", T0, 1.0), (1, "b", T0, 2.0), (2, "a", T0, 3.0)], ("k1", "k2", "ts", "v")),
+        ("k1", "k2"),
+    )
+    got = check(
+        ent([(1, "b", T0), (2, "b", T0), (2, "a", T0)], ("k1", "k2", "event_timestamp")), [tab]
+    )
     assert [r[-1] for r in rows_of(got)] == [2, None, 3]
 
 
 def test_string_keys_are_exact() -> None:
-    tab = Table("fv", feats([("a", T0, 1.0), ("A", T0, 2.0), ("", T0, 3.0), ("ü", T0, 4.0)],
-                            ("acct", "ts", "v")), ("acct",))
-    got = check(ent([("a",), ("a ",), ("",), ("ü",), ("A",)], ("acct",)).assign(
-        event_timestamp=T0), [tab])
+    tab = Table(
+        "fv",
+        feats([("a", T0, 1.0), ("A", T0, 2.0), ("", T0, 3.0), ("ü", T0, 4.0)], ("acct", "ts", "v")),
+        ("acct",),
+    )
+    got = check(
+        ent([("a",), ("a ",), ("",), ("ü",), ("A",)], ("acct",)).assign(event_timestamp=T0), [tab]
+    )
     assert [r[-1] for r in rows_of(got)] == [1, None, 3, 4, 2]
 
 
@@ -233,8 +258,12 @@ def test_null_feature_values_are_returned_as_is() -> None:
 
 def test_tz_aware_and_naive_timestamps_compare_as_instants() -> None:
     # Feature table with a tz-aware timestamp; entity in New York time.
-    frame = feats([(1, pd.Timestamp("2024-03-01 12:00", tz="UTC"), 1.0),
-                   (1, pd.Timestamp("2024-03-01 14:00", tz="UTC"), 2.0)])
+    frame = feats(
+        [
+            (1, pd.Timestamp("2024-03-01 12:00", tz="UTC"), 1.0),
+            (1, pd.Timestamp("2024-03-01 14:00", tz="UTC"), 2.0),
+        ]
+    )
     tab = Table("fv", frame, ("user_id",))
     ny = pd.Series(pd.to_datetime(["2024-03-01 08:30", "2024-03-01 07:30"]))
     entity = ent([(1, None), (1, None)])
@@ -268,11 +297,20 @@ def test_empty_entity_frame() -> None:
 def test_entity_order_is_preserved_on_larger_input() -> None:
     rng = np.random.default_rng(7)
     n = 3000
-    frame = pd.DataFrame({"user_id": rng.integers(0, 50, 400),
-                          "ts": T0 + pd.to_timedelta(rng.integers(0, 10**6, 400), unit="s")})
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 50, 400),
+            "ts": T0 + pd.to_timedelta(rng.integers(0, 10**6, 400), unit="s"),
+        }
+    )
     frame = frame.drop_duplicates(["user_id", "ts"]).assign(v=lambda d: np.arange(len(d)))
-    entity = pd.DataFrame({"row": np.arange(n), "user_id": rng.integers(0, 60, n),
-                           "event_timestamp": T0 + pd.to_timedelta(rng.integers(0, 10**6, n), "s")})
+    entity = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "user_id": rng.integers(0, 60, n),
+            "event_timestamp": T0 + pd.to_timedelta(rng.integers(0, 10**6, n), "s"),
+        }
+    )
     con = connect()
     view = views_for(con, [Table("fv", frame, ("user_id",), ttl=200_000)])
     got = get_training_set(con, entity, view).to_pandas()
@@ -289,14 +327,19 @@ def test_entity_order_is_preserved_on_larger_input() -> None:
 def test_parse_feature_refs_groups_and_keeps_order() -> None:
     available = {"a": ["x", "y", "z"], "b": ["p", "q"]}
     assert parse_feature_refs(["b:q", "a:z", "b:p", "a:x", "b:q"], available) == [
-        ("b", ("q", "p")), ("a", ("z", "x"))]
+        ("b", ("q", "p")),
+        ("a", ("z", "x")),
+    ]
     assert parse_feature_refs(["a:*", "b:p"], available) == [("a", ("x", "y", "z")), ("b", ("p",))]
 
 
-@pytest.mark.parametrize("ref, hint", [
-    ("user_stats:clikcs", "did you mean 'clicks'?"),
-    ("user_stat:clicks", "did you mean 'user_stats'?"),
-])
+@pytest.mark.parametrize(
+    "ref, hint",
+    [
+        ("user_stats:clikcs", "did you mean 'clicks'?"),
+        ("user_stat:clicks", "did you mean 'user_stats'?"),
+    ],
+)
 def test_unknown_feature_has_did_you_mean(ref: str, hint: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_feature_refs([ref], {"user_stats": ["clicks", "spend"]})
@@ -310,10 +353,18 @@ def test_malformed_refs(ref) -> None:
 
 
 def _two_score_views():
-    a = Table("model_a", feats([(1, T0, 0.1)], ("user_id", "ts", "score")), ("user_id",),
-              features=("score",))
-    b = Table("model_b", feats([(1, T0, 0.9)], ("user_id", "ts", "score")), ("user_id",),
-              features=("score",))
+    a = Table(
+        "model_a",
+        feats([(1, T0, 0.1)], ("user_id", "ts", "score")),
+        ("user_id",),
+        features=("score",),
+    )
+    b = Table(
+        "model_b",
+        feats([(1, T0, 0.9)], ("user_id", "ts", "score")),
+        ("user_id",),
+        features=("score",),
+    )
     return a, b
 
 
@@ -364,8 +415,10 @@ def test_entity_from_arrow_and_sql() -> None:
     views = views_for(con, [Table("fv", feats([(1, T0, 1.0), (2, T0, 2.0)]), ("user_id",))])
     arrow = pa.Table.from_pandas(ent([(2, T0), (1, T0)]), preserve_index=False)
     assert get_training_set(con, arrow, views).to_pandas()["v"].tolist() == [2.0, 1.0]
-    sql = ("SELECT * FROM (VALUES (2, TIMESTAMP '2024-03-01'), (1, TIMESTAMP '2024-02-01'))"
-           " t(user_id, event_timestamp)")
+    sql = (
+        "SELECT * FROM (VALUES (2, TIMESTAMP '2024-03-01'), (1, TIMESTAMP '2024-02-01'))"
+        " t(user_id, event_timestamp)"
+    )
     assert rows_of(get_training_set(con, sql, views).to_pandas())[1][-1] is None
     with pytest.raises(ConfigError, match="entity query failed"):
         get_training_set(con, "SELECT * FROM nowhere", views)
@@ -436,8 +489,14 @@ def scenario(draw):
     n_keys = draw(st.integers(1, 4))
     minutes = st.integers(0, 40)
     with_created = draw(st.booleans())
-    rows = draw(st.lists(st.tuples(st.integers(0, n_keys - 1), minutes,
-                                   st.one_of(st.none(), st.integers(-5, 5))), max_size=30))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n_keys - 1), minutes, st.one_of(st.none(), st.integers(-5, 5))
+            ),
+            max_size=30,
+        )
+    )
     frame = pd.DataFrame(rows, columns=["user_id", "m", "v"]).astype({"v": "float64"})
     frame["ts"] = T0 + pd.to_timedelta(frame["m"], unit="min")
     if with_created:  # unique created timestamps: ties on ts have one right answer
@@ -447,15 +506,18 @@ def scenario(draw):
         frame = frame.drop_duplicates(["user_id", "ts"])
     frame = frame.drop(columns="m").reset_index(drop=True).astype({"user_id": "int64"})
     ttl = draw(st.sampled_from([None, 0, 60.0, 300.0, 600.0]))
-    erows = draw(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, n_keys)), minutes),
-                          max_size=20))
+    erows = draw(
+        st.lists(st.tuples(st.one_of(st.none(), st.integers(0, n_keys)), minutes), max_size=20)
+    )
     entity = pd.DataFrame(erows, columns=["user_id", "m"]).astype({"user_id": "Int64"})
     entity["event_timestamp"] = T0 + pd.to_timedelta(entity["m"], unit="min")
     if draw(st.booleans()):
-        entity["event_timestamp"] = entity["event_timestamp"].dt.tz_localize("UTC").dt.tz_convert(
-            "Asia/Kolkata")
+        entity["event_timestamp"] = (
+            entity["event_timestamp"].dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata")
+        )
     return entity.drop(columns="m"), Table(
-        "fv", frame, ("user_id",), created="created" if with_created else None, ttl=ttl)
+        "fv", frame, ("user_id",), created="created" if with_created else None, ttl=ttl
+    )
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

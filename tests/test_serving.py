@@ -32,6 +32,8 @@ FILES = {
                                "timestamp '2026-01-01' as ts, 2.0 as x",
 }
 AS_OF = "2026-01-05"
+# Store-independent behaviour runs on SQLite only (Redis: materialize/read and push tests).
+SQLITE_ONLY = pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 AGG = pd.DataFrame({"user_id": [1, 2], "dt": pd.to_datetime(["2026-01-01", "2026-01-01"]),
                     "clicks": pd.Series([3, 4], dtype="int32"), "ratio": [0.5, 0.25]})
 
@@ -88,6 +90,7 @@ def test_materialize_read_and_incremental_rematerialize(project: Path) -> None:
     assert late["spend"] == [None] and late["__status"]["spend"] == ["OUTSIDE_MAX_AGE"]
 
 
+@SQLITE_ONLY
 def test_select_errors_name_the_problem(project: Path) -> None:
     with pytest.raises(ConfigError, match="unknown feature set 'spnd'") as info:
         serving.materialize_project(project, select=["spnd"])
@@ -163,6 +166,7 @@ def test_push_online_and_offline_over_http(served: tuple[Path, httpx.Client]) ->
     assert fsql.Project(root).run().exit_code == 0
 
 
+@SQLITE_ONLY
 def test_push_failing_expectation_stores_nothing(served: tuple[Path, httpx.Client]) -> None:
     root, client = served
     bad = {"user_id": [1, 2], "dt": ["2026-01-03", "2026-01-03"], "clicks": [5, -1],
@@ -180,6 +184,7 @@ def test_push_failing_expectation_stores_nothing(served: tuple[Path, httpx.Clien
     assert _online(client, "agg:clicks", [1, 2]) == [3, 4]
 
 
+@SQLITE_ONLY
 def test_push_to_sql_feature_set(served: tuple[Path, httpx.Client]) -> None:
     root, client = served
     df = {"user_id": [2], "ts": ["2026-01-04T12:00:00Z"], "spend": [8.5], "tier": ["z"]}
@@ -195,6 +200,7 @@ def test_push_to_sql_feature_set(served: tuple[Path, httpx.Client]) -> None:
         "user_id": [2], "spend": [8.5], "tier": ["z"], "__status": None}
 
 
+@SQLITE_ONLY
 def test_offline_push_while_a_build_holds_the_lock(served: tuple[Path, httpx.Client]) -> None:
     root, client = served
     df = {"user_id": [1], "dt": ["2026-01-02"], "clicks": [9], "ratio": [0.5]}

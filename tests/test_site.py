@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 import fsql
@@ -43,10 +42,7 @@ profile: {{database: warehouse.duckdb, threads: 2}}
           - {name: ts, type: TIMESTAMP, description: When.}
           - {name: amount, type: DOUBLE, description: How much.}
 """,
-    "seeds/segments.csv": "user_id,segment\n1,gold\n2,silver\n3,gold\n",
-    "data/events.csv": "user_id,ts,amount\n" + "".join(
-        f"{1 + i % 3},2026-01-{1 + i % 28:02d} 10:00:00,{(i * 7) % 50 + 0.5}\n"
-        for i in range(60)),
+    "seeds/segments.csv": f"user_id,segment\n1,gold\n2,silver\n3,\"{XSS}\"\n",
     "models/stg_events.sql": """{{ config(materialized='view', tags=['staging']) }}
 -- staging <script>alert(2)</script>
 select user_id, ts, amount, '<b>lit</b>' as note
@@ -83,65 +79,26 @@ select user_id, max(spend) as max_spend from {{ ref('user_features') }} group by
 }
 
 
-def _stats(lo: float, shift: float, value: str) -> dict[str, object]:
-    return {"count": 60, "nulls": 3, "distinct": 40, "min": lo, "max": lo + 50,
-            "mean": lo + 25 + shift, "stdev": 9.5,
-            "quantiles": {"p01": lo, "p50": lo + 25, "p99": lo + 49},
-            "histogram": [{"lo": lo + 10 * i + shift, "hi": lo + 10 * (i + 1) + shift,
-                           "count": 5 + 3 * i} for i in range(5)],
-            "top_values": [{"value": value, "count": 12}, {"value": "gold", "count": 9}]}
-
-
-def _add_statistics(db: Path) -> None:
-    """Stand-ins for the profile stage's tables when the store has none yet (same schema as
-    the brief); a real profile from DuckDB itself for the operator tree."""
-    con = duckdb.connect(str(db))
-    have = {r[0] for r in con.execute("select table_name from information_schema.tables "
-                                      "where table_schema = 'fsql_meta'").fetchall()}
-    if "column_stats" not in have:
-        con.execute("create table fsql_meta.column_stats (model varchar, version integer, "
-                    "column_name varchar, stats varchar)")
-        for v, shift in ((1, 0.0), (2, 6.0)):
-            for col in ("spend", "segment"):
-                con.execute("insert into fsql_meta.column_stats values (?, ?, ?, ?)",
-                            ["user_features", v, col, json.dumps(_stats(0.0, shift, XSS))])
-    if "drift" not in have:
-        con.execute("create table fsql_meta.drift (model varchar, version integer, "
-                    "reference_version integer, column_name varchar, psi double, ks double, "
-                    "mean_shift_sd double, null_rate_change double, new_categories varchar, "
-                    "vanished_categories varchar)")
-        con.execute("insert into fsql_meta.drift values ('user_features', 2, 1, 'spend', 0.31, "
-                    "0.2, 0.63, 0.0, null, null), ('user_features', 2, 1, 'segment', 0.02, "
-                    f"null, null, 0.01, '[\"{XSS}\"]', '[\"bronze\"]')")
-    if "model_profiles" not in have:
-        run_id = con.execute("select max(run_id) from fsql_meta.runs").fetchone()[0]
-        mem = duckdb.connect()
-        prof = Path(str(db) + ".prof.json")
-        mem.execute("pragma enable_profiling='json'")
-        mem.execute(f"pragma profiling_output='{prof}'")
-        mem.execute("select i % 7 as g, sum(i) from range(20000) t(i) where i > 5 group by g "
-                    "order by g").fetchall()
-        mem.close()
-        con.execute("create table fsql_meta.model_profiles (run_id varchar, model varchar, "
-                    "profile varchar)")
-        con.execute("insert into fsql_meta.model_profiles values (?, 'user_features', ?)",
-                    [run_id, prof.read_text()])
-    con.close()
+def _events(shift: float) -> str:
+    return "user_id,ts,amount\n" + "".join(
+        f"{1 + i % 3},2026-01-{1 + i % 28:02d} 10:00:00,{(i * 7) % 50 + 0.5 + shift * (i % 5)}\n"
+        for i in range(60))
 
 
 def build_project(root: Path) -> Path:
-    """A tiny real project (seed, source, view, feature set, table), run twice: the second run
-    adds a column (new versions) and declares a wrong type (a failed version)."""
-    for rel, text in FILES.items():
+    """A tiny real project (seed, source, view, feature set, table), run twice with operator
+    profiles: the second run sees shifted source data (drift), adds a column (new versions) and
+    declares a wrong type (a failed version)."""
+    for rel, text in {**FILES, "data/events.csv": _events(0.0)}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
-    fsql.Project(root).run()
+    fsql.Project(root).run(profile=True)
+    (root / "data/events.csv").write_text(_events(9.0))
     fs = root / "models/user_features.sql"
     fs.write_text(fs.read_text().replace(" as spend", " as spend, e.amount * 2 as amount2"))
     tt = root / "models/training_table.yml"
     tt.write_text(tt.read_text().replace("type: DOUBLE", "type: VARCHAR"))
-    fsql.Project(root).run()
-    _add_statistics(root / "warehouse.duckdb")
+    fsql.Project(root).run(profile=True)
     return root
 
 
@@ -186,7 +143,8 @@ def test_load_site_data_reads_versions_runs_stats_and_profiles(built: tuple[Path
     assert failed.status != "live" and any(not c["success"] for c in failed.checks)
     assert len(data.runs) == 2 and data.model_runs[data.runs[0].run_id]
     assert data.stats[("user_features", 2)]["spend"]["count"] == 60
-    assert data.drift[("user_features", 2)][0]["reference_version"] == 1
+    drift = {d["column_name"]: d for d in data.drift[("user_features", 2)]}
+    assert drift["spend"]["reference_version"] == 1 and drift["spend"]["psi"] > 0
     assert "user_features" in data.profiles
     uf = data.by_name["user_features"]
     assert uf.is_feature_set and uf.entities == ("user",)
@@ -233,8 +191,11 @@ def test_model_page_has_every_section(built: tuple[Path, SiteData]) -> None:
     for anchor in ("lineage", "columns", "statistics", "expectations", "versions", "runs", "sql",
                    "profile"):
         assert f'id="{anchor}"' in page, anchor
-    assert 'class="hist"' in page and "Drift vs v1" in page and "PSI <b>0.31</b>" in page
-    assert 'class="prof"' in page and "HASH_GROUP_BY" in page
+    assert 'class="hist"' in page and "Drift vs v1" in page and "PSI <b>" in page
+    assert 'class="ref"' in page  # overlaid reference histogram
+    assert 'class="prof"' in page and "SEQ_SCAN" in page
+    seg = (out / "m" / "segments.html").read_text()
+    assert 'class="tvl">&lt;script&gt;alert(1)&lt;/script&gt;</span>' in seg  # top values
     assert 'href="../m/training_table.html"' in page  # downstream in the lineage svg
     assert 'href="../m/stg_events.html#col-amount"' in page  # column lineage link
     idx = (out / "index.html").read_text()

@@ -345,12 +345,18 @@ def _multi(c: Check) -> Gen:
         total = " + ".join(f"{x.norm}::{cast}" for x in cols)
         unexpected = f"NOT coalesce(({total}) = {literal(float(c.kw['sum_total']))}, FALSE)"
     else:
-        pairs = [f"{x.norm} IS NOT DISTINCT FROM {y.norm}" if x.family == y.family
-                 else f"({x.missing} AND {y.missing})" for i, x in enumerate(cols) for y in cols[i + 1:]]
+        pairs = [_same_in_row(x, y) for i, x in enumerate(cols) for y in cols[i + 1:]]
         unexpected = "(" + " OR ".join(pairs) + ")"
     m = MapCheck(domain, unexpected, values, shape="dict", names=names, windows=windows,
                  count_sql=count)
     return (yield from run_map(c, m))
+
+
+def _same_in_row(x: Column, y: Column) -> str:
+    """pandas ``nunique(dropna=False)`` equality of two cells of one row (object dtype)."""
+    values = f"coalesce({x.norm} = {y.norm}, FALSE)" if x.family == y.family else "FALSE"
+    nulls = f"({x.missing} AND {y.missing})" if x.null_kind == y.null_kind else "FALSE"
+    return f"({values} OR {nulls})"
 
 
 MAP_CHECKS = {

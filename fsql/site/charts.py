@@ -4,6 +4,7 @@ thread, DuckDB operator-profile trees, expectation timelines. All text is escape
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from .data import ModelRun, Version
@@ -16,20 +17,38 @@ __all__ = ["heat", "histogram_svg", "top_values_html", "timeline_svg", "profile_
 def heat(t: float) -> str:
     """Colour for a share in [0, 1]: pale yellow (cold) -> red (hot). Text on it stays dark."""
     t = min(1.0, max(0.0, t))
-    return f"hsl({55 - 55 * t:.0f},90%,{86 - 30 * t:.0f}%)"
+    return f"hsl({55 - 55 * t:.0f},90%,{86 - 24 * t:.0f}%)"
 
 
 def _num(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _bins(stats: Mapping[str, Any]) -> list[tuple[float, float, float]]:
+def _pos(v: Any) -> tuple[float, str] | None:
+    """A histogram edge: numbers as is, ISO dates/timestamps (temporal columns) as epoch s."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v), _num(float(v))
+    if isinstance(v, str):
+        try:
+            return datetime.fromisoformat(v).timestamp(), esc(v.replace("T", " ")[:19])
+        except ValueError:
+            return None
+    return None
+
+
+Bin = tuple[float, float, float, str, str]
+
+
+def _bins(stats: Mapping[str, Any]) -> list[Bin]:
     out = []
     for b in stats.get("histogram") or []:
-        try:
-            out.append((float(b["lo"]), float(b["hi"]), float(b["count"])))
-        except (KeyError, TypeError, ValueError):
+        if not isinstance(b, dict):
             continue
+        lo, hi = _pos(b.get("lo")), _pos(b.get("hi"))
+        cnt = b.get("count")
+        if lo is None or hi is None or not isinstance(cnt, int | float):
+            continue
+        out.append((lo[0], hi[0], float(cnt), lo[1], hi[1]))
     return out
 
 
@@ -39,29 +58,30 @@ def histogram_svg(cur: Mapping[str, Any], ref: Mapping[str, Any] | None = None,
     a, b = _bins(cur), _bins(ref) if ref else []
     if not a and not b:
         return ""
-    lo = min(x[0] for x in a + b)
-    hi = max(x[1] for x in a + b)
+    first = min(a + b, key=lambda x: x[0])
+    last = max(a + b, key=lambda x: x[1])
+    lo, hi = first[0], last[1]
     span = (hi - lo) or 1.0
     ta, tb = sum(x[2] for x in a) or 1.0, sum(x[2] for x in b) or 1.0
     top = max([x[2] / ta for x in a] + [x[2] / tb for x in b] + [1e-12])
     ph = h - 18
 
-    def bars(bins: list[tuple[float, float, float]], total: float, cls: str) -> str:
-        # numbers only (floats from _bins): no escaping needed on this hot path
+    def bars(bins: list[Bin], total: float, cls: str) -> str:
+        # edges are floats and pre-escaped labels: nothing else to escape on this hot path
         out = []
         sx, sy = w / span, ph / total / top
-        for blo, bhi, cnt in bins:
+        for blo, bhi, cnt, llo, lhi in bins:
             bh = cnt * sy
             out.append(f'<rect class="{cls}" x="{(blo - lo) * sx:.1f}" y="{ph - bh:.1f}" '
                        f'width="{max(1.0, (bhi - blo) * sx - 1):.1f}" height="{bh:.1f}"><title>'
-                       f'[{_num(blo)}, {_num(bhi)}): {int(cnt)}</title></rect>')
+                       f'[{llo}, {lhi}): {int(cnt)}</title></rect>')
         return "".join(out)
 
     body = bars(a, ta, "cur") + (bars(b, tb, "ref") if b else "")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="hist" width="{w}" height="{h}" '
             f'viewBox="0 0 {w} {h}" role="img">{body}<line x1="0" y1="{ph}" x2="{w}" '
-            f'y2="{ph}"/><text x="0" y="{h - 3}">{esc(fmt_num(lo))}</text><text x="{w}" '
-            f'y="{h - 3}" text-anchor="end">{esc(fmt_num(hi))}</text></svg>')
+            f'y2="{ph}"/><text x="0" y="{h - 3}">{first[3]}</text><text x="{w}" '
+            f'y="{h - 3}" text-anchor="end">{last[4]}</text></svg>')
 
 
 def top_values_html(stats: Mapping[str, Any], limit: int = 8) -> str:

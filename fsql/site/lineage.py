@@ -180,7 +180,8 @@ def graph_svg(g: Graph, visible: Iterable[str], *, root: str, focus: str | None 
     parts.append('</g><g class="nodes">')
     for n in sorted(vis, key=lambda n: (g.layer[n], g.order[n])):
         x, y = pos[n]
-        cls = f"n k-{g.kind[n]}" + (" focus" if n == focus else "")
+        cls = f"n k-{g.kind[n]}" + (" focus" if n == focus else "") + (
+            " hot" if fills and n in fills else "")
         fill = f' style="fill:{fills[n]}"' if fills and n in fills else ""
         title = titles.get(n, "") if titles else ""
         d = f' data-d="{dist[n]}"' if dist is not None else ""

@@ -64,6 +64,8 @@ def fmt_s(v: float | None) -> str:
     """Seconds, human scale."""
     if v is None:
         return "–"
+    if v < 0.01:
+        return f"{v * 1000:.2g} ms" if v > 0 else "0 ms"
     if v < 1:
         return f"{v * 1000:.0f} ms"
     if v < 120:

@@ -142,11 +142,16 @@ def _drift_block(d: Mapping[str, Any] | None, st: Mapping[str, Any],
                        ("null_rate_change", "null-rate change")):
         if d.get(key) is not None:
             bits.append(f"{label} <b>{esc(fmt_num(d.get(key)))}</b>")
-    for key in ("new_categories", "vanished_categories", "new", "vanished"):
-        v = d.get(key)
+    raw = d.get("drift")
+    extra: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+    for key in ("new_categories", "vanished_categories"):
+        v = d.get(key) or extra.get(key)
         if v:
             vals = v if isinstance(v, list) else [v]
             bits.append(f"{esc(key.replace('_', ' '))}: {esc(', '.join(map(str, vals[:10])))}")
+    notes = extra.get("notes")
+    if isinstance(notes, list) and notes:
+        bits.append(esc("; ".join(map(str, notes[:5]))))
     psi = d.get("psi")
     level = "fail" if isinstance(psi, int | float) and psi >= 0.25 else (
         "warn" if isinstance(psi, int | float) and psi >= 0.1 else "pass")
