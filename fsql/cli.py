@@ -156,6 +156,23 @@ def seed(c: Ctx, vars_: str | None, full_refresh: bool) -> None:
     sys.exit(result.exit_code)
 
 
+@cli.command()
+@click.argument("model")
+@click.option("--start", required=True, help="First interval to rebuild (ISO date/time).")
+@click.option("--end", required=True, help="End of the range (exclusive).")
+@vars_opt
+@pass_ctx
+def backfill(c: Ctx, model: str, start: str, end: str, vars_: str | None) -> None:
+    """Rebuild the intervals of an incremental MODEL in [START, END) as a new version."""
+    from .report import RunReporter
+
+    reporter = RunReporter(c.quiet, c.event, c.log_format == "json")
+    with reporter:
+        result = c.project(vars=_vars(vars_)).backfill(model, start, end, reporter=reporter)
+    reporter.summary(result)
+    sys.exit(result.exit_code)
+
+
 @cli.command(name="ls")
 @click.option("--feature-sets", is_flag=True, help="List feature sets with entities, "
               "timestamp, TTL and features.")

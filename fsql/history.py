@@ -72,6 +72,7 @@ def gc_versions(con: Any, *, keep: int, older_than: timedelta | None = None,
     size = sum((_size(con, r) for r in doomed), 0)
     if not dry_run:
         _drop(con, doomed)
+        size += _compact_parts(con)
     return GcResult(tuple(f"{r.model} v{r.version}" for r in doomed),
                     tuple(f"{r.model} v{r.version}" for r in kept), size, dry_run)
 
@@ -87,6 +88,34 @@ def _drop(con: Any, rows: list[VersionRow]) -> None:
         con.execute("commit")
     if rows:
         con.execute("checkpoint")
+
+
+def _compact_parts(con: Any) -> int:
+    """Incremental models: delete parts no remaining version reads; drop dead generations."""
+    rows = con.execute(f"select p.model, p.generation, p.segments from {META}.version_parts p "
+                       f"join {META}.versions v on v.model = p.model and v.version = p.version "
+                       f"where v.status not in ('gc', 'abandoned')").fetchall()
+    keep: dict[tuple[str, int], set[int]] = {}
+    for model, gen, segs in rows:
+        keep.setdefault((model, gen), set()).update(int(s[0]) for s in json.loads(segs))
+    tables = con.execute("select table_name from information_schema.tables where "
+                         "table_schema = 'fsql_parts'").fetchall()
+    before = _db_bytes(con)
+    for (name,) in tables:
+        model, _, gen = name.rpartition("__g")
+        parts = keep.get((model, int(gen))) if gen.isdigit() else None
+        if parts is None:
+            con.execute(f'drop table "fsql_parts"."{name}"')
+        else:
+            ids = ", ".join(str(p) for p in sorted(parts))
+            con.execute(f'delete from "fsql_parts"."{name}" where __fsql_part not in ({ids})')
+    con.execute("checkpoint")
+    return max(0, before - _db_bytes(con))
+
+
+def _db_bytes(con: Any) -> int:
+    row = con.execute("select used_blocks, block_size from pragma_database_size()").fetchone()
+    return int(row[0]) * int(row[1]) if row else 0
 
 
 def _size(con: Any, r: VersionRow) -> int:

@@ -135,7 +135,7 @@ def online_status(project_dir: str | Path) -> dict[str, dict[str, Any]]:
     materialized (a missing SQLite file is not created)."""
     project = Project(project_dir)
     cfg = project.spec.online_store or DEFAULT_CONFIG
-    if cfg.get("type", "sqlite") == "sqlite":
+    if isinstance(cfg, Mapping) and cfg.get("type", "sqlite") == "sqlite":
         path = Path(str(cfg.get("path", DEFAULT_CONFIG["path"])))
         if str(path) != ":memory:" and not (project.root / path).exists():
             return {}
@@ -244,10 +244,10 @@ class _Spec:
     def model(self, name: str) -> ModelSpec:
         spec = self.get()
         m = spec.models.get(name)
-        if m is None or m.config.get("materialized", "feature_set") != "feature_set":
+        if m is None:
             raise ConfigError(f"feature set '{name}' is online but not defined in the project",
-                              model=name, hint="re-run `fsql materialize` after removing it, "
-                              "or restore its definition")
+                              model=name, hint="restore its definition, or drop it from the "
+                              "online store (OnlineStore.delete(name))")
         return m
 
 

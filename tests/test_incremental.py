@@ -85,3 +85,32 @@ def test_merge_keeps_latest_row_per_key(make_project):
     assert q(root, "select user_id, v from main.daily order by 1") == [(1, 51), (2, 52)]
     fsql.Project(root, vars={"end": "2026-01-08"}).run()
     assert q(root, "select user_id, v from main.daily order by 1") == [(1, 71), (2, 72)]
+
+
+def test_backfill_cli_and_non_incremental_error(make_project):
+    from conftest import run_cli
+
+    root = make_project({**FILES, "models/t.sql": "{{ config(materialized='table') }}\n"
+                                                  "select 1 as x"})
+    fsql.Project(root).run()
+    res = run_cli("--project-dir", str(root), "backfill", "daily", "--start", "2026-01-02",
+                  "--end", "2026-01-04")
+    assert res.returncode == 0, res.stderr
+    assert [v.status for v in fsql.Project(root).versions("daily")] == ["superseded", "live"]
+    res = run_cli("--project-dir", str(root), "backfill", "t", "--start", "2026-01-02",
+                  "--end", "2026-01-04")
+    assert res.returncode == 2 and "not an incremental model" in res.stderr
+
+
+def test_gc_drops_unreferenced_parts_and_generations(make_project):
+    root = make_project(FILES)
+    fsql.Project(root).run()
+    fsql.Project(root, vars={"end": "2026-01-08"}).run()
+    (root / "models" / "daily.sql").write_text(FILES["models/daily.sql"].replace(
+        "user_id, v", "user_id, v + 1 as v"))
+    fsql.Project(root, vars={"end": "2026-01-08"}).run()  # generation 2
+    res = fsql.Project(root, vars={"end": "2026-01-08"}).gc(keep=1)
+    assert res.removed == ("daily v1", "daily v2")
+    assert q(root, "select table_name from information_schema.tables where table_schema = "
+                   "'fsql_parts'") == [("daily__g2",)]
+    assert q(root, "select count(*) from main.daily") == [(14,)]

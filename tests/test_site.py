@@ -290,3 +290,21 @@ def test_profile_tree_handles_old_and_new_duckdb_layouts() -> None:
     assert "SEQ_SCAN &lt;x&gt;" in h and "80.0%" in h and "Table: t" in h
     assert "HASH_JOIN" in profile_html(old) and "100.0%" in profile_html(old)
     assert "no operator tree" in profile_html({})
+
+
+def test_bench_project_generates(tmp_path: Path) -> None:
+    """bench/bench_site.py cannot rot: its fabricated state loads and renders."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import bench_site
+
+    manifest = bench_site.fabricate_manifest(40)
+    con = bench_site.fabricate_state(manifest)
+    data = load_site_data(manifest, con)
+    con.close()
+    res = generate_site(data, tmp_path / "site")
+    assert sum(f.startswith("m/") for f in res.files) == 40
+    assert len(data.runs) == bench_site.N_RUNS and data.profiles and data.drift
+    weights = bench_site.weights(tmp_path / "site", "training")
+    assert weights["index.html"].endswith("KiB")

@@ -49,7 +49,9 @@ def _summary(data: SiteData, m: ModelInfo, cur: Version | None) -> str:
             f'<a href="{ROOT}e/{esc(slug(e))}.html">{esc(e)}</a>' for e in m.entities)))
     for key in ("timestamp", "ttl", "online", "unique_key"):
         if cfg.get(key) is not None:
-            rows.append((key.upper() if key == "ttl" else key, esc(cfg.get(key))))
+            val = cfg.get(key)
+            rows.append((key.upper() if key == "ttl" else key,
+                         esc(str(val).lower() if isinstance(val, bool) else val)))
     if m.tags:
         rows.append(("tags", " ".join(f'<a class="tag" href="{ROOT}tags.html#tag-{esc(slug(t))}">'
                                       f'{esc(t)}</a>' for t in m.tags)))
