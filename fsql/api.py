@@ -252,7 +252,7 @@ class Project:
             raise
         for r in result.results:
             state.record_model_run(run_id, r.model, r.status, r.version, r.duration_s,
-                                   r.thread, r.message)
+                                   r.thread, r.message, r.started_at)
         state.finish_run(run_id, "success" if result.exit_code == 0 else "failed")
         self._write_run_results(result)
         return result
@@ -356,6 +356,16 @@ class Project:
                               expected="one of: " + ", ".join(f"v{v}" for v in sorted(known)),
                               hint=f"see `fsql versions {model}`")
         return known[version].relation
+
+    def docs_generate(self, out_dir: str | Path | None = None) -> Any:
+        """Generate the static docs site (default: target/docs/)."""
+        from .site import generate_site, load_site_data
+
+        manifest = self.compile()
+        data_manifest = manifest.to_dict()
+        with self._reader(missing_ok=True) as con:
+            data = load_site_data(data_manifest, con)
+        return generate_site(data, Path(out_dir) if out_dir else self.target / "docs")
 
     # -- history ------------------------------------------------------------------------------
     def rollback(self, model: str, version: int) -> int | None:

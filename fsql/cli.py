@@ -195,18 +195,69 @@ def ls_(c: Ctx, feature_sets: bool) -> None:
 
 def _ls_feature_sets(c: Ctx) -> None:
     from .report import table
+    from .serving import online_status
     from .store import FeatureStore
 
     with FeatureStore(c.project_dir) as store:
         infos = store.feature_sets()
+    status = online_status(c.project_dir)
     if c.log_format == "json":
-        click.echo(json.dumps([i.to_dict() for i in infos.values()], default=str))
+        click.echo(json.dumps([{**i.to_dict(), "online_status": status.get(i.name)}
+                               for i in infos.values()], default=str))
         return
     table(["feature set", "entities", "keys", "timestamp", "ttl", "online", "live", "features"],
           [[i.name, ", ".join(i.entities), ", ".join(i.join_keys), i.timestamp,
-            _ttl(i.ttl_seconds), "yes" if i.online else "no",
+            _ttl(i.ttl_seconds), _online(i.online, status.get(i.name)),
             f"v{i.version}" if i.version else "-", ", ".join(i.features)]
            for i in infos.values()])
+
+
+def _online(enabled: bool, st: dict[str, Any] | None) -> str:
+    if st is None:
+        return "yes (not materialized)" if enabled else "no"
+    when = (st["materialized_at"] or "pushed")[:19].replace("T", " ")
+    return f"v{st['version']}, {st['rows']} rows, {when}"
+
+
+@cli.command()
+@click.option("--select", "-s", multiple=True,
+              help="Only these feature sets (repeatable; default: every online: true one).")
+@click.option("--as-of", default=None, help="Materialize the state at this time (default: now).")
+@click.option("--full", is_flag=True, help="Rewrite everything (default: incremental).")
+@pass_ctx
+def materialize(c: Ctx, select: tuple[str, ...], as_of: str | None, full: bool) -> None:
+    """Write the latest value per entity (within TTL) of online feature sets to the online
+    store."""
+    from .report import table
+    from .serving import materialize_project
+
+    results = materialize_project(c.project_dir, select=list(select) or None, as_of=as_of,
+                                  full=full)
+    for r in results:
+        c.event(event="materialize", **r.to_dict())
+    if not results:
+        c.echo("nothing to materialize: no feature set with online: true and a live version")
+        return
+    if c.log_format == "text" and not c.quiet:
+        table(["feature set", "version", "mode", "written", "deleted", "online rows", "as of",
+               "seconds"],
+              [[r.feature_set, f"v{r.version}" if r.version else "-", r.mode,
+                str(r.rows_written), str(r.rows_deleted), str(r.row_count), r.as_of,
+                f"{r.seconds:.2f}"] for r in results])
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8666, show_default=True, type=click.IntRange(1, 65535))
+@pass_ctx
+def serve(c: Ctx, host: str, port: int) -> None:
+    """Serve online features over HTTP: get-online-features, push, health, OpenAPI."""
+    from .online.server import serve as run_server
+    from .serving import make_app
+
+    app = make_app(c.project_dir)
+    c.echo(f"serving online features on http://{host}:{port} (Ctrl+C to stop)")
+    run_server(app, host, port)
 
 
 def _ttl(seconds: float | None) -> str:
@@ -309,6 +360,42 @@ def dataset_show(c: Ctx, name: str, limit: int) -> None:
             s["created_at"] for s in store.list_saved_training_sets() if s["name"] == name)},
             indent=1, default=str))
     table(list(df.columns), [[_cell(v) for v in r] for r in df.itertuples(index=False)])
+
+
+@cli.group()
+def docs() -> None:
+    """The documentation site: lineage, statistics, drift, expectations, runs."""
+
+
+@docs.command("generate")
+@pass_ctx
+def docs_generate(c: Ctx) -> None:
+    """Write a static, offline site to target/docs/ (open target/docs/index.html)."""
+    res = c.project().docs_generate()
+    c.echo(f"wrote {len(res.files)} files ({res.bytes / 1e6:.1f} MB) to {res.out_dir} in "
+           f"{res.duration_s:.2f}s")
+
+
+@docs.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@pass_ctx
+def docs_serve(c: Ctx, host: str, port: int) -> None:
+    """Serve target/docs/ on 127.0.0.1 (run `fsql docs generate` first)."""
+    from .site import serve_site
+
+    out = c.project().target / "docs"
+    if not (out / "index.html").exists():
+        from .errors import ConfigError
+
+        raise ConfigError(f"no site in {out}", expected="a generated site",
+                          hint="run `fsql docs generate` first")
+
+    def ready(server: Any) -> None:
+        addr = server.server_address
+        c.echo(f"serving {out} on http://{addr[0]}:{addr[1]}/ (Ctrl+C to stop)")
+
+    serve_site(out, host, port, on_ready=ready)
 
 
 @cli.command()

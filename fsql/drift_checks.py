@@ -8,12 +8,16 @@ expectation; it passes when there is no previous version to compare with.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from .errors import ConfigError, did_you_mean
 
 __all__ = ["is_drift", "parse_drift", "profile_and_drift", "run_drift_checks"]
+
+
+_STORE_LOCK = threading.Lock()
 
 
 def is_drift(raw: Any) -> bool:
@@ -68,15 +72,17 @@ def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tup
     version = _version_of(relation)
     if version is None:
         return None
-    cur.execute(STATS_DDL)
     prof = profile_relation(cur, relation, list(columns))
-    store_profile(cur, model, version, prof)
+    with _STORE_LOCK:  # concurrent catalog/state writes from build threads conflict in DuckDB
+        cur.execute(STATS_DDL)
+        store_profile(cur, model, version, prof)
     prev = _version_of(previous)
     ref = load_profile(cur, model, prev) if prev is not None else None
     if ref is None or previous is None or prev is None:
         return None
     drifts = drift(cur, prof, ref, relation, previous)
-    store_drift(cur, model, version, prev, drifts)
+    with _STORE_LOCK:
+        store_drift(cur, model, version, prev, drifts)
     return list(drifts)
 
 

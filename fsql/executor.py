@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,11 +39,13 @@ class ModelResult:
     checks: tuple[dict[str, Any], ...] = ()
     thread: str = ""
     reason: str = ""
+    started_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "status": self.status, "version": self.version,
                 "duration_s": round(self.duration_s, 6), "rows": self.rows,
                 "message": self.message, "reason": self.reason, "thread": self.thread,
+                "started_at": self.started_at,
                 "error": self.error.to_dict() if self.error else None,
                 "checks": list(self.checks)}
 
@@ -95,6 +97,11 @@ class _Run:
         return sorted(set(out))
 
     def build(self, step: PlanStep) -> ModelResult:
+        started = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        res = self._build(step)
+        return replace(res, started_at=started)
+
+    def _build(self, step: PlanStep) -> ModelResult:
         m = self.models[step.model]
         cur = self.con.cursor()
         thread = threading.current_thread().name

@@ -105,7 +105,10 @@ class StateStore:
         return bool(rows)
 
     def init(self) -> None:
+        from .profile import STATS_DDL
+
         self.con.execute(DDL)
+        self.con.execute(STATS_DDL)
 
     # -- reads ------------------------------------------------------------------------------
     def live(self) -> dict[str, LiveVersion]:
@@ -225,11 +228,12 @@ class StateStore:
         return int(row[0]) if row else None
 
     def record_model_run(self, run_id: str, model: str, status: str, version: int | None,
-                         duration_s: float, thread: str, message: str | None) -> None:
+                         duration_s: float, thread: str, message: str | None,
+                         started_at: str | None = None) -> None:
         self.con.execute(
-            f"insert into {META}.model_runs values (?, ?, ?, ?, now() - to_microseconds(?), ?,"
-            f" ?, ?)", [run_id, model, status, version, int(duration_s * 1e6), duration_s,
-                        thread, message])
+            f"insert into {META}.model_runs values (?, ?, ?, ?, coalesce(cast(? as timestamp), "
+            f"now()), ?, ?, ?)", [run_id, model, status, version, started_at, duration_s,
+                                  thread, message])
 
     def set_source(self, key: str, hash_: str, relation: str) -> None:
         self.con.execute(f"delete from {META}.sources where key = ?", [key])

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,9 @@ class FeatureStore:
         if self._con is not None:
             self._con.close()
             self._con = None
+        from .serving import close_online
+
+        close_online(self)
 
     def _reader(self) -> Any:
         if self._con is None:
@@ -174,6 +177,26 @@ class FeatureStore:
         entity = engine.arrow_table(self._reader(), f'select * from "fsql_training"."{name}"')
         return self._training_set(entity, views, m["full_feature_names"],
                                   m["entity_timestamp"])
+
+    # -- online -------------------------------------------------------------------------------
+    def materialize(self, select: Sequence[str] | None = None, *, as_of: Any = None,
+                    full: bool = False) -> list[Any]:
+        """Write the latest row per entity of the online feature sets to the online store
+        (``fsql materialize``); returns one MaterializeResult per feature set."""
+        from .serving import materialize_project
+
+        self.close()
+        return materialize_project(self.project.root, select=select, as_of=as_of, full=full)
+
+    def get_online_features(self, features: Sequence[str],
+                            entity_rows: Sequence[Mapping[str, Any]], *,
+                            full_feature_names: bool = False, now: Any = None) -> Any:
+        """Latest online values per entity row (reads only the online store): an
+        OnlineResponse with ``to_dict()`` / ``to_pandas()`` / ``statuses``."""
+        from .serving import get_online_features
+
+        return get_online_features(self, features, entity_rows,
+                                   full_feature_names=full_feature_names, now=now)
 
     # -- Python-defined feature sets ----------------------------------------------------------
     def apply(self, fs: FeatureSet) -> Path:
