@@ -101,3 +101,25 @@ def test_readme_test_command_is_what_ci_runs():
     assert "```bash\n.ci/run\n```" in readme
     ci = (REPO / ".ci" / "run").read_text()
     assert ".venv/bin/python -m pytest" in ci
+
+
+def test_docs_generate_materialize_and_online_lookup(tmp_path):
+    import fsql
+
+    root = tmp_path / "demo"
+    fsql.init_project(root)
+    assert fsql.Project(root).run().exit_code == 0
+    res = run_cli("--project-dir", str(root), "docs", "generate")
+    assert res.returncode == 0, res.stderr
+    assert (root / "target" / "docs" / "index.html").exists()
+    page = (root / "target" / "docs" / "m" / "user_spend_30d.html").read_text()
+    assert "spend_30d" in page
+    res = run_cli("--project-dir", str(root), "--log-format", "json", "materialize")
+    assert res.returncode == 0, res.stderr
+    events = [json.loads(line) for line in res.stdout.splitlines()]
+    assert {e["feature_set"] for e in events} >= {"user_spend_30d", "merchant_risk"}
+    with fsql.FeatureStore(root) as store:
+        out = store.get_online_features(["user_recency:days_since_prev_txn"],
+                                        [{"user_id": 1}, {"user_id": 10**9}]).to_dict()
+    assert out["user_id"] == [1, 10**9]
+    assert out["days_since_prev_txn"][1] is None
