@@ -250,9 +250,7 @@ class Project:
         except BaseException:
             state.finish_run(run_id, "interrupted")
             raise
-        for r in result.results:
-            state.record_model_run(run_id, r.model, r.status, r.version, r.duration_s,
-                                   r.thread, r.message, r.started_at)
+        state.record_model_runs(run_id, [r for r in result.results if r.status != "unchanged"])
         state.finish_run(run_id, "success" if result.exit_code == 0 else "failed")
         self._write_run_results(result)
         return result

@@ -87,6 +87,7 @@ class _Run:
         self.lock = threading.Lock()  # state writes and publishes are serialized
         self.results: dict[str, ModelResult] = {}
         self.stop = False
+        self.to_build = set(plan.to_build)
         self.profile = False
         self.incremental: dict[str, Any] = {}
 
@@ -253,7 +254,7 @@ def _readiness(run: _Run, step: PlanStep) -> str:
     """'go', 'wait', or the reason the step must be skipped."""
     for p in run.parents(step.model):
         res = run.results.get(p)
-        if p in {s for s in run.plan.to_build} and res is None:
+        if res is None and p in run.to_build:
             return "wait"
         if res is not None and res.status not in ("success", "unchanged"):
             return f"upstream '{p}' {res.status}"

@@ -86,7 +86,7 @@ class Manifest:
         for m in self.models.values():
             _write_if_changed(target / "compiled" / m.path, m.sql.rstrip() + "\n")
         _write_if_changed(target / "manifest.json",
-                          json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str))
+                          json.dumps(self.to_dict(), sort_keys=True, default=str))
 
 
 def _columns(m: CompiledModel, spec: Any) -> list[dict[str, Any]]:

@@ -169,33 +169,36 @@ def _unregister(con: Connection, name: str) -> None:
 
 
 def _entity_table(con: Connection, entity: Any) -> pyarrow.Table:
+    import pandas as pd
     import pyarrow as pa
 
     if isinstance(entity, pa.Table):
         table = entity
     elif isinstance(entity, str):
-        try:
-            rel = con.sql(entity)
-            fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
-            table = fetch()
-        except DuckDBError as e:
-            raise ConfigError(
-                f"entity query failed: {e}", expected="a SELECT query returning entity rows"
-            ) from e
-    elif hasattr(entity, "to_arrow") and not hasattr(entity, "columns"):
+        table = _fetch_arrow(con, entity)
+    elif isinstance(entity, pd.DataFrame):
+        table = pa.Table.from_pandas(entity, preserve_index=False)
+    elif callable(getattr(entity, "to_arrow", None)):  # e.g. a polars DataFrame
         table = entity.to_arrow()
     else:
-        import pandas as pd
-
-        if not isinstance(entity, pd.DataFrame):
-            raise ConfigError(
-                f"unsupported entity data of type {type(entity).__name__}",
-                expected="a pandas DataFrame, a pyarrow Table or a SQL query string",
-            )
-        table = pa.Table.from_pandas(entity, preserve_index=False)
+        raise ConfigError(
+            f"unsupported entity data of type {type(entity).__name__}",
+            expected="a pandas DataFrame, a pyarrow Table or a SQL query string",
+        )
     if ROW_INDEX in table.column_names:
         raise ConfigError(f"entity data must not have a column named '{ROW_INDEX}'")
     return table.replace_schema_metadata(None)
+
+
+def _fetch_arrow(con: Connection, query: str) -> pyarrow.Table:
+    try:
+        rel = con.sql(query)
+        fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+        return fetch()
+    except DuckDBError as e:
+        raise ConfigError(
+            f"entity query failed: {e}", expected="a SELECT query returning entity rows"
+        ) from e
 
 
 def _pick_timestamp(table: pyarrow.Table, wanted: str | None, join_keys: set[str]) -> str:

@@ -235,6 +235,17 @@ class StateStore:
             f"now()), ?, ?, ?)", [run_id, model, status, version, started_at, duration_s,
                                   thread, message])
 
+    def record_model_runs(self, run_id: str, results: Any) -> None:
+        """One row per model that did something in this run (one statement)."""
+        rows = [[run_id, r.model, r.status, r.version, r.started_at, r.duration_s, r.thread,
+                 r.message] for r in results]
+        if rows:
+            self.con.execute("begin transaction")
+            self.con.executemany(
+                f"insert into {META}.model_runs values (?, ?, ?, ?, coalesce(cast(? as "
+                f"timestamp), now()), ?, ?, ?)", rows)
+            self.con.execute("commit")
+
     def set_source(self, key: str, hash_: str, relation: str) -> None:
         self.con.execute(f"delete from {META}.sources where key = ?", [key])
         self.con.execute(f"insert into {META}.sources values (?, ?, ?)", [key, hash_, relation])

@@ -38,6 +38,7 @@ def test_fsql_matches_floor_and_edits_rebuild_exactly(tmp_path: Path) -> None:
     assert res.same_tables, res.table_diff
     assert res.edit_expected >= 2
     assert res.edit_exact and res.edit_rebuilt == [res.edit_expected]
+    assert res.noop_rebuilt == [0]
     assert res.ws_rebuilt == [0]
     floor_db = tmp_path / "p14_e3000" / "floor.duckdb"
     man = bench_core.manifest(tmp_path / "p14_e3000")

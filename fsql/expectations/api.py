@@ -67,8 +67,9 @@ def run_suite(
     return SuiteResult(tuple(out[i] for i in range(len(specs))))
 
 
-def _run_group(ex: Executor, items: list[tuple[int, ExpectationSpec]], rf: str,
-               env: dict[str, Any]) -> dict[int, ExpectationResult]:
+def _run_group(
+    ex: Executor, items: list[tuple[int, ExpectationSpec]], rf: str, env: dict[str, Any]
+) -> dict[int, ExpectationResult]:
     gens: dict[int, Any] = {}
     done: dict[int, ExpectationResult] = {}
     specs = dict(items)
@@ -137,13 +138,18 @@ def register_generic(name: str, sql_template_text: str, *, doc: str = "") -> Exp
     try:
         jinja2.Environment().parse(sql_template_text)
     except jinja2.TemplateSyntaxError as e:
-        raise ConfigError(f"generic expectation '{name}': invalid template: {e.message}",
-                          line=e.lineno) from None
+        raise ConfigError(
+            f"generic expectation '{name}': invalid template: {e.message}", line=e.lineno
+        ) from None
     GENERICS[name] = sql_template_text
     etype = ExpectationType(
-        name, "fsql",
+        name,
+        "fsql",
         (KwargSpec("column", "column", False, None, "The column (when declared under one)."),),
-        doc or "User-defined expectation (SQL returning failing rows).", gx=False, open_kwargs=True)
+        doc or "User-defined expectation (SQL returning failing rows).",
+        gx=False,
+        open_kwargs=True,
+    )
     _register(etype)
     return etype
 
@@ -153,24 +159,36 @@ def _generic(c: Check) -> Any:
 
     context = dict(c.kw)
     column = c.kw.get("column")
-    context.update(relation=c.ex.src, this=c.ex.src, model=c.ex.src,
-                   column=quote_ident(column) if column else None, column_name=column)
-    sql = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-        GENERICS[c.type]).render(**context)
+    context.update(
+        relation=c.ex.src,
+        this=c.ex.src,
+        model=c.ex.src,
+        column=quote_ident(column) if column else None,
+        column_name=column,
+    )
+    sql = (
+        jinja2.Environment(undefined=jinja2.StrictUndefined)
+        .from_string(GENERICS[c.type])
+        .render(**context)
+    )
     return rows_check(c, sql.strip().rstrip(";"))
 
 
 # --- notebooks ----------------------------------------------------------------------------------
 
 
-def validate(data: Any, expectations: Sequence[Any], *, result_format: str = "SUMMARY") -> SuiteResult:
+def validate(
+    data: Any, expectations: Sequence[Any], *, result_format: str = "SUMMARY"
+) -> SuiteResult:
     """Validate a pandas DataFrame / Arrow table (or an object with ``_fsql_relation(con)``)
     against expectations written in the YAML form, e.g.
     ``[{"expect_column_values_to_be_between": {"column": "x", "min_value": 0}}, ...]``.
     """
     if isinstance(data, str):
-        raise ConfigError("model names need a project: use fsql.Project(dir).validate(...)",
-                          expected="a pandas DataFrame or an Arrow table")
+        raise ConfigError(
+            "model names need a project: use fsql.Project(dir).validate(...)",
+            expected="a pandas DataFrame or an Arrow table",
+        )
     from fsql.engine import connect, register_frame
 
     specs = [parse_expectation(raw) for raw in expectations]
@@ -180,8 +198,10 @@ def validate(data: Any, expectations: Sequence[Any], *, result_format: str = "SU
             relation = data._fsql_relation(con)
         else:
             if not (hasattr(data, "columns") or hasattr(data, "schema")):
-                raise ConfigError(f"cannot validate a {type(data).__name__}",
-                                  expected="a pandas DataFrame or an Arrow table")
+                raise ConfigError(
+                    f"cannot validate a {type(data).__name__}",
+                    expected="a pandas DataFrame or an Arrow table",
+                )
             register_frame(con, "__fsql_validate", data)
             relation = quote_ident("__fsql_validate")
         return run_suite(con, relation, specs, result_format=result_format)

@@ -21,8 +21,13 @@ def _num(col: Column) -> str:
     return f"{col.q}::INTEGER" if col.is_bool else col.q
 
 
-def column_stats(c: Check, col: Column, needs: Iterable[str], quantiles: list[float] | None = None,
-                 method: str = "nearest") -> Generator[None, None, dict[str, Any]]:
+def column_stats(
+    c: Check,
+    col: Column,
+    needs: Iterable[str],
+    quantiles: list[float] | None = None,
+    method: str = "nearest",
+) -> Generator[None, None, dict[str, Any]]:
     """mean / std / sum / median / quantiles of the non-missing values, pandas-exact.
 
     Small columns (<= ``stats.EXACT_LIMIT`` values) are fetched once and computed in Python
@@ -31,7 +36,9 @@ def column_stats(c: Check, col: Column, needs: Iterable[str], quantiles: list[fl
     """
     ex, needs = c.ex, set(needs)
     if not (col.is_numeric or col.is_bool):
-        raise CheckError(f"cannot compute {'/'.join(sorted(needs))} of {col.type} column '{col.name}'")
+        raise CheckError(
+            f"cannot compute {'/'.join(sorted(needs))} of {col.type} column '{col.name}'"
+        )
     x, p = _num(col), col.present
     k_nn = ex.agg(f"count(*) FILTER (WHERE {p})")
     sql = {"mean": f"avg({x})", "std": f"stddev_samp({x})", "sum": f"sum({x})"}
@@ -47,8 +54,9 @@ def column_stats(c: Check, col: Column, needs: Iterable[str], quantiles: list[fl
         out.update(mean=stats.np_mean(vals), std=stats.pd_std(vals), sum=stats.np_sum(vals))
         srt = sorted(v for v in vals if v is not None)
         out["median"] = stats.np_median(srt)
-        out["quantiles"] = [stats.np_quantile(srt.__getitem__, nn, q, method, integer)
-                            for q in quantiles or []]
+        out["quantiles"] = [
+            stats.np_quantile(srt.__getitem__, nn, q, method, integer) for q in quantiles or []
+        ]
         return out
     for n, k in keys.items():
         v = ex.values[k]
@@ -66,10 +74,14 @@ def column_stats(c: Check, col: Column, needs: Iterable[str], quantiles: list[fl
         at = dict(zip(order, ex.values[k], strict=True))
         if "median" in needs:
             srt_mid = [at[(nn - 1) // 2], at[nn // 2]] if nn % 2 == 0 else [None, at[nn // 2]]
-            out["median"] = (float(at[nn // 2]) if nn % 2 else
-                             (0.0 + float(srt_mid[0]) + float(srt_mid[1])) / 2.0)
-        out["quantiles"] = [stats.np_quantile(at.__getitem__, nn, q, method, integer)
-                            for q in quantiles or []]
+            out["median"] = (
+                float(at[nn // 2])
+                if nn % 2
+                else (0.0 + float(srt_mid[0]) + float(srt_mid[1])) / 2.0
+            )
+        out["quantiles"] = [
+            stats.np_quantile(at.__getitem__, nn, q, method, integer) for q in quantiles or []
+        ]
     return out
 
 
@@ -84,7 +96,9 @@ def _between_result(c: Check, observed: Any) -> tuple[bool, dict[str, Any]]:
         above = lo is None or (observed > lo if c.kw.get("strict_min") else observed >= lo)
         below = hi is None or (observed < hi if c.kw.get("strict_max") else observed <= hi)
     except TypeError as e:
-        raise CheckError(f"cannot compare observed value {observed!r} with the bounds: {e}") from None
+        raise CheckError(
+            f"cannot compare observed value {observed!r} with the bounds: {e}"
+        ) from None
     return bool(above and below), _rf(c, {"observed_value": observed})
 
 
@@ -128,8 +142,13 @@ def _quantiles(c: Check) -> Gen:
     st = yield from column_stats(c, col, (), qr["quantiles"], method)
     values = st.get("quantiles") or [None] * len(qr["quantiles"])
     details = [_in_range(v, lo, hi) for v, (lo, hi) in zip(values, qr["value_ranges"], strict=True)]
-    return all(details), _rf(c, {"observed_value": {"quantiles": qr["quantiles"], "values": values},
-                                 "details": {"success_details": details}})
+    return all(details), _rf(
+        c,
+        {
+            "observed_value": {"quantiles": qr["quantiles"], "values": values},
+            "details": {"success_details": details},
+        },
+    )
 
 
 def _isclose(a: float, b: float) -> bool:
@@ -173,14 +192,21 @@ def _distinct_sets(c: Check) -> Gen:
         u = int(c.ex.values[ku])
         sample: list[Any] = []
         if u:
-            sample = [r[0] for r in c.ex.execute(
-                f"SELECT DISTINCT {col.norm} FROM {c.ex.src} WHERE {col.present} AND NOT {inset} "
-                "ORDER BY 1 LIMIT 20").fetchall()]
+            sample = [
+                r[0]
+                for r in c.ex.execute(
+                    f"SELECT DISTINCT {col.norm} FROM {c.ex.src} "
+                    f"WHERE {col.present} AND NOT {inset} "
+                    "ORDER BY 1 LIMIT 20"
+                ).fetchall()
+            ]
         result.update(unexpected_count=u, partial_unexpected_list=sample)
         success = u == 0
     if want_missing:
         present = set(c.ex.values[kp] or [])
-        expected = set(members) | {v for v in c.kw["value_set"] if v not in members and v is not None}
+        expected = set(members) | {
+            v for v in c.kw["value_set"] if v not in members and v is not None
+        }
         missing = list(expected - present)
         if not all(isinstance(v, (int, float)) for v in missing):
             missing = sorted(missing, key=repr)
@@ -191,9 +217,11 @@ def _distinct_sets(c: Check) -> Gen:
 
 def _most_common(c: Check) -> Gen:
     col = c.col()
-    k = c.ex.agg(f"(SELECT list(v ORDER BY v) FROM (SELECT {col.norm} AS v, count(*) AS n, "
-                 f"max(count(*)) OVER () AS m FROM {c.ex.src} WHERE {col.present} GROUP BY 1) "
-                 "WHERE n = m)")
+    k = c.ex.agg(
+        f"(SELECT list(v ORDER BY v) FROM (SELECT {col.norm} AS v, count(*) AS n, "
+        f"max(count(*)) OVER () AS m FROM {c.ex.src} WHERE {col.present} GROUP BY 1) "
+        "WHERE n = m)"
+    )
     yield
     modes = list(c.ex.values[k] or [])
     hits = len(set(c.kw["value_set"] or []).intersection(modes))
@@ -209,30 +237,47 @@ def _kl(c: Check) -> Gen:
     tail = float(c.kw.get("tail_weight_holdout") or 0)
     internal = float(c.kw.get("internal_weight_holdout") or 0)
     if "values" in po:
-        kc = c.ex.agg(f"(SELECT list(n ORDER BY n DESC, v) FROM (SELECT {col.norm} AS v, count(*) AS n "
-                      f"FROM {c.ex.src} WHERE {col.present} GROUP BY 1))")
-        kv = c.ex.agg(f"(SELECT list(v ORDER BY n DESC, v) FROM (SELECT {col.norm} AS v, count(*) AS n "
-                      f"FROM {c.ex.src} WHERE {col.present} GROUP BY 1))")
+        kc = c.ex.agg(
+            f"(SELECT list(n ORDER BY n DESC, v) FROM (SELECT {col.norm} AS v, count(*) AS n "
+            f"FROM {c.ex.src} WHERE {col.present} GROUP BY 1))"
+        )
+        kv = c.ex.agg(
+            f"(SELECT list(v ORDER BY n DESC, v) FROM (SELECT {col.norm} AS v, count(*) AS n "
+            f"FROM {c.ex.src} WHERE {col.present} GROUP BY 1))"
+        )
         yield
-        counts = [(v, int(n)) for v, n in zip(c.ex.values[kv] or [], c.ex.values[kc] or [],
-                                               strict=True)]
+        counts = [
+            (v, int(n)) for v, n in zip(c.ex.values[kv] or [], c.ex.values[kc] or [], strict=True)
+        ]
         kl, details = stats.kl_categorical(po, counts, int(c.ex.values[knn]), tail)
     else:
         bins = po["bins"]
         x = _num(col)
-        hist = [c.ex.agg(f"count(*) FILTER (WHERE {x} >= {literal(lo)} AND {x} "
-                         f"{'<=' if i == len(bins) - 2 else '<'} {literal(hi)})")
-                for i, (lo, hi) in enumerate(zip(bins, bins[1:], strict=False))]
+        hist = [
+            c.ex.agg(
+                f"count(*) FILTER (WHERE {x} >= {literal(lo)} AND {x} "
+                f"{'<=' if i == len(bins) - 2 else '<'} {literal(hi)})"
+            )
+            for i, (lo, hi) in enumerate(zip(bins, bins[1:], strict=False))
+        ]
         kb = c.ex.agg(f"count(*) FILTER (WHERE {x} < {literal(bins[0])})")
         ka = c.ex.agg(f"count(*) FILTER (WHERE {x} > {literal(bins[-1])})")
         yield
         nn = int(c.ex.values[knn])
         if nn == 0:
             return False, _rf(c, {"observed_value": None})
-        kl, details = stats.kl_bins(po, [int(c.ex.values[h]) for h in hist], int(c.ex.values[kb]),
-                                    int(c.ex.values[ka]), nn, tail, internal)
-    observed = None if (math.isinf(kl) or math.isnan(kl)) else kl
-    success = True if thr is None else bool(kl <= thr)
+        kl, details = stats.kl_bins(
+            po,
+            [int(c.ex.values[h]) for h in hist],
+            int(c.ex.values[kb]),
+            int(c.ex.values[ka]),
+            nn,
+            tail,
+            internal,
+        )
+    kl_value = math.nan if kl is None else kl
+    observed = None if (math.isinf(kl_value) or math.isnan(kl_value)) else kl_value
+    success = True if thr is None else bool(kl_value <= thr)
     return success, _rf(c, {"observed_value": observed, "details": details})
 
 
@@ -262,11 +307,16 @@ def _table(c: Check) -> Gen:
         if expected is None or list(expected) == names:
             return True, _rf(c, {"observed_value": names})
         width = max(len(expected), len(names))
-        mism = [{"Expected Column Position": i,
-                 "Expected": expected[i] if i < len(expected) else None,
-                 "Found": names[i] if i < len(names) else None}
-                for i in range(width)
-                if (expected[i] if i < len(expected) else None) != (names[i] if i < len(names) else None)]
+        mism = [
+            {
+                "Expected Column Position": i,
+                "Expected": expected[i] if i < len(expected) else None,
+                "Found": names[i] if i < len(names) else None,
+            }
+            for i in range(width)
+            if (expected[i] if i < len(expected) else None)
+            != (names[i] if i < len(names) else None)
+        ]
         return False, _rf(c, {"observed_value": names, "details": {"mismatched": mism}})
     return _columns_set(c, names)
 
@@ -299,16 +349,21 @@ def _fresh(c: Check) -> Gen:
     yield
     newest = c.ex.values[k]
     age = parse_duration(c.kw["max_age"])
-    now = c.env.get("now") or dt.datetime.now(dt.timezone.utc)
+    now = c.env.get("now") or dt.datetime.now(dt.UTC)
     if newest is None:
         return False, _rf(c, {"observed_value": None, "details": {"max_age": c.kw["max_age"]}})
     if not isinstance(newest, dt.datetime):
         newest = dt.datetime(newest.year, newest.month, newest.day)
-    a = newest if newest.tzinfo else newest.replace(tzinfo=dt.timezone.utc)
-    b = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+    a = newest if newest.tzinfo else newest.replace(tzinfo=dt.UTC)
+    b = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
     lag = (b - a).total_seconds()
-    return lag <= age.total_seconds(), _rf(c, {"observed_value": newest, "details": {
-        "max_age": c.kw["max_age"], "age_seconds": lag, "now": b.isoformat()}})
+    return lag <= age.total_seconds(), _rf(
+        c,
+        {
+            "observed_value": newest,
+            "details": {"max_age": c.kw["max_age"], "age_seconds": lag, "now": b.isoformat()},
+        },
+    )
 
 
 def _row_change(c: Check) -> Gen:
@@ -321,8 +376,9 @@ def _row_change(c: Check) -> Gen:
         return True, _rf(c, {"observed_value": None, "details": {"previous_row_count": None}})
     p = int(c.ex.values[kp])
     pct = 0.0 if n == p else (math.inf if p == 0 else abs(n - p) / p * 100)
-    return pct <= float(c.kw["max_percent"]), _rf(c, {
-        "observed_value": pct, "details": {"row_count": n, "previous_row_count": p}})
+    return pct <= float(c.kw["max_percent"]), _rf(
+        c, {"observed_value": pct, "details": {"row_count": n, "previous_row_count": p}}
+    )
 
 
 def render_this(sql: str, relation: str) -> str:
@@ -346,7 +402,9 @@ def rows_check(c: Check, sql: str) -> Gen:
         cur = c.ex.execute(f"SELECT * FROM ({sql}) LIMIT 20")
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    return n == 0, _rf(c, {"observed_value": n, "unexpected_count": n, "partial_unexpected_list": rows})
+    return n == 0, _rf(
+        c, {"observed_value": n, "unexpected_count": n, "partial_unexpected_list": rows}
+    )
 
 
 def relation_of(to: str) -> str:
@@ -365,8 +423,10 @@ def _relationships(c: Check) -> Gen:
     other = relation_of(c.kw["to"])
     field = quote_ident(c.kw["field"])
     unexpected = f"NOT ({col.q} IN (SELECT {field} FROM {other} WHERE {field} IS NOT NULL))"
-    count = (f"(SELECT count(*) FROM {c.ex.src} WHERE {col.present} AND {col.q} NOT IN "
-             f"(SELECT {field} FROM {other} WHERE {field} IS NOT NULL))")
+    count = (
+        f"(SELECT count(*) FROM {c.ex.src} WHERE {col.present} AND {col.q} NOT IN "
+        f"(SELECT {field} FROM {other} WHERE {field} IS NOT NULL))"
+    )
     m = MapCheck(col.present, unexpected, [(col.q, col.null_kind)], count_sql=count)
     return (yield from run_map(c, m))
 

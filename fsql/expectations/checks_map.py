@@ -17,7 +17,9 @@ Gen = Generator[None, None, Outcome]
 class Check:
     """Per-expectation compile context (executor, kwargs with GX defaults, result format)."""
 
-    def __init__(self, ex: Executor, type_: str, kwargs: dict[str, Any], rf: str, env: dict[str, Any]):
+    def __init__(
+        self, ex: Executor, type_: str, kwargs: dict[str, Any], rf: str, env: dict[str, Any]
+    ):
         self.ex = ex
         self.type = type_
         self.kw = kwargs
@@ -38,8 +40,9 @@ def run_map(c: Check, m: MapCheck) -> Gen:
     ex = c.ex
     k_n = ex.agg("count(*)")
     k_nn = ex.agg(f"count(*) FILTER (WHERE {m.domain})")
-    k_u = ex.agg(m.count_sql if m.count_sql else
-                 f"count(*) FILTER (WHERE ({m.domain}) AND ({m.unexpected}))")
+    k_u = ex.agg(
+        m.count_sql if m.count_sql else f"count(*) FILTER (WHERE ({m.domain}) AND ({m.unexpected}))"
+    )
     yield
     n, nn, u = int(ex.values[k_n]), int(ex.values[k_nn]), int(ex.values[k_u] or 0)
     mostly = float(c.kw.get("mostly", 1))
@@ -57,8 +60,13 @@ def run_map(c: Check, m: MapCheck) -> Gen:
             keys.append(_key(m, row))
             index.append(int(row[-1]))
     return success, format_map_result(
-        c.rf, success=success, element_count=n, nonnull_count=nn if m.report_missing else None,
-        unexpected_count=u, unexpected_list=values, unexpected_keys=keys,
+        c.rf,
+        success=success,
+        element_count=n,
+        nonnull_count=nn if m.report_missing else None,
+        unexpected_count=u,
+        unexpected_list=values,
+        unexpected_keys=keys,
         unexpected_index_list=index if c.rf in ("SUMMARY", "COMPLETE") else None,
     )
 
@@ -86,11 +94,13 @@ def _key(m: MapCheck, row: tuple[Any, ...]) -> Any:
 # --- value sets with pandas' isin / Python set semantics ------------------------------------
 
 
-def value_set_members(col: Column, value_set: list[Any], coerce_temporal: bool = False) -> list[Any]:
+def value_set_members(
+    col: Column, value_set: list[Any], coerce_temporal: bool = False
+) -> list[Any]:
     """Members of ``value_set`` that can equal a value of ``col`` (as pandas isin would)."""
     import datetime as dt
 
-    out = []
+    out: list[Any] = []
     for v in value_set:
         if v is None or (isinstance(v, float) and v != v):
             continue
@@ -135,10 +145,13 @@ def _null(c: Check) -> Gen:
 
 def _unique(c: Check) -> Gen:
     col = c.col()
-    count = (f"(SELECT coalesce(sum(__c), 0) FROM (SELECT count(*) AS __c FROM {c.ex.src} "
-             f"WHERE {col.present} GROUP BY {col.q} HAVING count(*) > 1))")
-    m = _col_check(c, "__c > 1", col, windows={"__c": f"count(*) OVER (PARTITION BY {col.q})"},
-                   count_sql=count)
+    count = (
+        f"(SELECT coalesce(sum(__c), 0) FROM (SELECT count(*) AS __c FROM {c.ex.src} "
+        f"WHERE {col.present} GROUP BY {col.q} HAVING count(*) > 1))"
+    )
+    m = _col_check(
+        c, "__c > 1", col, windows={"__c": f"count(*) OVER (PARTITION BY {col.q})"}, count_sql=count
+    )
     return (yield from run_map(c, m))
 
 
@@ -147,11 +160,15 @@ def _bound_sql(col: Column, v: Any) -> str:
 
     if isinstance(v, (dt.date, dt.datetime)):
         if not col.is_temporal:
-            raise CheckError(f"cannot compare {col.type} column '{col.name}' with a date/time bound")
+            raise CheckError(
+                f"cannot compare {col.type} column '{col.name}' with a date/time bound"
+            )
         return literal(v)
     if not (col.is_numeric or col.is_bool):
-        raise CheckError("Column values, min_value, and max_value must either be None or of the "
-                         f"same type ({col.type} column '{col.name}' vs numeric bound)")
+        raise CheckError(
+            "Column values, min_value, and max_value must either be None or of the "
+            f"same type ({col.type} column '{col.name}' vs numeric bound)"
+        )
     return literal(float(v))
 
 
@@ -209,10 +226,13 @@ def _monotone(c: Check) -> Gen:
     else:
         ok = f"({col.q} {op} __p)"
     unexpected = f"(__p IS NOT NULL AND NOT {ok})"
-    count = (f"(SELECT count(*) FROM (SELECT {col.q}, lag({col.q}) OVER (ORDER BY {RN}) AS __p "
-             f"FROM {c.ex.rn_src} WHERE {col.present}) WHERE {unexpected})")
-    m = _col_check(c, unexpected, col, windows={"__p": f"lag({col.q}) OVER ({{order}})"},
-                   count_sql=count)
+    count = (
+        f"(SELECT count(*) FROM (SELECT {col.q}, lag({col.q}) OVER (ORDER BY {RN}) AS __p "
+        f"FROM {c.ex.rn_src} WHERE {col.present}) WHERE {unexpected})"
+    )
+    m = _col_check(
+        c, unexpected, col, windows={"__p": f"lag({col.q}) OVER ({{order}})"}, count_sql=count
+    )
     return (yield from run_map(c, m))
 
 
@@ -234,20 +254,45 @@ def _lengths(c: Check) -> Gen:
     return (yield from run_map(c, _col_check(c, f"NOT coalesce({ok}, FALSE)", col)))
 
 
-_DTYPES = {"BIGINT": "int64", "INTEGER": "int32", "SMALLINT": "int16", "TINYINT": "int8",
-           "UBIGINT": "uint64", "UINTEGER": "uint32", "USMALLINT": "uint16", "UTINYINT": "uint8",
-           "HUGEINT": "float64", "DOUBLE": "float64", "FLOAT": "float32", "REAL": "float32",
-           "DECIMAL": "float64", "BOOLEAN": "bool", "VARCHAR": "object_", "DATE": "object_",
-           "TIMESTAMP": "datetime64", "TIMESTAMP WITH TIME ZONE": "datetime64"}
-_ALIASES = {"int64": {"int64", "int", "BIGINT", "INT8", "LONG", "Int64"},
-            "int32": {"int32", "INTEGER", "INT", "INT4", "Int32"},
-            "int16": {"int16", "SMALLINT", "INT2"}, "int8": {"int8", "TINYINT", "INT1"},
-            "float64": {"float64", "float", "double", "DOUBLE", "FLOAT8", "Float64", "float_"},
-            "float32": {"float32", "FLOAT", "REAL", "FLOAT4", "single"},
-            "bool": {"bool", "bool_", "BOOLEAN", "BOOL", "boolean"},
-            "object_": {"object", "object_", "O", "VARCHAR", "TEXT", "STRING", "DATE"},
-            "datetime64": {"datetime64", "datetime64[ns]", "datetime64[us]", "TIMESTAMP",
-                           "DATETIME", "Timestamp", "datetime"}}
+_DTYPES = {
+    "BIGINT": "int64",
+    "INTEGER": "int32",
+    "SMALLINT": "int16",
+    "TINYINT": "int8",
+    "UBIGINT": "uint64",
+    "UINTEGER": "uint32",
+    "USMALLINT": "uint16",
+    "UTINYINT": "uint8",
+    "HUGEINT": "float64",
+    "DOUBLE": "float64",
+    "FLOAT": "float32",
+    "REAL": "float32",
+    "DECIMAL": "float64",
+    "BOOLEAN": "bool",
+    "VARCHAR": "object_",
+    "DATE": "object_",
+    "TIMESTAMP": "datetime64",
+    "TIMESTAMP WITH TIME ZONE": "datetime64",
+}
+_ALIASES = {
+    "int64": {"int64", "int", "BIGINT", "INT8", "LONG", "Int64"},
+    "int32": {"int32", "INTEGER", "INT", "INT4", "Int32"},
+    "int16": {"int16", "SMALLINT", "INT2"},
+    "int8": {"int8", "TINYINT", "INT1"},
+    "float64": {"float64", "float", "double", "DOUBLE", "FLOAT8", "Float64", "float_"},
+    "float32": {"float32", "FLOAT", "REAL", "FLOAT4", "single"},
+    "bool": {"bool", "bool_", "BOOLEAN", "BOOL", "boolean"},
+    "object_": {"object", "object_", "O", "VARCHAR", "TEXT", "STRING", "DATE"},
+    "datetime64": {
+        "datetime64",
+        "datetime64[ns]",
+        "datetime64[us]",
+        "TIMESTAMP",
+        "DATETIME",
+        "Timestamp",
+        "datetime",
+    },
+}
 _OBJECT_NAMES = {"object", "object_", "O"}
 _STR_NAMES = {"str", "string", "str_", "VARCHAR", "TEXT", "STRING", "StringDtype"}
 
@@ -313,8 +358,12 @@ def _pair(c: Check) -> Gen:
     else:
         op = ">=" if c.kw.get("or_equal") else ">"
     cmp = f"{a.norm} {op} {b.norm}" if a.family == b.family or op != "=" else "FALSE"
-    m = MapCheck(_pair_domain(c, a, b), f"NOT coalesce({cmp}, FALSE)",
-                 [(a.q, a.null_kind), (b.q, b.null_kind)], shape="pair")
+    m = MapCheck(
+        _pair_domain(c, a, b),
+        f"NOT coalesce({cmp}, FALSE)",
+        [(a.q, a.null_kind), (b.q, b.null_kind)],
+        shape="pair",
+    )
     return (yield from run_map(c, m))
 
 
@@ -338,24 +387,28 @@ def _multi(c: Check) -> Gen:
         keys = ", ".join(x.norm for x in cols)
         windows = {"__c": f"count(*) OVER (PARTITION BY {keys})"}
         unexpected = "__c > 1"
-        count = (f"(SELECT coalesce(sum(__c), 0) FROM (SELECT count(*) AS __c FROM {c.ex.src} "
-                 f"WHERE {domain} GROUP BY {keys} HAVING count(*) > 1))")
+        count = (
+            f"(SELECT coalesce(sum(__c), 0) FROM (SELECT count(*) AS __c FROM {c.ex.src} "
+            f"WHERE {domain} GROUP BY {keys} HAVING count(*) > 1))"
+        )
     elif c.type == "expect_multicolumn_sum_to_equal":
         cast = "HUGEINT" if all(x.is_int or x.is_bool for x in cols) else "DOUBLE"
         total = " + ".join(f"{x.norm}::{cast}" for x in cols)
         unexpected = f"NOT coalesce(({total}) = {literal(float(c.kw['sum_total']))}, FALSE)"
     else:
-        pairs = [_same_in_row(x, y) for i, x in enumerate(cols) for y in cols[i + 1:]]
+        pairs = [_same_in_row(x, y) for i, x in enumerate(cols) for y in cols[i + 1 :]]
         unexpected = "(" + " OR ".join(pairs) + ")"
-    m = MapCheck(domain, unexpected, values, shape="dict", names=names, windows=windows,
-                 count_sql=count)
+    m = MapCheck(
+        domain, unexpected, values, shape="dict", names=names, windows=windows, count_sql=count
+    )
     return (yield from run_map(c, m))
 
 
 def _same_in_row(x: Column, y: Column) -> str:
     """pandas ``nunique(dropna=False)`` equality of two cells of one row (object dtype)."""
     values = f"coalesce({x.norm} = {y.norm}, FALSE)" if x.family == y.family else "FALSE"
-    nulls = f"({x.missing} AND {y.missing})" if x.null_kind == y.null_kind else "FALSE"
+    same_null = x.null_kind == y.null_kind or {x.null_kind, y.null_kind} <= {"na", "nan"}
+    nulls = f"({x.missing} AND {y.missing})" if same_null else "FALSE"
     return f"({values} OR {nulls})"
 
 

@@ -45,12 +45,14 @@ def to_gx_suite(name: str, specs: Sequence[ExpectationSpec]) -> dict[str, Any]:
         if etype is None or not etype.gx:
             skipped.append({"type": spec.type, "kwargs": _json(dict(spec.kwargs))})
             continue
-        expectations.append({
-            "type": spec.type,
-            "kwargs": gx_kwargs(spec),
-            "meta": {"fsql_id": spec.id, **_json(dict(spec.meta))},
-            "severity": "critical" if spec.severity == "error" else "warning",
-        })
+        expectations.append(
+            {
+                "type": spec.type,
+                "kwargs": gx_kwargs(spec),
+                "meta": {"fsql_id": spec.id, **_json(dict(spec.meta))},
+                "severity": "critical" if spec.severity == "error" else "warning",
+            }
+        )
     meta: dict[str, Any] = {"great_expectations_version": GX_VERSION, "generated_by": "fsql"}
     if skipped:
         meta["fsql_only_expectations"] = skipped

@@ -87,7 +87,9 @@ class _Ctx:
         self.name = name
         self.loc = loc
 
-    def err(self, message: str, expected: str | None = None, hint: str | None = None) -> ConfigError:
+    def err(
+        self, message: str, expected: str | None = None, hint: str | None = None
+    ) -> ConfigError:
         return ConfigError(f"{self.name}: {message}", expected=expected, hint=hint, **self.loc)
 
 
@@ -105,20 +107,20 @@ def parse_expectation(
     ``column`` is the column the item was declared under (it fills ``kwargs["column"]``).
     Raises :class:`fsql.errors.ConfigError` for unknown names / kwargs and invalid values.
     """
-    loc = {"path": path, "line": line, "col": col, "model": model}
+    loc: dict[str, Any] = {"path": path, "line": line, "col": col, "model": model}
     name, body = _split(raw, loc)
     ctx = _Ctx(name, loc)
     if name not in REGISTRY and name not in ALIASES:
         from .registry import list_expectations
 
         names = [t.name for t in list_expectations()] + list(ALIASES)
-        short = {n.removeprefix("expect_"): n for n in names}
-        hint = did_you_mean(name, names) or did_you_mean(name.removeprefix("expect_"), list(short))
-        if hint and name.removeprefix("expect_") in hint:
-            hint = None
-        raise ConfigError(f"unknown expectation '{name}'", expected="a GX expectation name or "
-                          "not_null / unique / accepted_values / relationships",
-                          hint=hint or "run `fsql expectations list`", **loc)
+        hint = did_you_mean(name, names) or did_you_mean("expect_" + name, names)
+        raise ConfigError(
+            f"unknown expectation '{name}'",
+            expected="a GX expectation name or not_null / unique / accepted_values / relationships",
+            hint=hint or "run `fsql expectations list`",
+            **loc,
+        )
     body = dict(body)
     severity, where, meta = _spec_options(ctx, body)
     canonical = canonical_name(name)
@@ -127,7 +129,9 @@ def parse_expectation(
     etype = REGISTRY[canonical]
     if column is not None and "column" in etype.kwarg_names:
         if "column" in body and body["column"] != column:
-            raise ctx.err(f"declared under column '{column}' but kwargs name column '{body['column']}'")
+            raise ctx.err(
+                f"declared under column '{column}' but kwargs name column '{body['column']}'"
+            )
         body["column"] = column
     kwargs = _validate_kwargs(ctx, etype, body)
     return ExpectationSpec(canonical, kwargs, severity, where, path, line, col, model, meta)
@@ -137,15 +141,22 @@ def _split(raw: Any, loc: dict[str, Any]) -> tuple[str, Mapping[str, Any]]:
     if isinstance(raw, str):
         return raw.strip(), {}
     if isinstance(raw, Mapping) and len(raw) == 1:
-        (name, body), = raw.items()
+        ((name, body),) = raw.items()
         if body is None:
             body = {}
         if not isinstance(name, str) or not isinstance(body, Mapping):
-            raise ConfigError(f"expectation '{name}' must map to a mapping of kwargs",
-                              expected="{name: {kwarg: value, ...}}", **loc)
+            raise ConfigError(
+                f"expectation '{name}' must map to a mapping of kwargs",
+                expected="{name: {kwarg: value, ...}}",
+                **loc,
+            )
         return name.strip(), body
-    raise ConfigError("invalid expectation item", expected="a name or a one-key mapping "
-                      "{name: {kwargs}}", hint=f"got {raw!r}", **loc)
+    raise ConfigError(
+        "invalid expectation item",
+        expected="a name or a one-key mapping {name: {kwargs}}",
+        hint=f"got {raw!r}",
+        **loc,
+    )
 
 
 def _spec_options(ctx: _Ctx, body: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
@@ -166,10 +177,13 @@ def _spec_options(ctx: _Ctx, body: dict[str, Any]) -> tuple[str, str | None, dic
     if "row_condition" in body:
         raise ctx.err("row_condition is not supported", hint="use where: <SQL predicate>")
     if not isinstance(severity, str) or severity.lower() not in SEVERITIES:
-        raise ctx.err(f"invalid severity {severity!r}", expected="error or warn",
-                      hint=did_you_mean(str(severity), SEVERITIES))
+        raise ctx.err(
+            f"invalid severity {severity!r}",
+            expected="error or warn",
+            hint=did_you_mean(str(severity), SEVERITIES),
+        )
     if where is not None and (not isinstance(where, str) or not where.strip()):
-        raise ctx.err("where must be a SQL predicate string", expected="e.g. where: \"amount > 0\"")
+        raise ctx.err("where must be a SQL predicate string", expected='e.g. where: "amount > 0"')
     return severity.lower(), where, meta
 
 
@@ -177,14 +191,18 @@ def _validate_kwargs(ctx: _Ctx, etype: ExpectationType, body: dict[str, Any]) ->
     names = etype.kwarg_names
     for key in body:
         if key not in names and not etype.open_kwargs:
-            raise ctx.err(f"unknown kwarg '{key}'", expected="one of " + ", ".join(names),
-                          hint=did_you_mean(str(key), names))
+            raise ctx.err(
+                f"unknown kwarg '{key}'",
+                expected="one of " + ", ".join(names),
+                hint=did_you_mean(str(key), names),
+            )
     out: dict[str, Any] = {}
     for spec in etype.kwargs:
         if spec.name not in body:
             if spec.required:
-                raise ctx.err(f"missing required kwarg '{spec.name}'",
-                              expected=spec.description or spec.type)
+                raise ctx.err(
+                    f"missing required kwarg '{spec.name}'", expected=spec.description or spec.type
+                )
             continue
         out[spec.name] = _coerce(ctx, spec, body[spec.name])
     if etype.open_kwargs:
@@ -198,8 +216,11 @@ def _validate_kwargs(ctx: _Ctx, etype: ExpectationType, body: dict[str, Any]) ->
 
 def _bad(ctx: _Ctx, spec: KwargSpec, value: Any, expected: str) -> ConfigError:
     if isinstance(value, Mapping):
-        return ctx.err(f"kwarg '{spec.name}' got a mapping", expected=expected,
-                       hint="suite parameters ({'$PARAMETER': ...}) are not supported")
+        return ctx.err(
+            f"kwarg '{spec.name}' got a mapping",
+            expected=expected,
+            hint="suite parameters ({'$PARAMETER': ...}) are not supported",
+        )
     return ctx.err(f"invalid value {value!r} for kwarg '{spec.name}'", expected=expected)
 
 
@@ -268,8 +289,19 @@ def _to_str(value: Any) -> str | None:
 
 def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
     t = spec.type
-    if value is None and (t in ("bound", "float_bound", "int_bound", "row_bound", "opt_bool",
-                                "opt_str_list", "relative_error", "holdout")):
+    if value is None and (
+        t
+        in (
+            "bound",
+            "float_bound",
+            "int_bound",
+            "row_bound",
+            "opt_bool",
+            "opt_str_list",
+            "relative_error",
+            "holdout",
+        )
+    ):
         return None
     if t == "column":
         if not isinstance(value, str):
@@ -290,7 +322,9 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
             temporal = _to_temporal(value)
             if temporal is not None:
                 return temporal
-        raise _bad(ctx, spec, value, "a number" + (", a date or a datetime" if t == "bound" else ""))
+        raise _bad(
+            ctx, spec, value, "a number" + (", a date or a datetime" if t == "bound" else "")
+        )
     if t in ("int_bound", "int", "row_bound"):
         i = _to_int(value)
         if i is not None:
@@ -317,16 +351,20 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
     if t.startswith("literal:"):
         options = t.split(":", 1)[1].split("|")
         if value not in options:
-            raise ctx.err(f"invalid value {value!r} for kwarg '{spec.name}'",
-                          expected="one of " + ", ".join(options),
-                          hint=did_you_mean(str(value), options))
+            raise ctx.err(
+                f"invalid value {value!r} for kwarg '{spec.name}'",
+                expected="one of " + ", ".join(options),
+                hint=did_you_mean(str(value), options),
+            )
         return value
     if t == "relative_error":
         if value is False or value == 0:
             return False
         if value not in _QUANTILE_METHODS:
-            raise ctx.err(f"invalid value {value!r} for kwarg '{spec.name}'",
-                          expected="false or one of " + ", ".join(_QUANTILE_METHODS))
+            raise ctx.err(
+                f"invalid value {value!r} for kwarg '{spec.name}'",
+                expected="false or one of " + ", ".join(_QUANTILE_METHODS),
+            )
         return value
     if t == "quantile_ranges":
         return _coerce_quantiles(ctx, spec, value)
@@ -374,7 +412,9 @@ def _coerce_quantiles(ctx: _Ctx, spec: KwargSpec, value: Any) -> dict[str, Any]:
 
 
 def _coerce_partition(ctx: _Ctx, spec: KwargSpec, value: Any) -> dict[str, Any]:
-    expected = "{values: [...], weights: [...]} or {bins: [...], weights: [...], tail_weights: [a, b]}"
+    expected = (
+        "{values: [...], weights: [...]} or {bins: [...], weights: [...], tail_weights: [a, b]}"
+    )
     if not isinstance(value, Mapping) or "weights" not in value:
         raise _bad(ctx, spec, value, expected)
     weights = [_to_float(w) for w in value["weights"]]
@@ -387,21 +427,40 @@ def _coerce_partition(ctx: _Ctx, spec: KwargSpec, value: Any) -> dict[str, Any]:
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise ctx.err("partition weights must sum to 1", expected=expected)
     if "values" in value:
-        if len(value["values"]) != len(weights) or len(set(map(repr, value["values"]))) != len(weights):
+        if len(value["values"]) != len(weights) or len(set(map(repr, value["values"]))) != len(
+            weights
+        ):
             raise ctx.err("partition values must be distinct, one per weight", expected=expected)
         return {"values": list(value["values"]), "weights": weights}
-    bins = [_to_float(b) for b in value.get("bins") or []]
-    if len(bins) != len(weights) + 1 or any(b is None for b in bins) or bins != sorted(bins):
-        raise ctx.err("partition bins must be sorted numbers, one more than weights", expected=expected)
+    raw_bins = [_to_float(b) for b in value.get("bins") or []]
+    bins = [b for b in raw_bins if b is not None]
+    if len(raw_bins) != len(weights) + 1 or len(bins) != len(raw_bins) or bins != sorted(bins):
+        raise ctx.err(
+            "partition bins must be sorted numbers, one more than weights", expected=expected
+        )
     out: dict[str, Any] = {"bins": bins, "weights": weights}
     if tails is not None:
         out["tail_weights"] = [float(t) for t in tails]
     return out
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|week|weeks)\s*$", re.I)
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
-          "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+_DURATION = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|week|weeks)\s*$", re.I
+)
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hr": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
 
 
 def parse_duration(value: Any, ctx: _Ctx | None = None) -> _dt.timedelta:
@@ -422,16 +481,20 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
     lo, hi = kw.get("min_value"), kw.get("max_value")
     if name in ("expect_column_values_to_be_between", "expect_column_value_lengths_to_be_between"):
         if lo is None and hi is None:
-            raise ctx.err("min_value and max_value cannot both be None",
-                          expected="at least one of min_value / max_value")
+            raise ctx.err(
+                "min_value and max_value cannot both be None",
+                expected="at least one of min_value / max_value",
+            )
     if name == "expect_column_values_to_be_between" and lo is not None and hi is not None:
         try:
             bad = lo > hi
         except TypeError:
             raise ctx.err("min_value and max_value must be of the same kind") from None
         if bad:
-            raise ctx.err("min_value cannot be greater than max_value",
-                          expected=f"min_value <= max_value (got {lo!r} > {hi!r})")
+            raise ctx.err(
+                "min_value cannot be greater than max_value",
+                expected=f"min_value <= max_value (got {lo!r} > {hi!r})",
+            )
     if name == "expect_column_values_to_match_regex_list" and not kw.get("regex_list"):
         raise ctx.err("regex_list must not be empty", expected="a non-empty list of regexes")
     if name.startswith("expect_column_values_to") and "regex" in name:
@@ -439,12 +502,17 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
             try:
                 re.compile(rx)
             except re.error as e:
-                raise ctx.err(f"invalid regex {rx!r}: {e}", expected="a Python regular expression") from None
+                raise ctx.err(
+                    f"invalid regex {rx!r}: {e}", expected="a Python regular expression"
+                ) from None
     if etype.kind == "multicolumn" and "column_list" in kw and len(kw["column_list"]) < 2:
         raise ctx.err("column_list must contain at least two columns", expected=">= 2 column names")
     if name == "expect_select_column_values_to_be_unique_within_record":
         if kw.get("ignore_row_if", "all_values_are_missing") not in (
-                "all_values_are_missing", "any_value_is_missing", "never"):
+            "all_values_are_missing",
+            "any_value_is_missing",
+            "never",
+        ):
             raise ctx.err("invalid ignore_row_if")
     if name == "expect_column_kl_divergence_to_be_less_than":
         t = kw.get("threshold")

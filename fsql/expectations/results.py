@@ -107,15 +107,17 @@ class SuiteResult:
             status = "✔" if r.success else ("✖" if r.spec.severity == "error" else "⚠")
             detail = r.exception or _summary(r.result)
             rows.append(
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>".format(
-                    status, html.escape(r.spec.id), html.escape(r.spec.severity), html.escape(detail)
-                )
+                f"<tr><td>{status}</td><td><code>{html.escape(r.spec.id)}</code></td><td>{html.escape(r.spec.severity)}</td><td>{html.escape(detail)}</td></tr>"
             )
         s = self.statistics
-        head = (f"<p><b>{'passed' if self.success else 'failed'}</b>: "
-                f"{s['successful_expectations']}/{s['evaluated_expectations']} expectations</p>")
-        return (head + "<table><thead><tr><th></th><th>expectation</th><th>severity</th>"
-                "<th>result</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        head = (
+            f"<p><b>{'passed' if self.success else 'failed'}</b>: "
+            f"{s['successful_expectations']}/{s['evaluated_expectations']} expectations</p>"
+        )
+        return (
+            head + "<table><thead><tr><th></th><th>expectation</th><th>severity</th>"
+            "<th>result</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        )
 
 
 def _summary(result: Mapping[str, Any]) -> str:
@@ -260,8 +262,10 @@ def junit_xml(suites: Mapping[str, SuiteResult]) -> str:
         suite = suites[name]
         n_fail = sum(1 for r in suite.results if not r.success and not r.exception)
         n_err = sum(1 for r in suite.results if r.exception)
-        out.append(f"  <testsuite name={quoteattr(name)} tests=\"{len(suite.results)}\" "
-                   f"failures=\"{n_fail}\" errors=\"{n_err}\">")
+        out.append(
+            f'  <testsuite name={quoteattr(name)} tests="{len(suite.results)}" '
+            f'failures="{n_fail}" errors="{n_err}">'
+        )
         for r in suite.results:
             attrs = f"name={quoteattr(r.spec.id)} classname={quoteattr(name)}"
             if r.spec.path:
@@ -274,8 +278,10 @@ def junit_xml(suites: Mapping[str, SuiteResult]) -> str:
             tag = "error" if r.exception else "failure"
             kind = "error" if r.exception else r.spec.severity
             out.append(f"    <testcase {attrs}>")
-            out.append(f"      <{tag} message={quoteattr(r.message)} type={quoteattr(kind)}>"
-                       f"{escape(_summary(r.result) or (r.exception or ''))}</{tag}>")
+            out.append(
+                f"      <{tag} message={quoteattr(r.message)} type={quoteattr(kind)}>"
+                f"{escape(_summary(r.result) or (r.exception or ''))}</{tag}>"
+            )
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")

@@ -25,8 +25,23 @@ from fsql.engine import DuckDBError, quote_ident
 __all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN"]
 
 RN = "__fsql_rn"
-INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-             "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "INT8", "INT4", "INT2", "LONG"}
+INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "INT",
+    "INT8",
+    "INT4",
+    "INT2",
+    "LONG",
+}
 FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8"}
 STR_TYPES = {"VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR"}
 
@@ -155,8 +170,14 @@ class MapCheck:
 class Executor:
     """Collects aggregates for one relation (+ where filter) and runs them fused."""
 
-    def __init__(self, con: Any, relation: str, columns: Sequence[Column], where: str | None,
-                 counter: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        con: Any,
+        relation: str,
+        columns: Sequence[Column],
+        where: str | None,
+        counter: Callable[[], None] | None = None,
+    ) -> None:
         self.con = con
         self.relation = relation
         self.columns = {c.name: c for c in columns}
@@ -200,7 +221,7 @@ class Executor:
         return self.con.execute(sql, list(params) if params else [])
 
     def want_values(self, col: Column) -> None:
-        """Ask for the column's values in row order, None = missing (fetched with the next stage)."""
+        """Ask for the column's values in row order, None = missing (fetched next stage)."""
         if col.name not in self.column_values:
             self._wanted[col.name] = col
 
@@ -250,10 +271,14 @@ class Executor:
 
     def fetch_map_samples(self, m: MapCheck, limit: int | None) -> list[tuple[Any, ...]]:
         """Unexpected rows (value columns..., row position) in row order."""
-        windows = "".join(f", {w.format(order=f'ORDER BY {RN}')} AS {a}" for a, w in m.windows.items())
+        windows = "".join(
+            f", {w.format(order=f'ORDER BY {RN}')} AS {a}" for a, w in m.windows.items()
+        )
         vals = ", ".join(v for v, _ in m.values)
-        sql = (f"SELECT {vals}, {RN} FROM (SELECT *{windows} FROM {self.rn_src} WHERE {m.domain}) "
-               f"WHERE {m.unexpected} ORDER BY {RN}")
+        sql = (
+            f"SELECT {vals}, {RN} FROM (SELECT *{windows} FROM {self.rn_src} WHERE {m.domain}) "
+            f"WHERE {m.unexpected} ORDER BY {RN}"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return self.execute(sql).fetchall()
@@ -261,27 +286,23 @@ class Executor:
     def regex(self, text_sql: str, pattern: str) -> str:
         """SQL predicate: Python ``re.search(pattern, text)`` is truthy."""
         translated = to_re2(pattern)
-        if translated is not None and self._re2_ok(translated):
+        if translated is not None:
             return f"regexp_matches({text_sql}, {literal(translated)})"
         self._ensure_udf()
         return f"fsql_re_search({literal(pattern)}, {text_sql})"
-
-    def _re2_ok(self, pattern: str) -> bool:
-        try:
-            self.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
-            return True
-        except DuckDBError:
-            return False
 
     def _ensure_udf(self) -> None:
         if self._regex_udf:
             return
         try:
-            self.con.create_function("fsql_re_search", _re_search, ["VARCHAR", "VARCHAR"], "BOOLEAN",
-                                     side_effects=False)
+            self.con.create_function(
+                "fsql_re_search", _re_search, ["VARCHAR", "VARCHAR"], "BOOLEAN", side_effects=False
+            )
         except Exception as e:  # already registered on this database, or no UDF support
             if "already" not in str(e).lower() and "exists" not in str(e).lower():
-                raise CheckError(f"regex needs Python semantics but UDFs are unavailable: {e}") from e
+                raise CheckError(
+                    f"regex needs Python semantics but UDFs are unavailable: {e}"
+                ) from e
         self._regex_udf = True
 
 
@@ -299,8 +320,15 @@ def _short(e: Exception) -> str:
 
 
 _CLASS_ESC = {"d": r"\p{Nd}", "w": r"\p{L}\p{N}_", "s": r"\s\x0b\x1c-\x1f\x85\p{Z}"}
-_OUT_ESC = {"d": r"\p{Nd}", "D": r"\P{Nd}", "w": r"[\p{L}\p{N}_]", "W": r"[^\p{L}\p{N}_]",
-            "s": r"[\s\x0b\x1c-\x1f\x85\p{Z}]", "S": r"[^\s\x0b\x1c-\x1f\x85\p{Z}]", "Z": r"\z"}
+_OUT_ESC = {
+    "d": r"\p{Nd}",
+    "D": r"\P{Nd}",
+    "w": r"[\p{L}\p{N}_]",
+    "W": r"[^\p{L}\p{N}_]",
+    "s": r"[\s\x0b\x1c-\x1f\x85\p{Z}]",
+    "S": r"[^\s\x0b\x1c-\x1f\x85\p{Z}]",
+    "Z": r"\z",
+}
 
 
 def to_re2(pattern: str) -> str | None:
@@ -329,7 +357,7 @@ def to_re2(pattern: str) -> str | None:
             out.append(ch)
         elif ch == "[":
             in_class = True
-            if pattern[i + 1:i + 2] == "^":
+            if pattern[i + 1 : i + 2] == "^":
                 out.append("[^")
                 i += 2
                 continue

@@ -14,8 +14,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["EXACT_LIMIT", "pairwise_sum", "np_sum", "np_mean", "pd_std", "np_median",
-           "np_quantile", "quantile_indexes", "kl_categorical", "kl_bins"]
+__all__ = [
+    "EXACT_LIMIT",
+    "pairwise_sum",
+    "np_sum",
+    "np_mean",
+    "pd_std",
+    "np_median",
+    "np_quantile",
+    "quantile_indexes",
+    "kl_categorical",
+    "kl_bins",
+]
 
 EXACT_LIMIT = 50_000
 _BLOCK = 128
@@ -49,7 +59,8 @@ def pairwise_sum(a: Sequence[float]) -> float:
 
 def masked_sum(values: Sequence[Any]) -> float:
     """numpy ``add.reduce(a, where=mask)``: pairwise sums of each unmasked run, in order."""
-    res, run = 0.0, []
+    res: float = 0.0
+    run: list[float] = []
     for v in values:
         if v is None:
             if run:
@@ -185,8 +196,12 @@ def _entropy(pk: list[float], qk: list[float]) -> float:
     return 0.0 + pairwise_sum([_rel_entr(a, b) for a, b in zip(p, q, strict=True)])
 
 
-def kl_categorical(partition: dict[str, Any], counts: list[tuple[Any, int]], nonnull: int,
-                   tail_weight_holdout: float) -> tuple[float | None, dict[str, Any]]:
+def kl_categorical(
+    partition: dict[str, Any],
+    counts: list[tuple[Any, int]],
+    nonnull: int,
+    tail_weight_holdout: float,
+) -> tuple[float | None, dict[str, Any]]:
     """GX's categorical KL divergence: observed value counts vs the expected partition."""
     values = list(partition["values"])
     expected = dict(zip(values, partition["weights"], strict=True))
@@ -195,24 +210,39 @@ def kl_categorical(partition: dict[str, Any], counts: list[tuple[Any, int]], non
     pk = [observed.get(v, 0.0) for v in index]
     missing = [v for v in index if v not in expected]
     if missing:
-        qk = [expected[v] * (1 - tail_weight_holdout) if v in expected
-              else tail_weight_holdout / len(missing) for v in index]
+        qk = [
+            expected[v] * (1 - tail_weight_holdout)
+            if v in expected
+            else tail_weight_holdout / len(missing)
+            for v in index
+        ]
     else:
         qk = [float(expected[v]) for v in index]
     try:
         kl = _entropy(pk, qk)
     except ZeroDivisionError:
         kl = math.nan
-    details = {"observed_partition": {"values": index, "weights": pk},
-               "expected_partition": {"values": index, "weights": qk}}
+    details = {
+        "observed_partition": {"values": index, "weights": pk},
+        "expected_partition": {"values": index, "weights": qk},
+    }
     return kl, details
 
 
-def kl_bins(partition: dict[str, Any], hist: list[int], below: int, above: int, nonnull: int,
-            tail_weight_holdout: float, internal_weight_holdout: float) -> tuple[float, dict]:
+def kl_bins(
+    partition: dict[str, Any],
+    hist: list[int],
+    below: int,
+    above: int,
+    nonnull: int,
+    tail_weight_holdout: float,
+    internal_weight_holdout: float,
+) -> tuple[float, dict]:
     """GX's continuous KL divergence for a partition with finite bin edges."""
     observed = [h / nonnull for h in hist]
-    expected = [w * (1 - tail_weight_holdout - internal_weight_holdout) for w in partition["weights"]]
+    expected = [
+        w * (1 - tail_weight_holdout - internal_weight_holdout) for w in partition["weights"]
+    ]
     zeros = sum(1 for w in expected if w == 0)
     if internal_weight_holdout > 0 and zeros:
         expected = [internal_weight_holdout / zeros if w == 0 else w for w in expected]
@@ -221,9 +251,15 @@ def kl_bins(partition: dict[str, Any], hist: list[int], below: int, above: int, 
     comb_observed = [below / nonnull, *observed, above / nonnull]
     kl = _entropy(comb_observed, comb_expected)
     details = {
-        "observed_partition": {"bins": partition["bins"], "weights": observed,
-                               "tail_weights": [below / nonnull, above / nonnull]},
-        "expected_partition": {"bins": partition["bins"], "weights": expected,
-                               "tail_weights": list(tails)},
+        "observed_partition": {
+            "bins": partition["bins"],
+            "weights": observed,
+            "tail_weights": [below / nonnull, above / nonnull],
+        },
+        "expected_partition": {
+            "bins": partition["bins"],
+            "weights": expected,
+            "tail_weights": list(tails),
+        },
     }
     return kl, details
