@@ -70,6 +70,7 @@ def run_suite_gx(
             message = info.get("exception_message") if isinstance(info, dict) else None
             if message is None and "raised_exception': True" in str(info):
                 message = "great_expectations raised an exception"
-            out[i] = ExpectationResult(spec, bool(res["success"]), res.get("result") or {},
-                                       exception=message)
+            out[i] = ExpectationResult(
+                spec, bool(res["success"]), res.get("result") or {}, exception=message
+            )
     return SuiteResult(tuple(out[i] for i in range(len(specs))))
