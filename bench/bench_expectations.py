@@ -54,9 +54,11 @@ SELECT
   (SELECT coalesce(sum(c), 0) FROM (SELECT count(*) c FROM t WHERE id IS NOT NULL
      GROUP BY id HAVING count(*) > 1)),
   count(*) FILTER (WHERE user_id IS NULL),
-  count(*) FILTER (WHERE NOT (amount IS NULL OR isnan(amount)) AND NOT (amount >= 0 AND amount <= 1000)),
+  count(*) FILTER (WHERE NOT (amount IS NULL OR isnan(amount))
+                   AND NOT (amount >= 0 AND amount <= 1000)),
   count(*) FILTER (WHERE category IS NOT NULL AND category NOT IN ('food','travel','rent','fun')),
-  count(*) FILTER (WHERE email IS NOT NULL AND NOT regexp_matches(email, '^[a-z0-9.]+@[a-z]+\\.com$')),
+  count(*) FILTER (WHERE email IS NOT NULL
+                   AND NOT regexp_matches(email, '^[a-z0-9.]+@[a-z]+\\.com$')),
   count(*) FILTER (WHERE email IS NOT NULL AND NOT (length(email) BETWEEN 5 AND 40)),
   (SELECT coalesce(sum(c), 0) FROM (SELECT count(*) c FROM t
      WHERE NOT (user_id IS NULL AND ts IS NULL) GROUP BY user_id, ts HAVING count(*) > 1)),
@@ -105,7 +107,8 @@ def run_gx(con: Any) -> float:
     logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
     df = con.execute("SELECT * FROM t").df()
     ctx = gx.get_context(mode="ephemeral")
-    bd = ctx.data_sources.add_pandas("b").add_dataframe_asset("t").add_batch_definition_whole_dataframe("w")
+    asset = ctx.data_sources.add_pandas("b").add_dataframe_asset("t")
+    bd = asset.add_batch_definition_whole_dataframe("w")
     suite = ctx.suites.add(gx.ExpectationSuite(name="bench"))
     for raw, column in SUITE:
         spec = parse_expectation(raw, column=column)

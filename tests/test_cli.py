@@ -123,3 +123,11 @@ def test_docs_generate_materialize_and_online_lookup(tmp_path):
                                         [{"user_id": 1}, {"user_id": 10**9}]).to_dict()
     assert out["user_id"] == [1, 10**9]
     assert out["days_since_prev_txn"][1] is None
+
+
+def test_readme_links_point_at_existing_docs():
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    for link in re.findall(r"\]\(((?:docs|bench)/[^)]+)\)", readme):
+        assert (REPO / link).exists(), link

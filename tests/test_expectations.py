@@ -376,7 +376,7 @@ def test_validate_pandas_and_arrow() -> None:
 
     exps = [
         {"expect_column_values_to_be_between": {"column": "x", "min_value": 0}},
-        "not_null" if False else {"expect_column_values_to_not_be_null": {"column": "x"}},
+        {"expect_column_values_to_not_be_null": {"column": "x"}},
     ]
     df = _frame({"x": [1.0, -2.0, float("nan")]})
     r = validate(df, exps, result_format="COMPLETE")

@@ -2,8 +2,8 @@
 
 >>> from fsql.expectations import validate
 >>> import pandas as pd
->>> r = validate(pd.DataFrame({"x": [1, 2, None]}), ["expect_column_values_to_not_be_null"
-...     if False else {"expect_column_values_to_not_be_null": {"column": "x", "mostly": 0.5}}])
+>>> r = validate(pd.DataFrame({"x": [1, 2, None]}),
+...              [{"expect_column_values_to_not_be_null": {"column": "x", "mostly": 0.5}}])
 >>> r.success
 True
 """
