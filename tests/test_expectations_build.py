@@ -145,3 +145,22 @@ def test_project_validate_and_export_cli(make_project):
     assert out.returncode == 0
     suite = json.loads((root / "target" / "gx" / "ev.json").read_text())
     assert suite["name"] == "ev" and len(suite["expectations"]) == 5
+
+
+def test_engine_gx_agrees_with_fsql(make_project):
+    pytest.importorskip("great_expectations", reason="the gx extra (CI installs it)")
+    files = dict(FILES)
+    files["models/ev.yml"] = files["models/ev.yml"].replace("max_value: 100", "max_value: 6")
+    root = make_project(files)
+    fsql.Project(root).run()
+    ours = fsql.Project(root).test(version=1, result_format="COMPLETE")
+    theirs = fsql.Project(root).test(version=1, engine="gx", result_format="COMPLETE")
+    assert theirs.engine == "gx"
+    mine = {c["id"]: c for m in ours.models for c in m.checks}
+    gx = {c["id"]: c for m in theirs.models for c in m.checks}
+    assert mine.keys() == gx.keys()
+    for key, c in mine.items():
+        assert c["success"] == gx[key]["success"], key
+        for field in ("unexpected_count", "element_count", "observed_value"):
+            if field in c["result"]:
+                assert c["result"][field] == gx[key]["result"].get(field), (key, field)
