@@ -44,6 +44,17 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+def query_db(root: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on a project's warehouse, opened read-only and closed again."""
+    import duckdb
+
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real ``fsql`` CLI in a subprocess (as a user would)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import query_db
 
 import fsql
 from fsql.errors import LockedError
@@ -61,11 +62,7 @@ def live(root: Path) -> dict[str, int]:
 
 
 def query(root: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return query_db(root, sql)
 
 
 def test_first_run_builds_versions_and_views(make_project):

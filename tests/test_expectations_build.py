@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-import duckdb
 import pytest
+from conftest import query_db as q
 
 import fsql
 from fsql.errors import ConfigError, ErrorGroup
@@ -41,14 +41,6 @@ FILES = {
     """,
     "models/down.sql": "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('ev') }}",
 }
-
-
-def q(root, sql):
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_warn_reports_and_publishes(make_project):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
+from conftest import query_db as q
 
 import fsql
 from fsql.errors import ConfigError
@@ -18,14 +18,6 @@ FILES = {
     "models/hist.sql": "{{ config(materialized='table') }}\n"
                        "select count(*) as n from {{ ref('base', version=1) }}",
 }
-
-
-def q(root, sql):
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _edit_base(root, values):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import duckdb
+from conftest import query_db as q
 
 import fsql
 
@@ -19,14 +19,6 @@ FILES = {
         where day >= '{{ start }}' and day < '{{ end }}'
     """,
 }
-
-
-def q(root, sql):
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_incremental_builds_only_missing_intervals_and_shares_storage(make_project):
