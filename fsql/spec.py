@@ -178,7 +178,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
         ),
         ConfigKey("meta", (dict,), "Free-form metadata shown in docs."),
         ConfigKey("statistics", (bool,), "Profile each new version (column statistics and "
-                  "drift vs the previous version); default true."),
+                  "drift vs the previous version); default true (false for incremental)."),
     ]
 }
 

@@ -1,0 +1,118 @@
+"""Incremental models: a daily run that appends one day to a 365-day, N-row table.
+
+Compares fsql (new version = one appended part, no copy) with the floor (raw DuckDB
+``INSERT INTO t SELECT ... WHERE day = D`` into an existing table), and measures storage growth,
+``versions`` and ``diff`` latency.
+
+    .venv/bin/python bench/bench_incremental.py --rows 1e7 --reps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import fsql  # noqa: E402
+from fsql import engine  # noqa: E402
+
+MODEL = """{{ config(materialized='incremental', time_column='day', batch_size='1 day',
+          start='2025-01-01', end=var('end')) }}
+select day, user_id, amount, amount * 2 as amount2, category
+from read_parquet('{{ var('events') }}')
+where day >= '{{ start }}' and day < '{{ end }}'
+"""
+
+
+def make_data(out: Path, rows: int) -> Path:
+    events = out / "events.parquet"
+    if events.exists():
+        return events
+    con = engine.connect()
+    per_day = rows // 365
+    con.execute(f"""copy (select timestamp '2025-01-01' + to_days((i // {per_day})::int) as day,
+        (i * 7919) % 100000 as user_id, ((i * 31) % 1000) / 10.0 as amount,
+        'c' || (i % 8) as category from range({per_day * 366}) t(i))
+        to '{events}' (format parquet)""")
+    return events
+
+
+def db_bytes(root: Path) -> int:
+    con = engine.connect(root / "warehouse.duckdb", read_only=True)
+    try:
+        used, size = con.execute("select used_blocks, block_size from pragma_database_size()"
+                                 ).fetchone()
+    finally:
+        con.close()
+    return int(used) * int(size)
+
+
+def fsql_run(root: Path, events: Path, end: str) -> float:
+    t0 = time.perf_counter()
+    res = fsql.Project(root, vars={"end": end, "events": str(events)}).run()
+    assert res.exit_code == 0, res.results
+    return time.perf_counter() - t0
+
+
+def floor_insert(work: Path, events: Path) -> float:
+    db = work / "floor.duckdb"
+    con = engine.connect(db)
+    con.execute("create or replace table t as select day, user_id, amount, amount * 2 as "
+                f"amount2, category from read_parquet('{events}') where day < '2026-01-01'")
+    t0 = time.perf_counter()
+    con.execute(f"insert into t select day, user_id, amount, amount * 2 as amount2, category "
+                f"from read_parquet('{events}') where day >= '2026-01-01' and day < '2026-01-02'")
+    dur = time.perf_counter() - t0
+    con.close()
+    return dur
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=float, default=1e7)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    work = ROOT / "bench" / "out" / f"incr_{int(args.rows)}"
+    work.mkdir(parents=True, exist_ok=True)
+    events = make_data(work, int(args.rows))
+    fs_times, floor_times, growth, full_build = [], [], [], []
+    for _ in range(args.reps):
+        root = work / "proj"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "models").mkdir(parents=True)
+        (root / "fsql_project.yml").write_text("name: incr\nvars:\n  end: '2026-01-01'\n")
+        (root / "models" / "daily.sql").write_text(MODEL)
+        full_build.append(fsql_run(root, events, "2026-01-01"))
+        before = db_bytes(root)
+        fs_times.append(fsql_run(root, events, "2026-01-02"))
+        growth.append(db_bytes(root) - before)
+        floor_times.append(floor_insert(work, events))
+    p = fsql.Project(root, vars={"end": "2026-01-02", "events": str(events)})
+    t0 = time.perf_counter()
+    p.versions("daily")
+    t_versions = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    d = p.diff("daily", 1, 2)
+    t_diff = time.perf_counter() - t0
+    med = statistics.median
+    table_bytes = db_bytes(root)
+    print(f"rows={int(args.rows):,} (365 days + 1 appended day), reps={args.reps}, medians")
+    print("| measurement | fsql | floor | ratio | target |")
+    print("|---|---|---|---|---|")
+    print(f"| full build of 365 days | {med(full_build):.2f} s | | | |")
+    print(f"| daily run (+1 day) | {med(fs_times):.2f} s | {med(floor_times):.2f} s (raw "
+          f"INSERT) | {med(fs_times) / med(floor_times):.2f}x | <= 1.5x |")
+    print(f"| storage growth of the daily run | {med(growth) / 1e6:.1f} MB | one day = "
+          f"{table_bytes / 366 / 1e6:.1f} MB, full copy = {table_bytes / 1e6:.0f} MB | | ~1 day |")
+    print(f"| `versions` | {t_versions:.3f} s | | | < 2 s |")
+    print(f"| `diff 1 2` ({d.rows_a:,} -> {d.rows_b:,} rows) | {t_diff:.3f} s | | | < 2 s |")
+
+
+if __name__ == "__main__":
+    main()
