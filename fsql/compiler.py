@@ -386,7 +386,6 @@ def _lineage(tree: Any, cols: tuple[str, ...], deps: tuple[str, ...],
     from sqlglot.errors import SqlglotError
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import build_scope
-
     from sqlglot.schema import MappingSchema
 
     tables = {t.name for t in tree.find_all(exp.Table)} & set(schemas)

@@ -13,25 +13,27 @@ from .errors import ConfigError, ErrorGroup, FsqlError, did_you_mean
 from .spec import (
     CONFIG_KEYS,
     ColumnSpec,
-    EntitiesFileYml,
     EntitySpec,
+    Loc,
+    ModelSpec,
+    ProfileSpec,
+    ProjectSpec,
+    RawExpectation,
+    SeedSpec,
+    SourceSpec,
+)
+from .yamlio import YamlDoc, load_file, validate
+from .yamlspec import (
+    EntitiesFileYml,
     EntityYml,
     FeatureSetsFileYml,
     FeatureSetYml,
-    Loc,
     ModelsFileYml,
-    ModelSpec,
     ModelYml,
-    ProfileSpec,
-    ProjectSpec,
     ProjectYml,
-    RawExpectation,
-    SeedSpec,
     SourcesFileYml,
-    SourceSpec,
     SourceYml,
 )
-from .yamlio import YamlDoc, load_file, validate
 
 __all__ = ["PROJECT_FILE", "load_project"]
 
@@ -438,6 +440,8 @@ def _check_seed_clash(root: Path, models: dict[str, ModelSpec],
 def _register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlError]) -> None:
     """``expectations/<name>.sql``: user-defined generic expectations (Jinja SQL returning the
     failing rows), usable by name in YAML like dbt generic tests."""
+    if not texts:
+        return
     from .expectations import register_generic
 
     for path, text in texts:

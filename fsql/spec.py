@@ -1,8 +1,7 @@
-"""What a project *is*: the YAML boundary (strict pydantic) and the frozen specs the loader builds.
-
-Pydantic models (``*Yml``) validate YAML with ``strict=True, extra="forbid"``; everything after
-the loader is a frozen dataclass. Config keys are declared once, as data (``CONFIG_KEYS``), and
-drive validation, ``docs/project-reference.md`` and error hints.
+"""What a project *is*: the frozen specs the loader builds. The YAML boundary (strict
+pydantic models) is :mod:`fsql.yamlspec`, so a cached project loads without pydantic.
+Everything after the loader is a frozen dataclass. Config keys are declared once, as data
+(``CONFIG_KEYS``), and drive validation, ``docs/project-reference.md`` and error hints.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CONFIG_KEYS",
@@ -28,118 +25,6 @@ __all__ = [
 ]
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "feature_set", "incremental")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class ProfileYml(_Strict):
-    database: str = "warehouse.duckdb"
-    threads: int = Field(default=4, ge=1, le=256)
-    memory_limit: str | None = None
-
-
-class ProjectYml(_Strict):
-    name: str
-    description: str = ""
-    version: str | int | None = None
-    profile: ProfileYml = ProfileYml()
-    vars: dict[str, Any] = {}
-    models: dict[str, Any] = {}
-    seeds: dict[str, Any] = {}
-    online_store: dict[str, Any] | None = None
-
-
-class ColumnYml(_Strict):
-    name: str
-    type: str | None = None
-    description: str = ""
-    tags: list[str] = []
-    expectations: list[Any] = []
-    tests: list[Any] = []  # dbt's name for expectations
-    meta: dict[str, Any] = {}
-
-
-class ModelYml(_Strict):
-    name: str
-    description: str = ""
-    config: dict[str, Any] = {}
-    tags: list[str] = []
-    columns: list[ColumnYml] = []
-    expectations: list[Any] = []
-    tests: list[Any] = []
-    meta: dict[str, Any] = {}
-
-
-class ModelsFileYml(_Strict):
-    version: int | None = None
-    models: list[ModelYml] = []
-
-
-class FeatureSetYml(_Strict):
-    """A feature set defined in Python (``store.apply``): no SQL, filled by ``ingest``."""
-
-    name: str
-    description: str = ""
-    entities: list[str]
-    timestamp: str
-    created_timestamp: str | None = None
-    ttl: str | int | None = None
-    online: bool = False
-    tags: list[str] = []
-    columns: list[ColumnYml] = []
-    expectations: list[Any] = []
-    tests: list[Any] = []
-    meta: dict[str, Any] = {}
-
-
-class FeatureSetsFileYml(_Strict):
-    version: int | None = None
-    feature_sets: list[FeatureSetYml] = []
-
-
-class SourceTableYml(_Strict):
-    name: str
-    description: str = ""
-    path: str | None = None
-    table: str | None = None
-    format: str | None = None
-    columns: list[ColumnYml] = []
-    expectations: list[Any] = []
-    tests: list[Any] = []
-    freshness: dict[str, Any] | None = None
-    loaded_at_field: str | None = None
-    tags: list[str] = []
-
-
-class SourceYml(_Strict):
-    name: str
-    description: str = ""
-    schema_: str | None = Field(default=None, alias="schema")
-    tables: list[SourceTableYml] = []
-
-
-class SourcesFileYml(_Strict):
-    version: int | None = None
-    sources: list[SourceYml] = []
-
-
-class JoinKeyYml(_Strict):
-    name: str
-    type: str = "VARCHAR"
-    description: str = ""
-
-
-class EntityYml(_Strict):
-    name: str
-    join_keys: list[JoinKeyYml | str]
-    description: str = ""
-
-
-class EntitiesFileYml(_Strict):
-    version: int | None = None
-    entities: list[EntityYml] = []
 
 
 @dataclass(frozen=True)

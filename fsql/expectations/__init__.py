@@ -8,11 +8,8 @@
 True
 """
 
-from .api import register_generic, run_suite, validate
-from .gx_interop import to_gx_suite
-from .parse import ExpectationSpec, parse_duration, parse_expectation
-from .registry import REGISTRY, ExpectationType, KwargSpec, list_expectations
-from .results import ExpectationResult, SuiteResult, junit_xml
+from importlib import import_module
+from typing import Any
 
 __all__ = [
     "REGISTRY",
@@ -30,3 +27,22 @@ __all__ = [
     "to_gx_suite",
     "validate",
 ]
+
+# Lazy: unpickling a cached project (ExpectationSpec objects) must not import the SQL engine.
+_WHERE = {
+    "register_generic": "api", "run_suite": "api", "validate": "api",
+    "to_gx_suite": "gx_interop", "ExpectationSpec": "parse", "parse_duration": "parse",
+    "parse_expectation": "parse", "REGISTRY": "registry", "ExpectationType": "registry",
+    "KwargSpec": "registry", "list_expectations": "registry", "ExpectationResult": "results",
+    "SuiteResult": "results", "junit_xml": "results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

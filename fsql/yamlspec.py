@@ -1,0 +1,138 @@
+"""The YAML boundary: strict pydantic models (``strict=True, extra="forbid"``) for every file of
+a project; errors carry line/column through :mod:`fsql.yamlio`. The JSON schema in
+docs/project-reference.md is generated from these classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ColumnYml",
+    "EntitiesFileYml",
+    "EntityYml",
+    "FeatureSetYml",
+    "FeatureSetsFileYml",
+    "JoinKeyYml",
+    "ModelYml",
+    "ModelsFileYml",
+    "ProfileYml",
+    "ProjectYml",
+    "SourceTableYml",
+    "SourceYml",
+    "SourcesFileYml",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class ProfileYml(_Strict):
+    database: str = "warehouse.duckdb"
+    threads: int = Field(default=4, ge=1, le=256)
+    memory_limit: str | None = None
+
+
+class ProjectYml(_Strict):
+    name: str
+    description: str = ""
+    version: str | int | None = None
+    profile: ProfileYml = ProfileYml()
+    vars: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    seeds: dict[str, Any] = {}
+    online_store: dict[str, Any] | None = None
+
+
+class ColumnYml(_Strict):
+    name: str
+    type: str | None = None
+    description: str = ""
+    tags: list[str] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []  # dbt's name for expectations
+    meta: dict[str, Any] = {}
+
+
+class ModelYml(_Strict):
+    name: str
+    description: str = ""
+    config: dict[str, Any] = {}
+    tags: list[str] = []
+    columns: list[ColumnYml] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []
+    meta: dict[str, Any] = {}
+
+
+class ModelsFileYml(_Strict):
+    version: int | None = None
+    models: list[ModelYml] = []
+
+
+class FeatureSetYml(_Strict):
+    """A feature set defined in Python (``store.apply``): no SQL, filled by ``ingest``."""
+
+    name: str
+    description: str = ""
+    entities: list[str]
+    timestamp: str
+    created_timestamp: str | None = None
+    ttl: str | int | None = None
+    online: bool = False
+    tags: list[str] = []
+    columns: list[ColumnYml] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []
+    meta: dict[str, Any] = {}
+
+
+class FeatureSetsFileYml(_Strict):
+    version: int | None = None
+    feature_sets: list[FeatureSetYml] = []
+
+
+class SourceTableYml(_Strict):
+    name: str
+    description: str = ""
+    path: str | None = None
+    table: str | None = None
+    format: str | None = None
+    columns: list[ColumnYml] = []
+    expectations: list[Any] = []
+    tests: list[Any] = []
+    freshness: dict[str, Any] | None = None
+    loaded_at_field: str | None = None
+    tags: list[str] = []
+
+
+class SourceYml(_Strict):
+    name: str
+    description: str = ""
+    schema_: str | None = Field(default=None, alias="schema")
+    tables: list[SourceTableYml] = []
+
+
+class SourcesFileYml(_Strict):
+    version: int | None = None
+    sources: list[SourceYml] = []
+
+
+class JoinKeyYml(_Strict):
+    name: str
+    type: str = "VARCHAR"
+    description: str = ""
+
+
+class EntityYml(_Strict):
+    name: str
+    join_keys: list[JoinKeyYml | str]
+    description: str = ""
+
+
+class EntitiesFileYml(_Strict):
+    version: int | None = None
+    entities: list[EntityYml] = []
