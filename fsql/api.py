@@ -27,10 +27,10 @@ from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .incremental import intervals_todo, live_layout
-from .loader import load_project
 from .lock import WriteLock
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
+from .project_cache import load_project
 from .spec import ProjectSpec
 from .state import StateStore, VersionRow, drop_any
 from .testing import TestRun, run_tests

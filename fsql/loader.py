@@ -40,83 +40,16 @@ __all__ = ["PROJECT_FILE", "load_project"]
 PROJECT_FILE = "fsql_project.yml"
 
 
-def load_project(root: str | Path, *, cache: bool = True) -> ProjectSpec:
-    """Read ``root`` into a ProjectSpec, or raise every problem found at once.
+def load_project(root: str | Path) -> ProjectSpec:
+    """Parse a project folder into a ProjectSpec, or raise every problem found at once.
 
-    With ``cache``, an unchanged project (same files, sizes and mtimes) is read back from
-    ``target/.cache/project.pickle`` instead of re-parsing every YAML file.
+    (``fsql.project_cache.load_project`` puts a cache in front of this.)
     """
     root = Path(root).resolve()
     if not (root / PROJECT_FILE).is_file():
         raise ConfigError(f"no {PROJECT_FILE} in {root}", path=str(root),
                           expected="a project folder",
                           hint="run `fsql init DIR` or pass --project-dir")
-    if not cache:
-        return _load(root)
-    key = _signature(root)
-    hit = _cached(root, key)
-    if hit is not None:
-        _register_generics(hit.generic_expectations, [])
-        return hit
-    spec = _load(root)
-    _store_cache(root, key, spec)
-    return spec
-
-
-_CACHE = Path("target") / ".cache" / "project.pickle"
-_WATCHED = ("models", "macros", "seeds", "expectations", "feature_sets")
-
-
-def _signature(root: Path) -> str:
-    """Every project file's path, size and mtime (plus fsql's own version)."""
-    import hashlib
-    import os
-
-    from . import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    for p in sorted(root.glob("*.yml")):
-        st = p.stat()
-        h.update(f"{p.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    for folder in _WATCHED:
-        for dirpath, dirnames, files in os.walk(root / folder):
-            dirnames.sort()
-            for f in sorted(files):
-                st = os.stat(os.path.join(dirpath, f))
-                h.update(f"{dirpath}/{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    for src in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(str(src.stat().st_mtime_ns).encode())  # a changed loader invalidates
-    return h.hexdigest()
-
-
-def _cached(root: Path, key: str) -> ProjectSpec | None:
-    import pickle
-
-    path = root / _CACHE
-    try:
-        with open(path, "rb") as fh:
-            stored_key, spec = pickle.load(fh)
-    except Exception:  # noqa: BLE001 - a missing or corrupt cache is a cold start
-        return None
-    return spec if stored_key == key and isinstance(spec, ProjectSpec) else None
-
-
-def _store_cache(root: Path, key: str, spec: ProjectSpec) -> None:
-    import os
-    import pickle
-
-    path = root / _CACHE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump((key, spec), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only project still works, just without the cache
-
-
-def _load(root: Path) -> ProjectSpec:
     errors: list[FsqlError] = []
     doc = _safe_load(root / PROJECT_FILE, PROJECT_FILE, errors)
     project = _collect(validate(ProjectYml, doc), errors) if doc else None
@@ -131,7 +64,7 @@ def _load(root: Path) -> ProjectSpec:
                                       hint=f"rename one of them (models: {models[name].path})"))
         models[name] = fs
     generics = _texts(root, "expectations")
-    _register_generics(generics, errors)
+    register_generics(generics, errors)
     models = {n: replace(m, checks=_parse_checks(m.expectations, n, errors))
               for n, m in models.items()}
     for n, m in models.items():
@@ -437,9 +370,11 @@ def _check_seed_clash(root: Path, models: dict[str, ModelSpec],
                      f"rename one of them"))
 
 
-def _register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlError]) -> None:
+def register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlError]) -> None:
     """``expectations/<name>.sql``: user-defined generic expectations (Jinja SQL returning the
     failing rows), usable by name in YAML like dbt generic tests."""
+    if not texts:
+        return
     if not texts:
         return
     from .expectations import register_generic
