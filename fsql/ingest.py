@@ -56,16 +56,26 @@ def _ingestable(manifest: Any, name: str) -> Any:
     return m
 
 
-def _to_arrow(df: Any) -> Any:
+class _Frame:
+    """The data to ingest plus its Arrow schema; pandas frames are scanned by DuckDB in place
+    (converting 1e6 rows to Arrow first costs as much as the insert)."""
+
+    def __init__(self, data: Any, schema: Any) -> None:
+        self.data, self.schema = data, schema
+
+
+def _to_arrow(df: Any) -> _Frame:
     import pyarrow as pa
 
     if isinstance(df, pa.Table):
-        return df
+        return _Frame(df, df.schema)
     if isinstance(df, list):
-        return pa.Table.from_pylist(df)
+        df = pa.Table.from_pylist(df)
+        return _Frame(df, df.schema)
     if isinstance(df, dict):
-        return pa.Table.from_pydict(df)
-    return pa.Table.from_pandas(df, preserve_index=False)
+        df = pa.Table.from_pydict(df)
+        return _Frame(df, df.schema)
+    return _Frame(df, pa.Schema.from_pandas(df, preserve_index=False))
 
 
 def _select_list(project: Any, m: Any, table: Any) -> str:
@@ -129,7 +139,7 @@ def _write_version(project: Any, manifest: Any, con: Any, m: Any, table: Any, se
                               run_id=run_id, sql=f"-- ingest ({mode})", inputs=inputs,
                               config=m.config)
     t0 = time.perf_counter()
-    engine.register_frame(con, "__fsql_ingest", table)
+    engine.register_frame(con, "__fsql_ingest", table.data)
     try:
         body = f"select {select} from __fsql_ingest"
         if live is not None and mode == "append":
