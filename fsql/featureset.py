@@ -2,12 +2,12 @@
 
 >>> import pandas as pd
 >>> fs = FeatureSet("all_users_agg_m", entities=["user"], timestamp="dt", ttl="30d")
->>> fs.infer_fields_from_df(pd.DataFrame({"user_id": [1], "dt": pd.to_datetime(["2026-01-01"]),
+>>> _ = fs.infer_fields_from_df(pd.DataFrame({"user_id": [1], "dt": pd.to_datetime(["2026-01-01"]),
 ...                                       "spend": [2.5], "segment": ["a"]}))
 >>> [(f.name, f.type) for f in fs.fields]
 [('user_id', 'BIGINT'), ('dt', 'TIMESTAMP'), ('spend', 'DOUBLE'), ('segment', 'VARCHAR')]
 >>> print(fs.to_yaml().splitlines()[1])
-  - name: all_users_agg_m
+- name: all_users_agg_m
 """
 
 from __future__ import annotations
