@@ -4,7 +4,7 @@
 
 1. *meta*: the row count (plus the column types when ``columns`` is not given);
 2. *scan* (full data): per column count, nulls, min, max, distinct, mean and stdev;
-3. *distribution* (full data, or a seeded Bernoulli sample above ``sample_rows`` rows):
+3. *distribution* (full data, or a deterministic row-hash sample above ``sample_rows`` rows):
    quantiles (``quantile_cont``, exact on the rows it sees) and a 100-bin histogram per
    numeric/temporal column, bucketed with the exact min/max of query 2;
 4. *values*: value counts of string/boolean columns (full data; high-cardinality columns use
@@ -245,12 +245,23 @@ def bucket_sql(expr: str, lo: float, hi: float, bins: int = FINE_BINS) -> str:
             f"{bins - 1})::INTEGER")
 
 
+_SAMPLE_MOD = 1_000_003
+
+
 def sample_clause(row_count: int, sample_rows: int) -> str:
-    """The seeded Bernoulli ``USING SAMPLE`` clause when ``row_count`` exceeds ``sample_rows``."""
+    """A deterministic ~``sample_rows`` sample when ``row_count`` exceeds it: appended to a
+    relation as ``<relation><clause>`` it reads only rows whose row hash falls in a fixed
+    slice. (DuckDB's seeded ``USING SAMPLE`` is repeatable only single-threaded; the same data
+    must always give the same statistics.)"""
     if row_count <= sample_rows:
         return ""
-    pct = 100.0 * sample_rows / row_count
-    return f" USING SAMPLE {pct:.6f} PERCENT (bernoulli, {SAMPLE_SEED})"
+    keep = max(1, round(_SAMPLE_MOD * sample_rows / row_count))
+    return f" __fsql_s WHERE hash(__fsql_s) % {_SAMPLE_MOD} < {keep}"
+
+
+def sampled(relation: str, clause: str) -> str:
+    """``relation`` restricted by ``sample_clause`` as a subquery usable anywhere in FROM."""
+    return f"(SELECT * FROM {relation}{clause})" if clause else relation
 
 
 # -- profiling -------------------------------------------------------------------------------
@@ -261,7 +272,7 @@ def profile_relation(con: Any, relation: str,
 
     ``columns`` ((name, DuckDB type) pairs, e.g. from ``engine.describe``) saves a query.
     Above ``sample_rows`` rows, quantiles, histograms and high-cardinality value counts come
-    from a seeded Bernoulli sample of about ``sample_rows`` rows (counts scaled to the table).
+    from a deterministic row-hash sample of about ``sample_rows`` rows (counts scaled to the table).
     """
     t0 = time.perf_counter()
     queries = 1
@@ -320,7 +331,8 @@ def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int,
         which.append((c.i, has_hist))
     if not exprs:
         return {}, 0
-    row = con.execute("SELECT " + ",\n  ".join(exprs) + f"\nFROM {relation}{sample}").fetchone()
+    row = con.execute("SELECT " + ",\n  ".join(exprs) + f"\nFROM {sampled(relation, sample)}"
+                      ).fetchone()
     out, pos = {}, 0
     for i, has_hist in which:
         out[i] = (row[pos], row[pos + 1], row[pos + 2], row[pos + 3] if has_hist else None)
@@ -337,7 +349,7 @@ def _run_values(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[
             continue
         use_sample = bool(sample) and (scan[c.i][3] or 0) > HIGH_CARD
         sampled[c.i] = use_sample
-        src = f"{relation}{sample}" if use_sample else relation
+        src = sampled(relation, sample) if use_sample else relation
         branches.append(f"SELECT {c.i} AS i, {c.q}::VARCHAR AS v, count(*) AS n FROM {src} "
                         f"WHERE {c.q} IS NOT NULL GROUP BY ALL")
     if not branches:

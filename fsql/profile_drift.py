@@ -34,6 +34,7 @@ from .profile import (
     _has_table,
     bucket_sql,
     sample_clause,
+    sampled,
 )
 
 __all__ = ["ColumnDrift", "drift", "store_drift", "load_drift", "evaluate_drift_expectation",
@@ -176,7 +177,8 @@ def _rebin(con: Any, current: TableProfile, relation: str,
     exprs = [f"histogram({bucket_sql(p.col.number, float(p.ref.lo or 0), float(p.ref.hi or 0))})"
              for p in todo]
     sample = sample_clause(current.row_count, current.sample_rows) if current.sample_rows else ""
-    row = con.execute("SELECT " + ", ".join(exprs) + f" FROM {relation}{sample}").fetchone()
+    row = con.execute("SELECT " + ", ".join(exprs) + f" FROM {sampled(relation, sample)}"
+                      ).fetchone()
     for p, hist in zip(todo, row, strict=True):
         size = 3 if (p.ref.hi or 0) <= (p.ref.lo or 0) else FINE_BINS
         hist = hist or {}
