@@ -259,7 +259,7 @@ def sample_clause(row_count: int, sample_rows: int) -> str:
     return f" __fsql_s WHERE hash(__fsql_s) % {_SAMPLE_MOD} < {keep}"
 
 
-def sampled(relation: str, clause: str) -> str:
+def sample_source(relation: str, clause: str) -> str:
     """``relation`` restricted by ``sample_clause`` as a subquery usable anywhere in FROM."""
     return f"(SELECT * FROM {relation}{clause})" if clause else relation
 
@@ -331,7 +331,7 @@ def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int,
         which.append((c.i, has_hist))
     if not exprs:
         return {}, 0
-    row = con.execute("SELECT " + ",\n  ".join(exprs) + f"\nFROM {sampled(relation, sample)}"
+    row = con.execute("SELECT " + ",\n  ".join(exprs) + f"\nFROM {sample_source(relation, sample)}"
                       ).fetchone()
     out, pos = {}, 0
     for i, has_hist in which:
@@ -349,7 +349,7 @@ def _run_values(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[
             continue
         use_sample = bool(sample) and (scan[c.i][3] or 0) > HIGH_CARD
         sampled[c.i] = use_sample
-        src = sampled(relation, sample) if use_sample else relation
+        src = sample_source(relation, sample) if use_sample else relation
         branches.append(f"SELECT {c.i} AS i, {c.q}::VARCHAR AS v, count(*) AS n FROM {src} "
                         f"WHERE {c.q} IS NOT NULL GROUP BY ALL")
     if not branches:

@@ -34,7 +34,7 @@ from .profile import (
     _has_table,
     bucket_sql,
     sample_clause,
-    sampled,
+    sample_source,
 )
 
 __all__ = ["ColumnDrift", "drift", "store_drift", "load_drift", "evaluate_drift_expectation",
@@ -177,7 +177,7 @@ def _rebin(con: Any, current: TableProfile, relation: str,
     exprs = [f"histogram({bucket_sql(p.col.number, float(p.ref.lo or 0), float(p.ref.hi or 0))})"
              for p in todo]
     sample = sample_clause(current.row_count, current.sample_rows) if current.sample_rows else ""
-    row = con.execute("SELECT " + ", ".join(exprs) + f" FROM {sampled(relation, sample)}"
+    row = con.execute("SELECT " + ", ".join(exprs) + f" FROM {sample_source(relation, sample)}"
                       ).fetchone()
     for p, hist in zip(todo, row, strict=True):
         size = 3 if (p.ref.hi or 0) <= (p.ref.lo or 0) else FINE_BINS

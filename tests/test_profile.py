@@ -266,3 +266,17 @@ def test_column_stats_dict_round_trip() -> None:
                     histogram_fine=(1, 2), categories=None)
     assert ColumnStats.from_dict(json.loads(json.dumps(s.to_dict()))) == s
     assert not math.isnan(s.mean)
+
+
+def test_high_cardinality_strings_are_counted_on_the_sample():
+    from fsql.engine import connect
+    from fsql.profile import profile_relation
+
+    con = connect()
+    con.execute("create table hc as select 's' || range as s, range % 7 as k "
+                "from range(150000)")
+    a = profile_relation(con, "hc", sample_rows=10_000)
+    b = profile_relation(con, "hc", sample_rows=10_000)
+    s = a.column("s")
+    assert a.sample_rows == 10_000 and s.distinct > 100_000
+    assert s.top_values and a.columns == b.columns  # sampled, and deterministic
