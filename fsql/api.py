@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import engine
+from . import __version__, engine
 from .compiler import CompiledModel, source_sql
 from .drift_checks import profile_and_drift
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
@@ -133,11 +133,13 @@ class Project:
             inc = self._incremental_plans(con if has else None, manifest, live, full_refresh,
                                           backfill)
         return make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected, live,
-                         full_refresh=full_refresh, pins=pins, incremental=inc)
+                         full_refresh=full_refresh, pins=pins,
+                         incremental={n: p for n, (p, _) in inc.items()})
 
     def _incremental_plans(self, con: Any, manifest: Manifest, live: Any, full_refresh: bool,
                            backfill: Any = None) -> dict[str, Any]:
-        """Intervals each incremental model must build (full rebuild when its SQL changed)."""
+        """Per incremental model: (intervals to build, the live version's layout); a full
+        rebuild when its SQL changed. The executor reuses the layout it was planned with."""
         out = {}
         for n, m in manifest.models.items():
             if m.materialized != "incremental":
@@ -147,8 +149,9 @@ class Project:
             full = (full_refresh or cur is None or layout is None
                     or cur.own_hash != m.own_hash)
             rng = backfill[1:] if backfill and backfill[0] == n else None
-            out[n] = intervals_todo(m.config, layout[2] if layout else None, full=full,
-                                    backfill=rng)
+            plan = intervals_todo(m.config, layout[2] if layout else None, full=full,
+                                  backfill=rng)
+            out[n] = (plan, None if plan.full else layout)
         return out
 
     def run(self, select: Sequence[str] | str | None = None,
@@ -170,7 +173,8 @@ class Project:
             live = state.live()
             inc = self._incremental_plans(con, manifest, live, full_refresh, backfill)
             plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
-                             live, full_refresh=full_refresh, pins=state.pins(), incremental=inc)
+                             live, full_refresh=full_refresh, pins=state.pins(),
+                             incremental={n: p for n, (p, _) in inc.items()})
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
                                  reporter, cleaned, profile, inc)
@@ -235,7 +239,7 @@ class Project:
                  incremental: Any = None) -> RunResult:
         state = StateStore(con)
         state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
-                        _version())
+                        __version__)
         try:
             result = execute_plan(
                 con, manifest.models, plan, run_id=run_id,
@@ -244,9 +248,8 @@ class Project:
                 threads=threads or self._threads or self.spec.profile.threads,
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
                 cleaned=cleaned, profile=profile,
-                incremental={n: (p, live_layout(con, n, live[n].version) if n in live and not
-                                 p.full else None, manifest)
-                             for n, p in (incremental or {}).items()})
+                incremental={n: (p, layout, manifest)
+                             for n, (p, layout) in (incremental or {}).items()})
         except BaseException:
             state.finish_run(run_id, "interrupted")
             raise
@@ -506,9 +509,3 @@ def _duration(text: str) -> timedelta:
         raise ConfigError(f"invalid duration {text!r}", expected="e.g. 7d, 12h, 30m",
                           hint="a number followed by s, m, h, d or w") from None
     return timedelta(seconds=seconds or 0)
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__

@@ -157,9 +157,11 @@ def source_hash(root: Path, s: SourceSpec) -> str:
     """Changes when the source's files change (size + mtime), so dependants rebuild."""
     if s.path is None:
         return _hash(str(s.table))
+    pattern = Path(s.path)
+    base, rel = (Path(pattern.anchor), str(pattern.relative_to(pattern.anchor))) \
+        if pattern.is_absolute() else (root, s.path)
     stats = sorted((p.as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in root.glob(s.path) if p.is_file()) if not Path(s.path).is_absolute() \
-        else [(s.path,)]
+                   for p in base.glob(rel) if p.is_file())
     return _hash(s.path, json.dumps(stats))
 
 

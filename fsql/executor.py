@@ -88,14 +88,19 @@ class _Run:
         self.results: dict[str, ModelResult] = {}
         self.stop = False
         self.to_build = set(plan.to_build)
+        self._parents: dict[str, list[str]] = {}
         self.profile = False
         self.incremental: dict[str, Any] = {}
 
     def parents(self, name: str) -> list[str]:
-        out: list[str] = [a for a in self.models[name].after if a in self.models]
-        for d in self.models[name].depends_on:
-            out.extend(self.parents(d) if self.models[d].is_ephemeral else [d])
-        return sorted(set(out))
+        """Physical parents (looking through ephemerals), computed once per model."""
+        hit = self._parents.get(name)
+        if hit is None:
+            out: list[str] = [a for a in self.models[name].after if a in self.models]
+            for d in self.models[name].depends_on:
+                out.extend(self.parents(d) if self.models[d].is_ephemeral else [d])
+            hit = self._parents[name] = sorted(set(out))
+        return hit
 
     def build(self, step: PlanStep) -> ModelResult:
         started = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")

@@ -173,7 +173,9 @@ def diff_versions(con: Any, model: str, a: int, b: int, key: Sequence[str] = (),
                               hint=f"see `fsql versions {model}`")
     ra, rb = rows[a], rows[b]
     ca, cb = dict(ra.columns), dict(rb.columns)
-    count = lambda rel: int(con.execute(f"select count(*) from {rel}").fetchone()[0])  # noqa
+    def count(rel: str) -> int:
+        return int(con.execute(f"select count(*) from {rel}").fetchone()[0])
+
     out = DiffResult(
         model, a, b, tuple((c, t) for c, t in cb.items() if c not in ca),
         tuple((c, t) for c, t in ca.items() if c not in cb),

@@ -65,10 +65,6 @@ class IncrementalPlan:
     ranges: tuple[tuple[datetime, datetime], ...]  # contiguous interval ranges to (re)build
     intervals: tuple[datetime, ...]  # every interval start the new version covers
 
-    @property
-    def count(self) -> int:
-        return sum(1 for _ in self.ranges)
-
     def describe(self) -> str:
         n = sum(_n_intervals(a, b, self._step) for a, b in self.ranges) if self.ranges else 0
         what = "full rebuild (new generation)" if self.full else "incremental"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .compiler import (
     CompiledModel,
     compile_ingested,
@@ -68,7 +69,7 @@ class Manifest:
             }
         return {
             "metadata": {"project": p.name, "description": p.description,
-                         "fsql_version": _version()},
+                         "fsql_version": __version__},
             "order": list(self.graph.order), "nodes": nodes,
             "sources": {k: {"source": s.source, "name": s.name, "description": s.description,
                             "path": s.path, "table": s.table,
@@ -103,11 +104,6 @@ def _write_if_changed(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
@@ -208,13 +204,13 @@ def _load_cache(cache_dir: Path | None) -> dict[str, Any]:
             data = pickle.load(fh)
     except Exception:  # noqa: BLE001 - a corrupt cache is just a cold start
         return {}
-    return data if isinstance(data, dict) and data.get("_v") == _version() else {}
+    return data if isinstance(data, dict) and data.get("_v") == __version__ else {}
 
 
 def _save_cache(cache_dir: Path, cache: dict[str, Any]) -> None:
-    cache["_v"] = _version()
+    cache["_v"] = __version__
     if len(cache) > 20000:  # keep it bounded; a cold start rebuilds it
-        cache = {"_v": _version()}
+        cache = {"_v": __version__}
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:

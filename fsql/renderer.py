@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import nodes  # noqa: F401  (keeps jinja's compiler imported once)
 
 from .errors import CompileError, FsqlError, did_you_mean
 from .spec import ModelSpec, ProjectSpec

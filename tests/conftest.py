@@ -55,6 +55,23 @@ def query_db(root: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.fixture
+def con():  # type: ignore[no-untyped-def]
+    """An in-memory DuckDB connection per test."""
+    import duckdb
+
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def load_df(con, name: str, df) -> None:  # type: ignore[no-untyped-def]
+    """Store a pandas frame as table ``name``."""
+    con.register("_df", df)
+    con.execute(f"create table {name} as select * from _df")
+    con.unregister("_df")
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real ``fsql`` CLI in a subprocess (as a user would)."""

@@ -99,8 +99,11 @@ def test_docs_are_generated_from_the_code():
 def test_readme_test_command_is_what_ci_runs():
     readme = (REPO / "README.md").read_text()
     assert "```bash\n.ci/run\n```" in readme
+    command = ('python3 -m venv .venv && .venv/bin/pip install -q -e ".[dev,gx]" && '
+               ".venv/bin/python -m pytest")
+    assert f"```bash\n{command}\n```" in readme
     ci = (REPO / ".ci" / "run").read_text()
-    assert ".venv/bin/python -m pytest" in ci
+    assert ci.rstrip().endswith(command)
 
 
 def test_docs_generate_materialize_and_online_lookup(tmp_path):

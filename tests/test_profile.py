@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_df
 
 from fsql import profile as prof
 from fsql.profile import (
@@ -35,19 +36,6 @@ class Counting:
     def execute(self, sql: str, *args: Any) -> Any:
         self.sql.append(sql)
         return self.con.execute(sql, *args)
-
-
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    c = duckdb.connect()
-    yield c
-    c.close()
-
-
-def load_df(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    con.register("_df", df)
-    con.execute(f"create table {name} as select * from _df")
-    con.unregister("_df")
 
 
 def test_numeric_matches_numpy(con: duckdb.DuckDBPyConnection) -> None:

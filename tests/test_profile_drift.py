@@ -9,6 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_df
 from scipy.stats import ks_2samp
 
 from fsql.profile import profile_relation
@@ -22,19 +23,6 @@ from fsql.profile_drift import (
     psi,
     store_drift,
 )
-
-
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    c = duckdb.connect()
-    yield c
-    c.close()
-
-
-def load_df(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    con.register("_df", df)
-    con.execute(f"create table {name} as select * from _df")
-    con.unregister("_df")
 
 
 def frame(seed: int, shift: float = 0.0, n: int = 4000) -> pd.DataFrame:
