@@ -17,6 +17,7 @@ from typing import Any
 from . import __version__
 from .compiler import (
     CompiledModel,
+    _hash,
     compile_ingested,
     compile_model,
     compile_seed,
@@ -110,18 +111,12 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
                    resolve_as_of: Any = None, cache_dir: Path | None = None,
                    check_version: Any = None) -> Manifest:
     """Render and compile every model; all errors are collected and raised together."""
-    renderer = Renderer(project, vars, resolve_as_of, cache_dir / "jinja" if cache_dir else None,
-                        check_version)
-    errors: list[FsqlError] = []
-    rendered: dict[str, RenderedModel] = {}
-    for name, spec in project.models.items():
-        if spec.config.get("enabled") is False or spec.kind == "ingest":
-            continue
-        try:
-            rendered[name] = renderer.render(spec)
-        except FsqlError as e:
-            errors.append(e)
-    ErrorGroup.raise_if(errors)
+    renderer = _LazyRenderer(lambda: Renderer(project, vars, resolve_as_of,
+                                              cache_dir / "jinja" if cache_dir else None,
+                                              check_version))
+    cache = _load_cache(cache_dir)
+    size = _cache_size(cache)
+    rendered = _render_all(project, renderer, cache["render"], _render_key(project, vars))
     rendered = {n: r for n, r in rendered.items() if r.config.get("enabled", True) is not False}
     after = {n: _check_targets(project.models[n].checks, project) for n in rendered}
     parents = {n: [x.name for x in r.refs if x.kind == "model"] + after[n]
@@ -137,16 +132,69 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
                  for s, sd in project.seeds.items()})
     info.update({n: NodeInfo(s.path, s.tags, s.config) for n, s in ingested.items()})
     graph = Graph.build(parents, info)
-    cache = _load_cache(cache_dir)
-    size = len(cache)
-    models = _compile_all(project, rendered, graph, errors, cache)
+    errors: list[FsqlError] = []
+    models = _compile_all(project, rendered, graph, errors, cache["analysis"])
     ErrorGroup.raise_if(errors)
     models = {n: replace(m, after=tuple(sorted(set(after.get(n, ())) - set(m.depends_on))))
               if after.get(n) else m for n, m in models.items()}
-    if cache_dir is not None and len(cache) != size:
+    if cache_dir is not None and _cache_size(cache) != size:
         _save_cache(cache_dir, cache)
     src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
     return Manifest(project, models, graph, _fingerprints(models, graph, src), src, renderer)
+
+
+class _LazyRenderer:
+    """The project's Renderer, built (Jinja, macros) only when something is rendered."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._renderer: Renderer | None = None
+
+    def get(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = self._make()
+        return self._renderer
+
+    def render(self, spec: Any, **kwargs: Any) -> RenderedModel:
+        return self.get().render(spec, **kwargs)
+
+
+def _render_key(project: ProjectSpec, vars: dict[str, Any] | None) -> str:
+    """Everything a model's render reads besides its own file: vars, macros, which models,
+    seeds and sources exist (and the table a source names)."""
+    return _hash(repr({**project.vars, **(vars or {})}), repr(project.macros),
+                 repr(sorted(project.models)), repr(sorted(project.seeds)),
+                 repr(sorted((k, s.table) for k, s in project.sources.items())))
+
+
+def _render_all(project: ProjectSpec, renderer: _LazyRenderer, cache: dict[str, Any],
+                project_key: str) -> dict[str, RenderedModel]:
+    """Render every enabled SQL model: from the cache when its template and the project's
+    render inputs are unchanged (then neither Jinja nor the macros are loaded)."""
+    rendered: dict[str, RenderedModel] = {}
+    todo: dict[str, str] = {}
+    for name, spec in project.models.items():
+        if spec.config.get("enabled") is False or spec.kind == "ingest":
+            continue
+        key = _hash(project_key, name, spec.path, spec.raw_sql)
+        hit = cache.get(key)
+        if hit is not None:
+            rendered[name] = hit
+        else:
+            todo[name] = key
+    if todo:
+        renderer.get()  # a macro error is raised here, once, as before any render
+    errors: list[FsqlError] = []
+    for name, key in todo.items():
+        try:
+            rendered[name] = r = renderer.render(project.models[name])
+        except FsqlError as e:
+            errors.append(e)
+            continue
+        if r.pure:
+            cache[key] = r
+    ErrorGroup.raise_if(errors)
+    return {n: rendered[n] for n in project.models if n in rendered}
 
 
 def _check_targets(checks: Any, project: ProjectSpec) -> list[str]:
@@ -193,24 +241,40 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
 
 
 _CACHE_FILE = "compile.pickle"
+_CACHE_LIMIT = 20000  # entries; past it a cold start rebuilds the cache
+
+
+def _cache_tag() -> str:
+    """Cached results are valid for this fsql version and this code of the stages."""
+    here = Path(__file__).parent
+    return "|".join([__version__, "2"] + [str((here / f).stat().st_mtime_ns) for f in
+                                          ("renderer.py", "compiler.py", "manifest.py")])
+
+
+def _cache_size(cache: dict[str, Any]) -> int:
+    return len(cache["render"]) + len(cache["analysis"])
 
 
 def _load_cache(cache_dir: Path | None) -> dict[str, Any]:
-    """SQL analysis results of earlier compiles (a pure cache: deleting it is always safe)."""
-    if cache_dir is None or not (cache_dir / _CACHE_FILE).is_file():
-        return {}
+    """Renders and SQL analysis results of earlier compiles (a pure cache: deleting it is always
+    safe): ``render`` by template + render inputs, ``analysis`` by rendered SQL + parents."""
+    empty: dict[str, Any] = {"render": {}, "analysis": {}}
+    if cache_dir is None:
+        return empty
     try:
         with open(cache_dir / _CACHE_FILE, "rb") as fh:
             data = pickle.load(fh)
-    except Exception:  # noqa: BLE001 - a corrupt cache is just a cold start
-        return {}
-    return data if isinstance(data, dict) and data.get("_v") == __version__ else {}
+    except Exception:  # noqa: BLE001 - a missing or corrupt cache is just a cold start
+        return empty
+    ok = isinstance(data, dict) and data.get("_v") == _cache_tag() \
+        and all(isinstance(data.get(k), dict) for k in empty)
+    return data if ok else empty
 
 
 def _save_cache(cache_dir: Path, cache: dict[str, Any]) -> None:
-    cache["_v"] = __version__
-    if len(cache) > 20000:  # keep it bounded; a cold start rebuilds it
-        cache = {"_v": __version__}
+    if _cache_size(cache) > _CACHE_LIMIT:
+        cache = {"render": {}, "analysis": {}}
+    cache["_v"] = _cache_tag()
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:

@@ -2,18 +2,22 @@
 
 A model's rendered SQL keeps its line structure, so a DuckDB error line in the compiled SQL is
 the same line in the model file.
+
+Templates whose only Jinja is ``{{ name(literal, ...) }}`` (ref/source/var/config/env_var or a
+macro) are rendered without compiling them with Jinja (:func:`_fast_plan`): same output, refs and
+lines; anything else, and every error, goes through Jinja. ``jinja2`` is imported only when a
+template or a macro needs it.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from .errors import CompileError, FsqlError, did_you_mean
 from .spec import ModelSpec, ProjectSpec
@@ -53,6 +57,9 @@ class RenderedModel:
     refs: tuple[Ref, ...]
     config: dict[str, Any] = field(default_factory=dict)
     config_line: int | None = None
+    # False when the output depends on more than the project files and vars (env_var, ref to
+    # a version or as_of): such a render is never cached
+    pure: bool = field(default=True, compare=False)
 
 
 class _Call:
@@ -63,6 +70,12 @@ class _Call:
         self.refs: list[Ref] = []
         self.config: dict[str, Any] = {}
         self.config_line: int | None = None
+        self.line: int | None = None  # fast path: the template line of the current call
+        self.pure = True
+
+
+_MISSING = object()
+_RENDER_VARS = frozenset({"this", "start", "end", "is_incremental"})
 
 
 class Renderer:
@@ -75,38 +88,62 @@ class Renderer:
         self.vars = {**project.vars, **(vars or {})}
         self.resolve_as_of = resolve_as_of
         self.check_version: Any = check_version
+        self.fast = True  # False: every template through Jinja (tests compare the two)
         self._call: _Call | None = None
         self._lock = threading.RLock()  # builds render incremental intervals from threads
+        self._cache_dir = cache_dir
+        self._env: Any = None
+        self._globals: dict[str, Any] = dict(ref=self._ref, source=self._source_fn, var=self._var,
+                                             config=self._config, env_var=self._env_var)
+        if project.macros:
+            self._jinja()  # macro syntax errors are reported before any model renders
+
+    # -- jinja plumbing -------------------------------------------------------------------
+    @property
+    def env(self) -> Any:
+        return self._jinja()
+
+    def _jinja(self) -> Any:
+        """The Jinja environment (and the macros), created on first use."""
+        if self._env is not None:
+            return self._env
+        import jinja2
+
+        cache_dir = self._cache_dir
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
         bcc = jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None
-        self.env = jinja2.Environment(
+        env = jinja2.Environment(
             loader=jinja2.FunctionLoader(self._source), undefined=jinja2.StrictUndefined,
             bytecode_cache=bcc, keep_trailing_newline=True, autoescape=False)
-        self.env.globals.update(ref=self._ref, source=self._source_fn, var=self._var,
-                                config=self._config, env_var=self._env_var,
-                                is_incremental=lambda: False, this="")
+        env.globals.update(self._globals, is_incremental=lambda: False, this="")
+        self._env = env
         self._load_macros()
+        return env
 
-    # -- jinja plumbing -------------------------------------------------------------------
     def _source(self, name: str) -> tuple[str, str, Any]:
         if name in self.project.models:
             return self.project.models[name].raw_sql, self.project.models[name].path, lambda: True
         for path, text in self.project.macros:
             if path == name:
                 return text, path, lambda: True
+        import jinja2
+
         raise jinja2.TemplateNotFound(name)
 
     def _load_macros(self) -> None:
+        import jinja2
+
         for path, _ in self.project.macros:
             try:
-                module = self.env.get_template(path).module
+                module = self._env.get_template(path).module
             except jinja2.TemplateSyntaxError as e:
+                self._env = None
                 text = next(t for p, t in self.project.macros if p == path)
                 raise _syntax_error(e, path, text, None) from None
             for key in dir(module):
                 if not key.startswith("_"):
-                    self.env.globals[key] = getattr(module, key)
+                    self._env.globals[key] = self._globals[key] = getattr(module, key)
 
     # -- rendering ------------------------------------------------------------------------
     def render(self, spec: ModelSpec, *, start: Any = None, end: Any = None,
@@ -120,28 +157,60 @@ class Renderer:
             return self._render(spec, start, end, incremental)
 
     def _render(self, spec: ModelSpec, start: Any, end: Any, incremental: bool) -> RenderedModel:
+        if "{" not in spec.raw_sql:
+            # no Jinja at all: skip the template compiler
+            return RenderedModel(spec.name, spec.path, spec.raw_sql, ())
+        plan = _fast_plan(spec.raw_sql) if self.fast else None
+        if plan is not None:
+            done = self._render_fast(spec, plan)
+            if done is not None:
+                return done
         call = self._call = _Call(spec)
         try:
-            if "{" not in spec.raw_sql:
-                sql = spec.raw_sql  # no Jinja at all: skip the template compiler
-            else:
-                tmpl = self.env.get_template(spec.name)
-                sql = tmpl.render(this=relation_for(spec.name),
-                                  start=_stamp(start, "1970-01-01 00:00:00"),
-                                  end=_stamp(end, "1970-01-02 00:00:00"),
-                                  is_incremental=lambda: incremental)
+            tmpl = self.env.get_template(spec.name)
+            sql = tmpl.render(this=relation_for(spec.name),
+                              start=_stamp(start, "1970-01-01 00:00:00"),
+                              end=_stamp(end, "1970-01-02 00:00:00"),
+                              is_incremental=lambda: incremental)
         except FsqlError:
             raise
-        except jinja2.TemplateSyntaxError as e:
-            raise _syntax_error(e, spec.path, spec.raw_sql, spec.name) from None
-        except TypeError as e:  # wrong call shape: ref(), config('table'), ...
-            raise self._call_error(spec, e) from None
-        except Exception as e:  # undefined names, errors raised inside macros, ...
-            raise self._template_error(spec, e) from None
+        except Exception as e:
+            raise self._jinja_error(spec, e) from None
         finally:
             self._call = None
         return RenderedModel(spec.name, spec.path, sql, tuple(call.refs), call.config,
-                             call.config_line)
+                             call.config_line, call.pure)
+
+    def _render_fast(self, spec: ModelSpec, plan: list[Any]) -> RenderedModel | None:
+        """Run a :func:`_fast_plan`; None (nothing kept) when anything fails: Jinja then
+        renders the template and reports the error exactly as it always does."""
+        call = self._call = _Call(spec)
+        out = []
+        try:
+            for part in plan:
+                if isinstance(part, str):
+                    out.append(part)
+                    continue
+                name, args, kwargs, call.line = part
+                fn = self._globals.get(name)
+                if fn is None or name in _RENDER_VARS or not _fast_callable(fn):
+                    return None
+                out.append(str(fn(*args, **kwargs)))
+        except Exception:  # noqa: BLE001 - Jinja reproduces it with its own error
+            return None
+        finally:
+            self._call = None
+        return RenderedModel(spec.name, spec.path, "".join(out), tuple(call.refs), call.config,
+                             call.config_line, call.pure)
+
+    def _jinja_error(self, spec: ModelSpec, e: Exception) -> CompileError:
+        import jinja2
+
+        if isinstance(e, jinja2.TemplateSyntaxError):
+            return _syntax_error(e, spec.path, spec.raw_sql, spec.name)
+        if isinstance(e, TypeError):  # wrong call shape: ref(), config('table'), ...
+            return self._call_error(spec, e)
+        return self._template_error(spec, e)  # undefined names, errors inside macros, ...
 
     def _call_error(self, spec: ModelSpec, e: TypeError) -> CompileError:
         line = _template_line(sys.exc_info()[2], spec.path)
@@ -161,6 +230,8 @@ class Renderer:
         return self._template_error(spec, e)
 
     def _template_error(self, spec: ModelSpec, e: Exception) -> CompileError:
+        import jinja2
+
         line = _template_line(sys.exc_info()[2], spec.path)
         msg = str(e)
         macro = _macro_frame(sys.exc_info()[2], [p for p, _ in self.project.macros])
@@ -182,7 +253,7 @@ class Renderer:
     # -- context functions ------------------------------------------------------------------
     def _here(self, needle: str) -> tuple[int, int]:
         call = self._current()
-        line = _template_line_from_stack(call.spec.path)
+        line = _template_line_from_stack(call.spec.path, call.line or 1)
         return line, _col_of(call.spec.raw_sql, line, needle)
 
     def _current(self) -> _Call:
@@ -199,6 +270,8 @@ class Renderer:
                                expected="the name of a model in models/ or a seed in seeds/",
                                hint=did_you_mean(name, known) or "check the model file name")
         call.refs.append(Ref("model", name, line, col, version, as_of))
+        if as_of is not None or version is not None:
+            call.pure = False  # resolved or checked against the database
         if as_of is not None and self.resolve_as_of is not None:
             version = self.resolve_as_of(name, as_of)
         elif version is not None and self.check_version is not None:
@@ -228,10 +301,10 @@ class Renderer:
         spec = self.project.sources[key]
         return spec.table if spec.table else f'"{source}"."{table}"'
 
-    def _var(self, name: str, default: Any = jinja2.Undefined) -> Any:
+    def _var(self, name: str, default: Any = _MISSING) -> Any:
         if name in self.vars:
             return self.vars[name]
-        if default is not jinja2.Undefined:
+        if default is not _MISSING:
             return default
         call = self._current()
         line, col = self._here(f"var('{name}'")
@@ -244,10 +317,12 @@ class Renderer:
     def _config(self, **kwargs: Any) -> str:
         call = self._current()
         call.config.update(kwargs)
-        call.config_line = _template_line_from_stack(call.spec.path)
+        call.config_line = _template_line_from_stack(call.spec.path, call.line or 1)
         return ""
 
     def _env_var(self, name: str, default: str | None = None) -> str:
+        if self._call is not None:
+            self._call.pure = False
         if name in os.environ:
             return os.environ[name]
         if default is not None:
@@ -258,6 +333,91 @@ class Renderer:
                            line=line, col=col, model=call.spec.name,
                            expected=f"{name} in the environment",
                            hint=f"export {name}=... or give env_var a default")
+
+
+# -- fast path: templates whose only Jinja is {{ name(literals) }} ----------------------------
+def _fast_plan(text: str) -> list[Any] | None:
+    """Split a template into text and ``(name, args, kwargs, line)`` calls, or None when it
+    uses any other Jinja (tags, comments, filters, names, whitespace control, ...).
+
+    ``line`` is the line of the call's ``(``, which is where Jinja puts the call.
+
+    >>> _fast_plan("select {{ ref('a') }}\n")
+    ['select ', ('ref', ['a'], {}, 1), '\n']
+    >>> _fast_plan("{% if x %}1{% endif %}") is None, _fast_plan("{{ a | upper }}") is None
+    (True, True)
+    """
+    if "{%" in text or "{#" in text or "\r" in text:
+        return None
+    plan: list[Any] = []
+    pos = 0
+    while True:
+        i = text.find("{{", pos)
+        if i < 0:
+            plan.append(text[pos:])
+            return plan
+        j = text.find("}}", i + 2)
+        if j < 0:
+            return None
+        raw = text[i + 2:j]
+        expr = raw.strip()
+        found = _fast_call(expr)
+        if found is None:
+            return None
+        start = i + 2 + raw.index(expr)
+        plan += [text[pos:i], (*found, text.count("\n", 0, start) + 1)]
+        pos = j + 2
+
+
+def _fast_call(expr: str) -> tuple[str, list[Any], dict[str, Any]] | None:
+    """``name(literal, ..., key=literal)`` -> (name, args, kwargs); None for anything else."""
+    if "\\" in expr or "#" in expr or not expr[:1].isalpha():
+        return None
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) \
+            or not expr[len(node.func.id):].lstrip(" \t").startswith("("):
+        return None
+    if not all(_fast_literal(a, expr) for a in node.args) \
+            or not all(k.arg is not None and _fast_literal(k.value, expr) for k in node.keywords):
+        return None
+    return (node.func.id, [ast.literal_eval(a) for a in node.args],
+            {str(k.arg): ast.literal_eval(k.value) for k in node.keywords})
+
+
+def _fast_literal(node: ast.AST, expr: str) -> bool:
+    """A literal Jinja reads as the same value: 'str', "str", 12, 1.5, -3, True/False/None,
+    and lists, tuples and dicts of them."""
+    if isinstance(node, ast.Constant):
+        src = ast.get_source_segment(expr, node) or ""
+        if isinstance(node.value, str):
+            return src[:1] in "'\"" and src[:3] not in ("'''", '"""') and src[-1:] == src[:1]
+        if isinstance(node.value, bool) or node.value is None:
+            return src in ("True", "False", "None")
+        return isinstance(node.value, int | float) and src.replace(".", "", 1).isdigit() \
+            and src[:1] != "." and src[-1:] != "."
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return isinstance(node.operand, ast.Constant) and not isinstance(
+            node.operand.value, str | bool) and _fast_literal(node.operand, expr)
+    if isinstance(node, ast.List | ast.Tuple):
+        return all(_fast_literal(e, expr) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _fast_literal(k, expr) and _fast_literal(v, expr)
+                   for k, v in zip(node.keys, node.values, strict=True))
+    return False
+
+
+def _fast_callable(fn: Any) -> bool:
+    """Our own context functions, or a macro (both are called by Jinja exactly like this)."""
+    if getattr(fn, "__self__", None) is not None and getattr(fn, "__func__", None) in _OWN:
+        return True
+    return type(fn).__name__ == "Macro" and type(fn).__module__ == "jinja2.runtime"
+
+
+_OWN = {Renderer._ref, Renderer._source_fn, Renderer._var, Renderer._config,
+        Renderer._env_var}
 
 
 def _stamp(value: Any, default: str) -> str:
@@ -298,13 +458,13 @@ def _last_tag(lines: list[str], mark: str, word: str) -> tuple[int, int] | None:
     return None
 
 
-def _template_line_from_stack(path: str) -> int:
+def _template_line_from_stack(path: str, default: int = 1) -> int:
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == path:
             return _jinja_line(frame, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
-    return 1
+    return default
 
 
 def _template_line(tb: Any, path: str) -> int:
