@@ -34,7 +34,13 @@ from .project_cache import load_project
 from .spec import ProjectSpec
 from .state import StateStore, VersionRow, drop_any
 from .testing import TestRun, run_tests
-from .validator import check_contracts, check_feature_set, run_expectations
+from .validator import (
+    Validate,
+    Validation,
+    check_contracts,
+    check_feature_set,
+    run_expectations,
+)
 
 __all__ = ["Project", "init_project"]
 
@@ -243,7 +249,7 @@ class Project:
         try:
             result = execute_plan(
                 con, manifest.models, plan, run_id=run_id,
-                live_versions={k: v.version for k, v in live.items()},
+                live=live, pinned=state.pins(),
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=threads or self._threads or self.spec.profile.threads,
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
@@ -258,26 +264,27 @@ class Project:
         self._write_run_results(result)
         return result
 
-    def _validator(self, manifest: Manifest) -> Callable[..., tuple[bool, list[dict[str, Any]]]]:
+    def _validator(self, manifest: Manifest) -> Validate:
         spec = self.spec
 
         def join_keys(entity: str) -> list[tuple[str, str]]:
             return list(spec.entities[entity].join_keys)
 
         def validate(cur: Any, m: CompiledModel, rel: str, columns: list[tuple[str, str]],
-                     prev: str | None) -> tuple[bool, list[dict[str, Any]]]:
+                     prev: str | None, rows: int | None = None) -> Validation:
             declared = spec.models[m.name].columns if m.name in spec.models else ()
             checks = check_contracts(cur, columns, declared, m.path)
             checks += check_feature_set(columns, m, join_keys)
             specs = spec.models[m.name].checks if m.name in spec.models else ()
-            drifts = None
+            drifts, writes = None, list[tuple[str, list[Any]]]()
             # incremental runs append a day: re-profiling the whole table each run is opt-in
             default = m.materialized != "incremental"
             if m.materialized != "view" and m.config.get("statistics", default):
-                drifts = profile_and_drift(cur, m.name, rel, columns, prev)
+                drifts, writes = profile_and_drift(cur, m.name, rel, columns, prev,
+                                                   row_count=rows)
             checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts)
             ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
-            return ok, checks
+            return Validation(ok, checks, writes)
 
         return validate
 

@@ -8,7 +8,6 @@ expectation; it passes when there is no previous version to compare with.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +15,6 @@ from .errors import ConfigError, did_you_mean
 
 __all__ = ["is_drift", "parse_drift", "profile_and_drift", "run_drift_checks"]
 
-
-_STORE_LOCK = threading.Lock()
 
 
 def is_drift(raw: Any) -> bool:
@@ -64,26 +61,24 @@ def _version_of(relation: str | None) -> int | None:
 
 
 def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tuple[str, str]],
-                      previous: str | None) -> list[Any] | None:
-    """Statistics of the new version (stored), and its drift vs ``previous`` (stored too)."""
-    from .profile import STATS_DDL, load_profile, profile_relation, store_profile
-    from .profile_drift import drift, store_drift
+                      previous: str | None, *, row_count: int | None = None
+                      ) -> tuple[list[Any] | None, list[tuple[str, list[Any]]]]:
+    """Statistics of the new version and its drift vs ``previous``: (drifts, the statements
+    that store both — the caller runs them in the transaction that records the version)."""
+    from .profile import load_profile, profile_relation, profile_writes
+    from .profile_drift import drift, drift_writes
 
     version = _version_of(relation)
     if version is None:
-        return None
-    prof = profile_relation(cur, relation, list(columns))
-    with _STORE_LOCK:  # concurrent catalog/state writes from build threads conflict in DuckDB
-        cur.execute(STATS_DDL)
-        store_profile(cur, model, version, prof)
+        return None, []
+    prof = profile_relation(cur, relation, list(columns), row_count=row_count)
+    writes = profile_writes(model, version, prof)
     prev = _version_of(previous)
     ref = load_profile(cur, model, prev) if prev is not None else None
     if ref is None or previous is None or prev is None:
-        return None
+        return None, writes
     drifts = drift(cur, prof, ref, relation, previous)
-    with _STORE_LOCK:
-        store_drift(cur, model, version, prev, drifts)
-    return list(drifts)
+    return list(drifts), writes + drift_writes(model, version, prev, drifts)
 
 
 def run_drift_checks(specs: Sequence[Any], drifts: list[Any] | None) -> list[dict[str, Any]]:

@@ -58,18 +58,29 @@ def arrow_table(con: Any, sql: str) -> Any:
 
 
 def describe(con: Any, relation: str) -> list[tuple[str, str]]:
-    """(column, DuckDB type) of a relation or query."""
-    rows = con.execute(f"describe select * from {relation}").fetchall()
-    return [(r[0], r[1]) for r in rows]
+    """(column, DuckDB type) of a relation or query (bound, not run: ~3x cheaper than
+    ``DESCRIBE``)."""
+    rel = con.sql(f"select * from {relation}")
+    return [(str(c), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
+
+
+_CANONICAL: dict[str, str] = {}
 
 
 def canonical_type(con: Any, declared: str) -> str | None:
-    """DuckDB's own spelling of a type name (``int8`` -> ``BIGINT``); None if invalid."""
+    """DuckDB's own spelling of a type name (``int8`` -> ``BIGINT``); None if invalid.
+    Answers are cached per process (a query per declared column adds up over 1000 models)."""
+    hit = _CANONICAL.get(declared)
+    if hit is not None:
+        return hit
     try:
         row = con.execute(f"select typeof(cast(null as {declared}))").fetchone()
     except duckdb.Error:
         return None
-    return str(row[0]) if row else None
+    if row is None:
+        return None
+    _CANONICAL[declared] = str(row[0])
+    return str(row[0])
 
 
 def error_kind(e: BaseException) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -18,13 +18,10 @@ from . import engine
 from .compiler import CompiledModel
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
-from .state import StateStore
-from .validator import check_error
+from .state import LiveVersion, NewVersion, StateStore, Write
+from .validator import Validate, Validation, check_error
 
 __all__ = ["ModelResult", "RunResult", "execute_plan"]
-
-Validate = Callable[[Any, CompiledModel, str, list[tuple[str, str]], str | None],
-                    tuple[bool, list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +88,9 @@ class _Run:
         self._parents: dict[str, list[str]] = {}
         self.profile = False
         self.incremental: dict[str, Any] = {}
+        self.versions: dict[str, int] = {}   # highest version number per model
+        self.pins: set[str] = set()          # models a rollback pinned
+        self.live_rows: dict[str, int | None] = {}
 
     def parents(self, name: str) -> list[str]:
         """Physical parents (looking through ephemerals), computed once per model."""
@@ -107,77 +107,112 @@ class _Run:
         res = self._build(step)
         return replace(res, started_at=started)
 
+    def _new_version(self, m: CompiledModel, step: PlanStep) -> NewVersion:
+        with self.lock:
+            version = self.versions[m.name] = self.versions.get(m.name, 0) + 1
+        inputs = {p: self.live[p] for p in self.parents(m.name) if p in self.live}
+        return NewVersion(m.name, version, m.kind, m.materialized, step.fingerprint,
+                          m.own_hash, self.run_id, m.sql, inputs, m.config)
+
     def _build(self, step: PlanStep) -> ModelResult:
+        """Write -> audit -> publish in ONE transaction of the thread's cursor (one commit per
+        model; a kill -9 at any moment leaves nothing). When a check's query fails, DuckDB
+        aborts the transaction: the model is then re-done with the write autocommitted, so
+        every check still gets its own answer."""
         m = self.models[step.model]
         cur = self.con.cursor()
+        new = self._new_version(m, step)
+        try:
+            return self._attempt(cur, m, new, step, single=True)
+        except _Aborted:
+            cur.execute("rollback")
+            return self._attempt(cur, m, new, step, single=False)
+
+    def _attempt(self, cur: Any, m: CompiledModel, new: NewVersion, step: PlanStep,
+                 single: bool) -> ModelResult:
         thread = threading.current_thread().name
         t0 = time.perf_counter()
-        with self.lock:
-            state = StateStore(self.con)
-            version = state.next_version(m.name)
-            inputs = {p: self.live[p] for p in self.parents(m.name) if p in self.live}
-            rel = state.begin_version(m.name, version, kind=m.kind, materialized=m.materialized,
-                                      fingerprint=step.fingerprint, own_hash=m.own_hash,
-                                      run_id=self.run_id, sql=m.sql, inputs=inputs,
-                                      config=m.config)
+        if single:
+            cur.execute("begin transaction")
         try:
-            kind = "view" if m.materialized == "view" else "table"
-            if self.profile:
-                cur.execute("set enable_profiling = 'no_output'")
-            if m.materialized == "incremental":
-                self._build_incremental(cur, m, version, rel)
-                kind = "view"
-            else:
-                cur.execute(f"create {kind} {rel} as\n{m.sql}")
-            if self.profile:
-                self._save_profile(cur, m.name, version)
-            columns = engine.describe(cur, rel)
-            rows = None if kind == "view" and m.materialized != "incremental" else int(
-                cur.execute(f"select count(*) from {rel}").fetchone()[0])
+            rows, writes = self._write(cur, m, new)
+            columns = engine.describe(cur, new.relation)
         except engine.DuckDBError as e:
+            if single:
+                cur.execute("rollback")
             err = self._map_error(m, e)
-            with self.lock:
-                StateStore(self.con).fail_version(m.name, version, err.format())
-            return ModelResult(m.name, "error", version, time.perf_counter() - t0, None,
+            StateStore(cur).fail_version(new, err.format())
+            return ModelResult(m.name, "error", new.version, time.perf_counter() - t0, None,
                                err.message, err, thread=thread, reason=step.reason)
+        v = self._validate(cur, m, new, columns, rows, single)
+        dur = time.perf_counter() - t0
+        state = StateStore(cur, in_transaction=single)
+        if not v.passed:
+            bad = [c for c in v.checks
+                   if not c.get("success") and c.get("severity", "error") == "error"]
+            msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
+            errs = [check_error(m.name, c) for c in bad]
+            state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
+                               duration_s=dur, writes=writes + v.writes)
+            return ModelResult(m.name, "failed", new.version, dur, rows, msg,
+                               errs[0] if len(errs) == 1 else ErrorGroup(errs),
+                               checks=tuple(v.checks), thread=thread, reason=step.reason)
+        state.publish(new, row_count=rows, columns=columns, checks=v.checks, duration_s=dur,
+                      writes=writes + v.writes, pinned=m.name in self.pins)
+        with self.lock:
+            self.live[m.name] = new.version
+        return ModelResult(m.name, "success", new.version, dur, rows, None,
+                           checks=tuple(v.checks), thread=thread, reason=step.reason)
+
+    def _validate(self, cur: Any, m: CompiledModel, new: NewVersion,
+                  columns: list[tuple[str, str]], rows: int | None, single: bool) -> Validation:
         prev = self.live.get(m.name)
         prev_rel = f'"fsql_versions"."{m.name}__v{prev}"' if prev else None
-        passed, checks = self.validate(cur, m, rel, columns, prev_rel)
-        dur = time.perf_counter() - t0
-        with self.lock:
-            state = StateStore(self.con)
-            if not passed:
-                bad = [c for c in checks
-                       if not c.get("success") and c.get("severity", "error") == "error"]
-                msgs = [c.get("message") or c.get("id", "") for c in bad]
-                errs = [check_error(m.name, c) for c in bad]
-                state.fail_version(m.name, version, "; ".join(msgs), checks, row_count=rows,
-                                   columns=columns, duration_s=dur)
-                return ModelResult(m.name, "failed", version, dur, rows, "; ".join(msgs),
-                                   errs[0] if len(errs) == 1 else ErrorGroup(errs),
-                                   checks=tuple(checks), thread=thread, reason=step.reason)
-            state.publish(m.name, version, row_count=rows, columns=columns, checks=checks,
-                          duration_s=dur)
-            self.live[m.name] = version
-        return ModelResult(m.name, "success", version, dur, rows, None, checks=tuple(checks),
-                           thread=thread, reason=step.reason)
+        try:
+            v = self.validate(cur, m, new.relation, columns, prev_rel, rows)
+        except engine.DuckDBError:
+            if single:
+                raise _Aborted() from None
+            raise
+        if single and any(c.get("exception") for c in v.checks) and _aborted(cur):
+            raise _Aborted()
+        return v
 
-    def _build_incremental(self, cur: Any, m: CompiledModel, version: int, rel: str) -> None:
+    def _write(self, cur: Any, m: CompiledModel, new: NewVersion
+               ) -> tuple[int | None, list[Write]]:
+        """Build the version's relation; (its row count, statements for the publish)."""
+        rel, writes = new.relation, list[Write]()
+        if self.profile:
+            cur.execute("set enable_profiling = 'no_output'")
+        if m.materialized == "incremental":
+            rows, writes = self._build_incremental(cur, m, new.version, rel)
+            if rows is None:
+                rows = int(cur.execute(f"select count(*) from {rel}").fetchone()[0])
+        elif m.materialized == "view":
+            cur.execute(f"create view {rel} as\n{m.sql}")
+            rows = None
+        else:  # CREATE TABLE AS answers with its row count: no count(*) scan
+            rows = int(cur.execute(f"create table {rel} as\n{m.sql}").fetchone()[0])
+        if self.profile:
+            writes.append(self._save_profile(cur, m.name, new.version))
+        return rows, writes
+
+    def _build_incremental(self, cur: Any, m: CompiledModel, version: int,
+                           rel: str) -> tuple[int | None, list[Write]]:
         from .incremental import build_incremental
 
         plan, prev, manifest = self.incremental[m.name]
-        build_incremental(cur, m.name, version, rel, plan, prev,
-                          lambda a, b, inc: manifest.render_interval(m.name, a, b, inc),
-                          m.config, self.lock)
+        return build_incremental(cur, m.name, version, rel, plan, prev,
+                                 lambda a, b, inc: manifest.render_interval(m.name, a, b, inc),
+                                 m.config, self.lock, self.live_rows.get(m.name))
 
-    def _save_profile(self, cur: Any, model: str, version: int) -> None:
+    def _save_profile(self, cur: Any, model: str, version: int) -> Write:
         """DuckDB's operator profile of the build query (shown in the docs site's run view)."""
         info = cur.get_profiling_information(format="json")
         cur.execute("set enable_profiling = 'no_output'")  # keep later queries out of it
         cur.execute("pragma disable_profiling")
-        with self.lock:
-            self.con.execute("insert into fsql_meta.model_profiles values (?, ?, ?, now(), ?)",
-                             [self.run_id, model, version, info])
+        return ("insert into fsql_meta.model_profiles values (?, ?, ?, now(), ?)",
+                [self.run_id, model, version, info])
 
     def _map_error(self, m: CompiledModel, e: Exception) -> ExecutionError:
         line, col = engine.error_position(e, "x\n" + m.sql)
@@ -199,20 +234,35 @@ class _Run:
                               "inputs", hint=hint)
 
 
+class _Aborted(Exception):
+    """A check's query failed inside the build transaction (DuckDB aborts it)."""
+
+
+def _aborted(cur: Any) -> bool:
+    try:
+        cur.execute("select 1").fetchone()
+    except engine.DuckDBError:
+        return True
+    return False
+
+
 def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, run_id: str,
-                 live_versions: dict[str, int], validate: Validate, threads: int = 4,
+                 live: Mapping[str, LiveVersion], validate: Validate, threads: int = 4,
                  fail_fast: bool = False, reporter: Callable[[str, Any], None] | None = None,
                  compiled_paths: Mapping[str, str] | None = None,
                  cleaned: tuple[str, ...] = (), profile: bool = False,
-                 incremental: Mapping[str, Any] | None = None) -> RunResult:
+                 incremental: Mapping[str, Any] | None = None,
+                 pinned: Collection[str] = ()) -> RunResult:
     """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
-    run = _Run(con, models, plan, run_id, live_versions, validate,
+    run = _Run(con, models, plan, run_id, {k: v.version for k, v in live.items()}, validate,
                reporter or (lambda *_: None), fail_fast, compiled_paths or {})
     run.profile = profile
     run.incremental = dict(incremental or {})
-    pending = {s.model: s for s in plan.steps}
+    run.versions = StateStore(con).last_versions() if plan.to_build else {}
+    run.pins = set(pinned)
+    run.live_rows = {k: v.row_count for k, v in live.items()}
     for s in plan.steps:
         if s.action == "skip":
             run.results[s.model] = ModelResult(s.model, "unchanged", s.live_version,
@@ -220,39 +270,65 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
         elif s.action == "blocked":
             run.results[s.model] = ModelResult(s.model, "blocked", message=s.reason,
                                                reason=s.reason)
-    _schedule(run, pending, max(1, threads))
+    _Scheduler(run, [s for s in plan.steps if s.action == "build"]).execute(max(1, threads))
     results = tuple(run.results[s.model] for s in plan.steps)
     return RunResult(run_id, plan, results, started, time.perf_counter() - t0, cleaned)
 
 
-def _schedule(run: _Run, pending: dict[str, PlanStep], threads: int) -> None:
-    todo = [s for s in pending.values() if s.action == "build"]
-    running: dict[Future[ModelResult], str] = {}
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsql") as pool:
-        while todo or running:
-            for step in list(todo):
-                state = _readiness(run, step)
-                if state == "wait":
-                    continue
-                todo.remove(step)
-                if state != "go" or run.stop:
-                    why = state if state != "go" else "stopped by --fail-fast"
-                    run.results[step.model] = ModelResult(step.model, "skipped", message=why,
-                                                          reason=step.reason)
-                    run.report("done", run.results[step.model])
-                    continue
-                run.report("start", step)
-                running[pool.submit(run.build, step)] = step.model
-            if not running:
+class _Scheduler:
+    """Submits a step once its parents are done; re-checks only the children of a finished
+    step (rescanning every waiting step per completion is O(n^2) at 1000 models)."""
+
+    def __init__(self, run: _Run, steps: list[PlanStep]) -> None:
+        self.run = run
+        self.todo = {s.model: s for s in steps}
+        self.order = {s.model: i for i, s in enumerate(steps)}
+        self.children: dict[str, list[str]] = {}
+        for s in steps:
+            for p in run.parents(s.model):
+                self.children.setdefault(p, []).append(s.model)
+        self.running: dict[Future[ModelResult], str] = {}
+
+    def execute(self, threads: int) -> None:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsql") as pool:
+            self._check(list(self.todo), pool)
+            while self.running:
+                done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                finished = []
+                for fut in sorted(done, key=lambda f: self.order[self.running[f]]):
+                    name = self.running.pop(fut)
+                    self._finish(fut.result())
+                    finished.append(name)
+                self._check([c for n in finished for c in self.children.get(n, ())], pool)
+
+    def _finish(self, res: ModelResult) -> None:
+        self.run.results[res.model] = res
+        self.run.report("done", res)
+        if res.status in ("error", "failed") and self.run.fail_fast:
+            self.run.stop = True
+            self._check(list(self.todo), None)  # everything waiting is skipped
+
+    def _check(self, names: list[str], pool: ThreadPoolExecutor | None) -> None:
+        """Start (or skip) every step in ``names`` whose parents are all done, in plan order;
+        a skip cascades to its children."""
+        queue = sorted(set(names), key=self.order.__getitem__)
+        while queue:
+            name = queue.pop(0)
+            step = self.todo.get(name)
+            state = "wait" if step is None else _readiness(self.run, step)
+            if step is None or state == "wait" or (state == "go" and pool is None
+                                                  and not self.run.stop):
                 continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                name = running.pop(fut)
-                res = fut.result()
-                run.results[name] = res
-                run.report("done", res)
-                if res.status in ("error", "failed") and run.fail_fast:
-                    run.stop = True
+            del self.todo[name]
+            if state != "go" or self.run.stop:
+                why = state if state != "go" else "stopped by --fail-fast"
+                self._finish(ModelResult(name, "skipped", message=why, reason=step.reason))
+                queue = sorted(set(queue) | set(self.children.get(name, ())),
+                               key=self.order.__getitem__)
+                continue
+            self.run.report("start", step)
+            assert pool is not None
+            self.running[pool.submit(self.run.build, step)] = name
 
 
 def _readiness(run: _Run, step: PlanStep) -> str:

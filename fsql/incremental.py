@@ -139,32 +139,61 @@ def live_layout(con: Any, model: str, version: int | None) -> tuple[int, list[An
 def build_incremental(cur: Any, model: str, version: int, rel: str, plan: IncrementalPlan,
                       prev: tuple[int, list[Any], list[datetime]] | None,
                       render: Callable[[datetime, datetime, bool], str], config: dict[str, Any],
-                      lock: Any) -> None:
-    """Insert the new parts and create the version view ``rel``."""
-    cur.execute(DDL)
+                      lock: Any, prev_rows: int | None = None
+                      ) -> tuple[int | None, list[tuple[str, list[Any]]]]:
+    """Insert the new parts and create the version view ``rel``. Returns the version's row
+    count when it follows from the inserts (None: count it) and the statement recording the
+    parts (run it in the transaction that records the version)."""
     gen = _generation(cur, model, plan, prev)
     table = f'"{PARTS_SCHEMA}"."{model}__g{gen}"'
     segments: list[Any] = [] if plan.full or prev is None else [list(s) for s in prev[1]]
     time_col = '"' + str(config["time_column"]).replace('"', '""') + '"'
     exists = _exists(cur, f"{model}__g{gen}")
+    rows: int | None = 0 if not segments else prev_rows
     for a, b in plan.ranges:
         with lock:  # part ids are unique per model
             part = _next_part(cur, table, exists)
         sql = render(a, b, bool(segments) or exists)
-        body = f"select *, {part}::bigint as __fsql_part from ({sql}) __fsql_batch"
-        if not exists:
-            cur.execute(f"create table {table} as {body}")
-            exists = True
-        else:
-            cur.execute(f"insert into {table} by name {body}")
         rng = [a.strftime(_FMT), b.strftime(_FMT)]
-        for seg in segments:
+        older = [seg for seg in segments if _may_hold(seg, rng)]
+        if rows is not None and older:  # rows of older parts this range replaces
+            rows -= _rows_in(cur, table, older, time_col, rng)
+        # a part holds exactly its interval: rows outside it are not the part's to keep
+        body = (f"select *, {part}::bigint as __fsql_part from ({sql}) __fsql_batch where "
+                f"{_in_range(time_col, rng)}")
+        verb = f"create table {table} as" if not exists else f"insert into {table} by name"
+        added = cur.execute(f"{verb} {body}").fetchone()
+        exists = True
+        rows = rows + int(added[0]) if rows is not None and added else None
+        for seg in older:
             seg[1].append(rng)  # older parts no longer own this range
-        segments.append([part, []])
+        segments.append([part, [], [rng]])
     cur.execute(f"create view {rel} as {_view_sql(table, segments, time_col, config)}")
-    cur.execute(f"insert into {META}.version_parts values (?, ?, ?, ?, ?)",
-                [model, version, gen, json.dumps(segments),
-                 json.dumps([t.strftime(_FMT) for t in plan.intervals])])
+    if config.get("incremental_strategy") == "merge":
+        rows = None  # a merged key may live in any part: count the view
+    return rows, [(f"insert into {META}.version_parts values (?, ?, ?, ?, ?)",
+                   [model, version, gen, json.dumps(segments),
+                    json.dumps([t.strftime(_FMT) for t in plan.intervals])])]
+
+
+def _may_hold(seg: list[Any], rng: list[str]) -> bool:
+    """Can part ``seg`` have rows in ``rng``? Parts record the range they cover (older
+    layouts without it: assume yes)."""
+    if len(seg) < 3:
+        return True
+    return any(a < rng[1] and rng[0] < b for a, b in seg[2])
+
+
+def _in_range(time_col: str, rng: list[str]) -> str:
+    return f"{time_col} >= timestamp '{rng[0]}' and {time_col} < timestamp '{rng[1]}'"
+
+
+def _rows_in(cur: Any, table: str, segments: list[Any], time_col: str, rng: list[str]) -> int:
+    """Rows the given parts hold in ``rng`` (zone maps on the time column keep it cheap)."""
+    view = _view_sql(table, segments, time_col, {})
+    row = cur.execute(f"select count(*) from ({view}) where {_in_range(time_col, rng)}"
+                      ).fetchone()
+    return int(row[0])
 
 
 def _generation(cur: Any, model: str, plan: IncrementalPlan,
@@ -189,14 +218,12 @@ def _next_part(cur: Any, table: str, exists: bool) -> int:
 
 
 def _view_sql(table: str, segments: list[Any], time_col: str, config: dict[str, Any]) -> str:
-    conds = []
-    for part, excluded in segments:
-        if not excluded:
-            conds.append(f"__fsql_part = {int(part)}")
-            continue
-        outside = " and ".join(f"not ({time_col} >= timestamp '{a}' and {time_col} < "
-                               f"timestamp '{b}')" for a, b in excluded)
-        conds.append(f"(__fsql_part = {int(part)} and {outside})")
+    whole = [str(int(part)) for part, excluded, *_ in segments if not excluded]
+    conds = [f"__fsql_part in ({', '.join(whole)})"] if whole else []
+    for part, excluded, *_ in segments:
+        if excluded:
+            outside = " and ".join(f"not ({_in_range(time_col, [a, b])})" for a, b in excluded)
+            conds.append(f"(__fsql_part = {int(part)} and {outside})")
     where = " or ".join(conds) or "false"
     sql = f"select * exclude (__fsql_part) from {table} where {where}"
     if config.get("incremental_strategy") == "merge":

@@ -131,10 +131,10 @@ def _write_version(project: Any, manifest: Any, con: Any, m: Any, table: Any, se
                    mode: str) -> int:
     state = StateStore(con)
     live = state.live().get(m.name)
-    version = state.next_version(m.name)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-ingest-" + uuid.uuid4().hex[:4]
     inputs = {m.name: live.version} if live and mode == "append" else {}
-    rel = state.begin_version(m.name, version, kind="ingest", materialized="feature_set",
+    new = state.begin_version(m.name, state.next_version(m.name), kind="ingest",
+                              materialized="feature_set",
                               fingerprint=manifest.fingerprints[m.name], own_hash=m.own_hash,
                               run_id=run_id, sql=f"-- ingest ({mode})", inputs=inputs,
                               config=m.config)
@@ -146,34 +146,32 @@ def _write_version(project: Any, manifest: Any, con: Any, m: Any, table: Any, se
             cols = ", ".join(engine.quote_ident(f.name) for f in table.schema)
             body = f"select {cols} from \"fsql_versions\".\"{m.name}__v{live.version}\" " \
                    f"union all by name {body}"
-        con.execute(f"create table {rel} as {body}")
+        rows = int(con.execute(f"create table {new.relation} as {body}").fetchone()[0])
     except engine.DuckDBError as e:
-        state.fail_version(m.name, version, str(e))
-        state.drop_relation(m.name, version)
+        state.drop_relation(m.name, new.version)
+        state.fail_version(new, str(e))
         raise IngestError(f"feature set '{m.name}': {str(e).splitlines()[0]}", model=m.name,
                           hint="check the column types against the feature set") from None
     finally:
         con.unregister("__fsql_ingest")
-    return _audit_publish(project, manifest, con, m, version, rel, live, t0)
+    return _audit_publish(project, manifest, con, m, new, rows, live, t0)
 
 
-def _audit_publish(project: Any, manifest: Any, con: Any, m: Any, version: int, rel: str,
+def _audit_publish(project: Any, manifest: Any, con: Any, m: Any, new: Any, rows: int,
                    live: Any, t0: float) -> int:
     state = StateStore(con)
-    columns = engine.describe(con, rel)
-    rows = int(con.execute(f"select count(*) from {rel}").fetchone()[0])
+    columns = engine.describe(con, new.relation)
     prev = f'"fsql_versions"."{m.name}__v{live.version}"' if live else None
-    passed, checks = project._validator(manifest)(con, m, rel, columns, prev)
+    v = project._validator(manifest)(con, m, new.relation, columns, prev, rows)
     dur = time.perf_counter() - t0
-    if not passed:
-        failed = [c for c in checks if not c.get("success") and c.get("severity") == "error"]
+    if not v.passed:
+        failed = [c for c in v.checks if not c.get("success") and c.get("severity") == "error"]
         msg = "; ".join(c.get("message") or c.get("id", "") for c in failed)
-        state.fail_version(m.name, version, msg, checks, row_count=rows, columns=columns,
-                           duration_s=dur)
-        state.drop_relation(m.name, version)
+        state.drop_relation(m.name, new.version)
+        state.fail_version(new, msg, v.checks, row_count=rows, columns=columns, duration_s=dur)
         raise IngestError(f"feature set '{m.name}': {len(failed)} check(s) failed: {msg}",
                           model=m.name, expected="data that passes the feature set's checks",
                           hint="nothing was stored; the previous version stays live")
-    state.publish(m.name, version, row_count=rows, columns=columns, checks=checks,
-                  duration_s=dur)
-    return version
+    state.publish(new, row_count=rows, columns=columns, checks=v.checks, duration_s=dur,
+                  writes=v.writes)
+    return int(new.version)

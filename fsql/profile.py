@@ -267,10 +267,12 @@ def sample_source(relation: str, clause: str) -> str:
 # -- profiling -------------------------------------------------------------------------------
 def profile_relation(con: Any, relation: str,
                      columns: Sequence[tuple[str, str]] | None = None, *,
-                     sample_rows: int = SAMPLE_ROWS) -> TableProfile:
+                     sample_rows: int = SAMPLE_ROWS, row_count: int | None = None
+                     ) -> TableProfile:
     """Profile every column of ``relation`` (a table, view or quoted name) in <= 4 queries.
 
-    ``columns`` ((name, DuckDB type) pairs, e.g. from ``engine.describe``) saves a query.
+    ``columns`` ((name, DuckDB type) pairs, e.g. from ``engine.describe``) with ``row_count``
+    saves a query.
     Above ``sample_rows`` rows, quantiles, histograms and high-cardinality value counts come
     from a deterministic row-hash sample of about ``sample_rows`` rows (counts scaled to the table).
     """
@@ -281,6 +283,8 @@ def profile_relation(con: Any, relation: str,
                            f"FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
         columns = [(r[0], r[1]) for r in meta]
         n = int(meta[0][2]) if meta else 0
+    elif row_count is not None:  # known from the build: no query
+        n, queries = row_count, 0
     else:
         n = int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
     cols = [_Col(i, name, typ, column_kind(typ)) for i, (name, typ) in enumerate(columns)]
@@ -490,14 +494,26 @@ def coarse_histogram(fine: Sequence[int], lo: float, hi: float,
 def store_profile(con: Any, model: str, version: int, profile: TableProfile) -> None:
     """Write ``profile`` as the statistics of ``model`` version ``version`` (replacing any)."""
     con.execute(STATS_DDL)
-    con.execute(f"DELETE FROM {META}.column_stats WHERE model = ? AND version = ?",
-                [model, version])
+    for sql, params in profile_writes(model, version, profile, replace=True):
+        con.execute(sql, params)
+
+
+def profile_writes(model: str, version: int, profile: TableProfile, *,
+                   replace: bool = False) -> list[tuple[str, list[Any]]]:
+    """The statements that store ``profile`` (one multi-row insert; run them in the
+    transaction that publishes the version)."""
+    from .state import insert_rows
+
+    out: list[tuple[str, list[Any]]] = []
+    if replace:
+        out.append((f"DELETE FROM {META}.column_stats WHERE model = ? AND version = ?",
+                    [model, version]))
     rows = [[model, version, i, c.column, c.type, json.dumps(c.to_dict(), sort_keys=True),
              profile.relation, profile.row_count, profile.duration_s, profile.sample_rows]
             for i, c in enumerate(profile.columns)]
     if rows:
-        con.executemany(f"INSERT INTO {META}.column_stats VALUES "
-                        f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", rows)
+        out.append(insert_rows(f"{META}.column_stats", rows, tail=", now()"))
+    return out
 
 
 def load_profile(con: Any, model: str, version: int) -> TableProfile | None:

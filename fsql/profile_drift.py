@@ -279,13 +279,26 @@ def store_drift(con: Any, model: str, version: int, reference_version: int,
                 drifts: Sequence[ColumnDrift]) -> None:
     """Write the ranked drift of ``model`` ``version`` vs ``reference_version`` (replacing)."""
     con.execute(STATS_DDL)
-    con.execute(f"DELETE FROM {META}.drift WHERE model = ? AND version = ?", [model, version])
+    for sql, params in drift_writes(model, version, reference_version, drifts, replace=True):
+        con.execute(sql, params)
+
+
+def drift_writes(model: str, version: int, reference_version: int,
+                 drifts: Sequence[ColumnDrift], *,
+                 replace: bool = False) -> list[tuple[str, list[Any]]]:
+    """The statements that store ``drifts`` (run them in the publishing transaction)."""
+    from .state import insert_rows
+
+    out: list[tuple[str, list[Any]]] = []
+    if replace:
+        out.append((f"DELETE FROM {META}.drift WHERE model = ? AND version = ?",
+                    [model, version]))
     rows = [[model, version, reference_version, rank, d.column, d.psi, d.ks, d.mean_shift_sd,
              d.null_rate_change, d.score, json.dumps(d.to_dict(), sort_keys=True, default=str)]
             for rank, d in enumerate(drifts, start=1)]
     if rows:
-        con.executemany(f"INSERT INTO {META}.drift VALUES "
-                        f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", rows)
+        out.append(insert_rows(f"{META}.drift", rows, tail=", now()"))
+    return out
 
 
 def load_drift(con: Any, model: str, version: int) -> list[ColumnDrift]:

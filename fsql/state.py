@@ -8,12 +8,15 @@ Statuses of a version: ``building`` -> ``live`` | ``failed``; ``live`` -> ``supe
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .renderer import VERSIONS_SCHEMA, relation_for, version_relation
 
-__all__ = ["LiveVersion", "VersionRow", "StateStore"]
+__all__ = ["LiveVersion", "NewVersion", "VersionRow", "StateStore", "Write", "insert_rows"]
+
+Write = tuple[str, list[Any]]  # one SQL statement + parameters, run inside a publish
 
 META = "fsql_meta"
 
@@ -58,6 +61,39 @@ class LiveVersion:
     own_hash: str
     input_versions: dict[str, int]
     columns: tuple[tuple[str, str], ...]
+    row_count: int | None = None
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """What is known of a version when its build starts (its state row is written only when
+    it is published or fails, so a killed build leaves no state behind)."""
+
+    model: str
+    version: int
+    kind: str
+    materialized: str
+    fingerprint: str
+    own_hash: str
+    run_id: str
+    sql: str
+    inputs: dict[str, int]
+    config: dict[str, Any]
+
+    @property
+    def relation(self) -> str:
+        return version_relation(self.model, self.version)
+
+
+def insert_rows(table: str, rows: list[list[Any]], tail: str = "") -> Write:
+    """One multi-row ``INSERT`` (DuckDB runs ``executemany`` row by row: ~1 ms a row).
+
+    >>> insert_rows("t", [[1, "a"], [2, "b"]], tail=", now()")
+    ('insert into t values (?, ?, now()), (?, ?, now())', [1, 'a', 2, 'b'])
+    """
+    one = "(" + ", ".join("?" * len(rows[0])) + tail + ")"
+    return (f"insert into {table} values " + ", ".join([one] * len(rows)),
+            [v for r in rows for v in r])
 
 
 @dataclass(frozen=True)
@@ -95,8 +131,9 @@ class VersionRow:
 class StateStore:
     """Reads and writes fsql_meta through a DuckDB connection or cursor."""
 
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: Any, *, in_transaction: bool = False) -> None:
         self.con = con
+        self.in_transaction = in_transaction  # writes join the open transaction and commit it
 
     @staticmethod
     def exists(con: Any) -> bool:
@@ -113,10 +150,10 @@ class StateStore:
     # -- reads ------------------------------------------------------------------------------
     def live(self) -> dict[str, LiveVersion]:
         rows = self.con.execute(
-            f"select model, version, fingerprint, own_hash, input_versions, columns "
+            f"select model, version, fingerprint, own_hash, input_versions, columns, row_count "
             f"from {META}.versions where status = 'live'").fetchall()
         return {r[0]: LiveVersion(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"),
-                                  tuple(tuple(c) for c in json.loads(r[5] or "[]")))
+                                  tuple(tuple(c) for c in json.loads(r[5] or "[]")), r[6])
                 for r in rows}
 
     def versions(self, model: str | None = None, status: str | None = None) -> list[VersionRow]:
@@ -134,9 +171,16 @@ class StateStore:
         return [_version_row(r) for r in rows]
 
     def next_version(self, model: str) -> int:
-        row = self.con.execute(f"select max(version) from {META}.versions where model = ?",
-                               [model]).fetchone()
-        return int(row[0] or 0) + 1
+        return self.last_versions([model]).get(model, 0) + 1
+
+    def last_versions(self, models: list[str] | None = None) -> dict[str, int]:
+        """The highest version number of every model (any status), in one query."""
+        sql = f"select model, max(version) from {META}.versions"
+        if models is not None:
+            sql += " where model in (" + ", ".join("?" * len(models)) + ")" if models else \
+                " where false"
+        return {m: int(v) for m, v in self.con.execute(sql + " group by model",
+                                                       models or []).fetchall()}
 
     def last_status(self) -> dict[str, tuple[str, str | None]]:
         rows = self.con.execute(
@@ -164,42 +208,55 @@ class StateStore:
 
     def begin_version(self, model: str, version: int, *, kind: str, materialized: str,
                       fingerprint: str, own_hash: str, run_id: str, sql: str,
-                      inputs: dict[str, int], config: dict[str, Any]) -> str:
-        rel = version_relation(model, version)
-        self.con.execute(
-            f"insert into {META}.versions (model, version, status, kind, materialized, "
-            f"fingerprint, own_hash, run_id, relation, created_at, compiled_sql, input_versions,"
-            f" config) values (?, ?, 'building', ?, ?, ?, ?, ?, ?, now(), ?, ?, ?)",
-            [model, version, kind, materialized, fingerprint, own_hash, run_id, rel, sql,
-             json.dumps(inputs, sort_keys=True), json.dumps(config, sort_keys=True, default=str)])
-        return rel
+                      inputs: dict[str, int], config: dict[str, Any]) -> NewVersion:
+        """The description of a new version (nothing is written until publish/fail)."""
+        return NewVersion(model, version, kind, materialized, fingerprint, own_hash, run_id,
+                          sql, inputs, config)
 
-    def fail_version(self, model: str, version: int, message: str,
-                     checks: list[dict[str, Any]] | None = None, **stats: Any) -> None:
-        self.con.execute(
-            f"update {META}.versions set status = 'failed', message = ?, checks = ?, "
-            f"row_count = ?, columns = ?, duration_s = ? where model = ? and version = ?",
-            [message, json.dumps(checks or [], default=str), stats.get("row_count"),
-             json.dumps(stats.get("columns") or []), stats.get("duration_s"), model, version])
+    def fail_version(self, new: NewVersion, message: str,
+                     checks: list[dict[str, Any]] | None = None, *, row_count: int | None = None,
+                     columns: list[tuple[str, str]] | None = None, duration_s: float | None = None,
+                     writes: Sequence[Write] = ()) -> None:
+        """Record a version that failed (its relation, if any, is kept for inspection)."""
+        self._transaction([self._version_row(new, "failed", row_count, columns, checks,
+                                             duration_s, message), *writes])
 
-    def publish(self, model: str, version: int, *, row_count: int | None,
+    def publish(self, new: NewVersion, *, row_count: int | None,
                 columns: list[tuple[str, str]], checks: list[dict[str, Any]],
-                duration_s: float) -> None:
-        """Swap the live view and record the version in ONE transaction."""
+                duration_s: float, writes: Sequence[Write] = (),
+                pinned: bool = True) -> None:
+        """Swap the live view and record the version (and ``writes``) in ONE transaction."""
+        model = new.model
+        stmts: list[Write] = [
+            (f"create or replace view {relation_for(model)} as select * from {new.relation}",
+             []),
+            (f"update {META}.versions set status = 'superseded' where model = ? and "
+             f"status = 'live'", [model])]
+        if pinned:  # only rollback pins a model; skip the statement when none is known
+            stmts.append((f"delete from {META}.pins where model = ?", [model]))
+        stmts.append(self._version_row(new, "live", row_count, columns, checks, duration_s,
+                                       None))
+        self._transaction(stmts + list(writes))
+
+    def _version_row(self, new: NewVersion, status: str, row_count: int | None,
+                     columns: list[tuple[str, str]] | None, checks: list[dict[str, Any]] | None,
+                     duration_s: float | None, message: str | None) -> Write:
+        live = status == "live"
+        return (f"insert into {META}.versions ({', '.join(_VERSION_COLS)}) values (?, ?, ?, ?, "
+                f"?, ?, ?, ?, ?, now(), {'now()' if live else 'null'}, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [new.model, new.version, status, new.kind, new.materialized, new.fingerprint,
+                 new.own_hash, new.run_id, new.relation, row_count, new.sql,
+                 json.dumps(new.inputs, sort_keys=True), json.dumps(columns or []),
+                 json.dumps(checks or [], default=str), duration_s, message,
+                 json.dumps(new.config, sort_keys=True, default=str)])
+
+    def _transaction(self, stmts: list[Write]) -> None:
         con = self.con
-        con.execute("begin transaction")
+        if not self.in_transaction:
+            con.execute("begin transaction")
         try:
-            con.execute(f"create or replace view {relation_for(model)} as "
-                        f"select * from {version_relation(model, version)}")
-            con.execute(f"update {META}.versions set status = 'superseded' "
-                        f"where model = ? and status = 'live'", [model])
-            con.execute(f"delete from {META}.pins where model = ?", [model])
-            con.execute(
-                f"update {META}.versions set status = 'live', published_at = now(), "
-                f"row_count = ?, columns = ?, checks = ?, duration_s = ? "
-                f"where model = ? and version = ?",
-                [row_count, json.dumps(columns), json.dumps(checks, default=str), duration_s,
-                 model, version])
+            for sql, params in stmts:
+                con.execute(sql, params)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -239,12 +296,11 @@ class StateStore:
         """One row per model that did something in this run (one statement)."""
         rows = [[run_id, r.model, r.status, r.version, r.started_at, r.duration_s, r.thread,
                  r.message] for r in results]
-        if rows:
-            self.con.execute("begin transaction")
-            self.con.executemany(
-                f"insert into {META}.model_runs values (?, ?, ?, ?, coalesce(cast(? as "
-                f"timestamp), now()), ?, ?, ?)", rows)
-            self.con.execute("commit")
+        for i in range(0, len(rows), 500):
+            chunk = rows[i:i + 500]
+            one = "(?, ?, ?, ?, coalesce(cast(? as timestamp), now()), ?, ?, ?)"
+            self.con.execute(f"insert into {META}.model_runs values " +
+                             ", ".join([one] * len(chunk)), [v for r in chunk for v in r])
 
     def set_source(self, key: str, hash_: str, relation: str) -> None:
         self.con.execute(f"delete from {META}.sources where key = ?", [key])
@@ -266,7 +322,21 @@ class StateStore:
                              f"version = ?", [model, version])
         self.con.execute(f"update {META}.runs set status = 'interrupted' "
                          f"where status = 'running'")
-        return [f"{m} v{v}" for m, v, _ in rows]
+        return [f"{m} v{v}" for m, v, _ in rows] + self._drop_orphans()
+
+    def _drop_orphans(self) -> list[str]:
+        """Relations (and part lists) of versions a killed run created but never recorded."""
+        rows = self.con.execute(
+            f"select t.table_name, t.table_type from information_schema.tables t "
+            f"where t.table_schema = ? and not exists (select 1 from {META}.versions v "
+            f"where v.model || '__v' || v.version = t.table_name)",
+            [VERSIONS_SCHEMA]).fetchall()
+        for name, kind in rows:
+            what = "view" if kind == "VIEW" else "table"
+            self.con.execute(f'drop {what} "{VERSIONS_SCHEMA}"."{name}"')
+        self.con.execute(f"delete from {META}.version_parts p where not exists (select 1 from "
+                         f"{META}.versions v where v.model = p.model and v.version = p.version)")
+        return [n.replace("__v", " v") for n, _ in sorted(rows)]
 
 
 def drop_any(con: Any, schema: str, name: str) -> None:

@@ -15,16 +15,22 @@ from .compiler import CompiledModel
 from .errors import ExecutionError, did_you_mean
 from .spec import ColumnSpec
 
-__all__ = ["Outcome", "check_contracts", "check_feature_set"]
+__all__ = ["Validate", "Validation", "check_contracts", "check_feature_set"]
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What validation decided for one new version."""
+class Validation:
+    """What validation decided for one new version, and the statements (statistics, drift)
+    to run in the transaction that records it."""
 
     passed: bool
-    checks: tuple[dict[str, Any], ...] = ()
-    messages: tuple[str, ...] = field(default_factory=tuple)
+    checks: list[dict[str, Any]]
+    writes: list[tuple[str, list[Any]]] = field(default_factory=list)
+
+
+# validate(cursor, model, relation, columns, previous relation, row count)
+Validate = Callable[[Any, CompiledModel, str, list[tuple[str, str]], str | None, int | None],
+                    Validation]
 
 
 def check_contracts(con: Any, columns: Sequence[tuple[str, str]],

@@ -237,10 +237,36 @@ def test_kill_9_mid_build_keeps_live_version(make_project):
                                               "select 2 as x\n")
     result = fsql.Project(root).run()
     assert result.exit_code == 0
-    assert any("slow v2" in c for c in result.cleaned)
     assert query(root, "select x from main.slow") == [(2,)]
-    assert query(root, "select status from fsql_meta.versions where model='slow' order by "
-                       "version") == [("superseded",), ("abandoned",), ("live",)]
+    # the killed build recorded nothing (its state row is written at publish): v2 is the retry
+    assert query(root, "select version, status from fsql_meta.versions where model='slow' "
+                       "order by version") == [(1, "superseded"), (2, "live")]
+    assert query(root, "select status from fsql_meta.runs order by started_at") == [
+        ("success",), ("interrupted",), ("success",)]
+    assert query(root, "select table_name from information_schema.tables where table_schema ="
+                       " 'fsql_versions' and table_name like 'slow%' order by 1") == [
+        ("slow__v1",), ("slow__v2",)]
+
+
+def test_unrecorded_relations_of_a_killed_run_are_dropped(make_project):
+    """A kill between writing a version's table and publishing it leaves a relation with no
+    state row; the next run drops it (and its part list) before numbering new versions."""
+    root = make_project(SIMPLE)
+    fsql.Project(root).run()
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("create table fsql_versions.user_spend__v2 as select 1 as junk")
+    con.execute("create view fsql_versions.other__v9 as select 1 as junk")
+    con.execute("insert into fsql_meta.version_parts values ('other', 9, 1, '[]', '[]')")
+    con.close()
+    result = fsql.Project(root).run(full_refresh=True)
+    assert result.exit_code == 0
+    assert sorted(result.cleaned) == ["other v9", "user_spend v2"]
+    assert query(root, "select version from fsql_meta.versions where model = 'user_spend' "
+                       "order by version") == [(1,), (2,)]
+    assert query(root, "select count(*) from fsql_meta.version_parts") == [(0,)]
+    cols = query(root, "select column_name from information_schema.columns where "
+                       "table_schema = 'fsql_versions' and table_name = 'user_spend__v2'")
+    assert ("junk",) not in cols and cols
 
 
 def _building(root: Path, lock: Path) -> bool:

@@ -156,3 +156,29 @@ def test_engine_gx_agrees_with_fsql(make_project):
         for field in ("unexpected_count", "element_count", "observed_value"):
             if field in c["result"]:
                 assert c["result"][field] == gx[key]["result"].get(field), (key, field)
+
+
+def test_check_query_error_inside_the_build_transaction_keeps_other_answers(make_project):
+    """A failing check query aborts DuckDB's transaction; the build is re-done with the write
+    autocommitted so the other checks still get their own answers, and nothing leaks."""
+    files = dict(FILES)
+    files["models/ev.yml"] = """
+        models:
+          - name: ev
+            columns:
+              - name: id
+                expectations:
+                  - not_null
+                  - expect_column_values_to_not_be_null: {where: "nope > 1", severity: warn}
+    """
+    root = make_project(files)
+    res = fsql.Project(root).run()
+    ev = next(r for r in res.results if r.model == "ev")
+    assert res.exit_code == 0 and ev.status == "success" and ev.version == 1
+    by_type = {(c["type"], bool(c["exception"])): c for c in ev.checks}
+    broken = by_type[("expect_column_values_to_not_be_null", True)]
+    assert "nope" in broken["exception"] and not broken["success"]
+    assert by_type[("expect_column_values_to_not_be_null", False)]["success"]
+    assert q(root, "select version, status from fsql_meta.versions where model = 'ev'") == [
+        (1, "live")]
+    assert q(root, "select count(*) from main.ev") == [(3,)]

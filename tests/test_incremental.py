@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conftest import query_db as q
 
 import fsql
@@ -106,3 +108,43 @@ def test_gc_drops_unreferenced_parts_and_generations(make_project):
     assert q(root, "select table_name from information_schema.tables where table_schema = "
                    "'fsql_parts'") == [("daily__g2",)]
     assert q(root, "select count(*) from main.daily") == [(14,)]
+
+
+def _version_rows(root, version):  # type: ignore[no-untyped-def]
+    return q(root, f"select row_count from fsql_meta.versions where model = 'daily' and "
+                   f"version = {version}")[0][0]
+
+
+def test_daily_appends_keep_the_view_flat_and_count_rows_without_scanning(make_project):
+    """Appending new days records no exclusions on older parts (each part holds exactly its
+    interval), so a version's view stays one IN list however many days were appended; the
+    recorded row counts equal the real ones (lookback replaces rows and is counted too)."""
+    root = make_project(FILES)
+    fsql.Project(root).run()
+    for end in ("2026-01-07", "2026-01-08", "2026-01-09"):
+        assert fsql.Project(root, vars={"end": end}).run().exit_code == 0
+    segments = json.loads(q(root, "select segments from fsql_meta.version_parts where "
+                                  "model = 'daily' and version = 4")[0][0])
+    assert [s[1] for s in segments] == [[], [], [], []]
+    view = q(root, "select sql from duckdb_views() where view_name = 'daily__v4'")[0][0]
+    assert "__fsql_part IN (1, 2, 3, 4)" in view.replace("in (", "IN (")
+    assert _version_rows(root, 4) == q(root, "select count(*) from main.daily")[0][0] == 16
+    files = {**FILES, "models/daily.sql": FILES["models/daily.sql"].replace(
+        "end=var('end', '2026-01-06')", "end=var('end', '2026-01-06'), lookback=2")}
+    (root / "models" / "daily.sql").write_text(files["models/daily.sql"])
+    fsql.Project(root, vars={"end": "2026-01-09"}).run(full_refresh=True)
+    (root / "data" / "ev.csv").write_text(EVENTS.replace("2026-01-08,2,82\n", ""))
+    fsql.Project(root, vars={"end": "2026-01-10"}).run()
+    assert _version_rows(root, 6) == q(root, "select count(*) from main.daily")[0][0] == 17
+
+
+def test_rows_outside_the_interval_being_built_are_not_kept(make_project):
+    """A model that forgets to filter on start/end would otherwise duplicate rows: each part
+    keeps only its own interval."""
+    files = {**FILES, "models/daily.sql": FILES["models/daily.sql"].replace(
+        "where day >= '{{ start }}' and day < '{{ end }}'", "")}
+    root = make_project(files)
+    fsql.Project(root).run()
+    fsql.Project(root, vars={"end": "2026-01-08"}).run()
+    assert q(root, "select count(*), count(distinct (day, user_id)) from main.daily") == \
+        [(14, 14)]
