@@ -104,8 +104,10 @@ def init(c: Ctx, directory: str) -> None:
 def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
             vars_: str | None) -> None:
     """Render and compile models; write target/compiled/ and target/manifest.json."""
+    from .manifest import compile_project  # Project(...).compile() without importing DuckDB
+
     t0 = time.perf_counter()
-    manifest = c.project(vars=_vars(vars_)).compile()
+    manifest = compile_project(c.project_dir, _vars(vars_))
     chosen = manifest.graph.select(list(select), list(exclude))
     c.echo(f"compiled {len(chosen)} models in {time.perf_counter() - t0:.2f}s -> target/")
 

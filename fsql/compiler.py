@@ -7,7 +7,6 @@ do not rebuild anything.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CompileError, ErrorGroup, FsqlError, did_you_mean
+from .lineage import DIALECT, SqlFacts, needs_hold, qualified_lineage, tree_facts
 from .renderer import Ref, RenderedModel
 from .spec import CONFIG_KEYS, Loc, ModelSpec, ProjectSpec, SeedSpec, SourceSpec
 
 __all__ = ["CompiledModel", "compile_model", "compile_seed", "parse_ttl", "source_sql"]
 
-DIALECT = "duckdb"
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days|w|week|weeks)?\s*$")
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
                  "day": 86400, "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
@@ -77,21 +76,23 @@ def parse_ttl(value: Any) -> float | None:
 def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
                   ephemerals: Mapping[str, CompiledModel],
                   schemas: Mapping[str, tuple[str, ...] | None],
-                  cache: dict[str, Any] | None = None) -> CompiledModel:
+                  cache: dict[str, Any] | None = None,
+                  facts: SqlFacts | None = None) -> CompiledModel:
     """Compile one rendered model. ``ephemerals``/``schemas`` hold already-compiled parents.
 
     ``cache`` maps a hash of everything the SQL analysis reads to its result, so a warm
-    compile never imports sqlglot.
+    compile never imports sqlglot (the key starts with :func:`sql_key` of the rendered SQL).
     """
     config = {**spec.config, **r.config}
     _check_config(project, spec, r, config)
     deps = tuple(sorted({x.name for x in r.refs if x.kind == "model"}))
     eph = [d for d in deps if d in ephemerals]
-    key = _hash(r.sql, *(ephemerals[d].sql for d in eph),
-                json.dumps({d: schemas.get(d) for d in deps}, sort_keys=True))
+    key = sql_key(r.sql) + ":" + _hash(*(ephemerals[d].sql for d in eph),
+                                       json.dumps({d: schemas.get(d) for d in deps},
+                                                  sort_keys=True))
     hit = cache.get(key) if cache is not None else None
     if hit is None:
-        hit = _analyze(spec, r, eph, ephemerals, schemas)
+        hit = _analyze(spec, r, eph, ephemerals, schemas, facts)
         if cache is not None:
             cache[key] = hit
     sql, normalized, columns, lineage = hit
@@ -113,17 +114,29 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
 
 def _analyze(spec: ModelSpec, r: RenderedModel, eph: list[str],
              ephemerals: Mapping[str, CompiledModel],
-             schemas: Mapping[str, tuple[str, ...] | None]) -> tuple[Any, ...]:
-    """The sqlglot part: parse, inline ephemerals, normalize, infer columns and lineage."""
+             schemas: Mapping[str, tuple[str, ...] | None],
+             facts: SqlFacts | None = None) -> tuple[Any, ...]:
+    """The sqlglot part: parse, inline ephemerals, normalize, infer columns and lineage.
+
+    ``facts`` (from :func:`fsql.lineage.sql_facts`, maybe computed in another process) stand
+    for the parse when they hold for these parents.
+    """
+    if facts is not None and not eph and facts.lineage is not None \
+            and needs_hold(facts.needs, schemas):
+        return r.sql, facts.normalized, facts.columns, facts.lineage
     tree = _parse(spec, r)
     sql = r.sql
     if eph:
         tree = _inline_ephemerals(tree, eph, ephemerals)
         sql = tree.sql(dialect=DIALECT, pretty=True)
     # "sqlglot.meta" comments change how qualify() reads names: leave those to it
-    fast = not eph and "sqlglot.meta" not in r.sql
-    normalized, columns, lineage = _normalized_columns_lineage(tree, schemas, fast)
-    return sql, normalized, columns, lineage
+    facts = tree_facts(tree, fast=not eph and "sqlglot.meta" not in r.sql)
+    if facts.lineage is not None:
+        if needs_hold(facts.needs, schemas):
+            return sql, facts.normalized, facts.columns, facts.lineage
+        tree = _parse(spec, r)  # generated without a copy: parse again for qualify
+    normalized = tree.sql(dialect=DIALECT, comments=False)
+    return sql, normalized, facts.columns, qualified_lineage(tree, facts.columns or (), schemas)
 
 
 def compile_seed(root: Path, seed: SeedSpec) -> CompiledModel:
@@ -177,6 +190,11 @@ def _format_of(path: str) -> str:
 
 def _sql_str(s: str) -> str:
     return s.replace("'", "''")
+
+
+def sql_key(sql: str) -> str:
+    """The first part of a model's analysis cache key: a hash of its rendered SQL."""
+    return _hash(sql)
 
 
 def _hash(*parts: str) -> str:
@@ -362,199 +380,3 @@ def _prepend_cte(tree: Any, name: str, body: Any) -> Any:
     else:
         with_.set("expressions", [cte, *with_.expressions])
     return tree
-
-
-def _normalized_columns_lineage(tree: Any, schemas: Mapping[str, tuple[str, ...] | None],
-                                fast: bool) -> tuple[str, tuple[str, ...] | None,
-                                                     dict[str, tuple[str, ...]]]:
-    """The normalized SQL (fingerprinted), output columns and column lineage of ``tree``.
-
-    Generating SQL mutates a tree unless it is copied, and ``qualify`` (lineage) mutates it
-    too: a query :func:`_fast_lineage` handles is only read, then generated without a copy.
-    """
-    from sqlglot import exp
-
-    selects = tree.selects if isinstance(tree, exp.Query) else []
-    if not isinstance(tree, exp.Query) or any(
-            isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in selects):
-        return tree.sql(dialect=DIALECT, comments=False, copy=False), None, {}
-    cols = tuple(tree.named_selects)
-    lineage = _fast_lineage(tree, cols, schemas) if fast else None
-    if lineage is not None:
-        return tree.sql(dialect=DIALECT, comments=False, copy=False), cols, lineage
-    normalized = tree.sql(dialect=DIALECT, comments=False)
-    return normalized, cols, _lineage(tree, cols, schemas)
-
-
-def _lineage(tree: Any, cols: tuple[str, ...],
-             schemas: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
-    """Column lineage: output column -> sorted ("upstream.column", ...); best effort.
-
-    One qualify + one scope walk per model (sqlglot's ``lineage()`` per column re-copies the
-    tree each call: 60% of a cold 1000-model compile).
-    """
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
-    from sqlglot.optimizer.qualify import qualify
-    from sqlglot.optimizer.scope import build_scope
-    from sqlglot.schema import MappingSchema
-
-    tables = {t.name for t in tree.find_all(exp.Table)} & set(schemas)
-    schema = MappingSchema({"main": {d: {c: "UNKNOWN" for c in schemas[d] or ()}
-                                     for d in sorted(tables) if schemas.get(d)}},
-                           dialect=DIALECT, normalize=False)
-    try:
-        # in place (the tree is not used after this); quoting does not change any name
-        q = qualify(tree, schema=schema, dialect=DIALECT, validate_qualify_columns=False,
-                    quote_identifiers=False)
-        scope = build_scope(q)
-        if scope is None:
-            return {}
-        memo: dict[tuple[int, str], frozenset[str]] = {}
-        return {c: tuple(sorted(_trace(scope, c, memo))) for c in cols}
-    except (SqlglotError, KeyError, AttributeError, ValueError, TypeError, RecursionError):
-        return {}
-
-
-_SELECT_ARGS = frozenset({"expressions", "from", "from_", "joins", "where", "group", "having",
-                          "qualify", "windows", "order", "limit", "offset", "distinct"})
-_JOIN_ARGS = frozenset({"this", "on", "side", "kind"})
-_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})
-
-
-def _fast_lineage(tree: Any, cols: tuple[str, ...],
-                  schemas: Mapping[str, tuple[str, ...] | None]
-                  ) -> dict[str, tuple[str, ...]] | None:
-    """:func:`_lineage` without ``qualify`` for one SELECT over plain tables, or None when the
-    query is outside the shape where the two provably agree (``tests`` compare them).
-
-    The shape: no CTE, subquery, lambda, struct access, USING/NATURAL/SEMI join, positional
-    GROUP/ORDER BY or star but ``count(*)``; lower-case names (normalization changes nothing);
-    every column qualified by a source alias (and, when that source's columns are known, one
-    of them), or unqualified over a single source and not a projection alias (so neither alias
-    expansion nor its "missing source schemas" error can happen).
-    """
-    from sqlglot import exp
-
-    sources = _fast_sources(tree)
-    if sources is None:
-        return None
-    known = {}
-    for alias, t in sources.items():
-        if schemas.get(t.name):
-            if t.db != "main" or t.catalog:
-                return None
-            known[alias] = set(schemas[t.name] or ())
-    aliases = {p.alias for p in tree.expressions if isinstance(p, exp.Alias)}
-    columns = _fast_columns(tree, sources)
-    if columns is None:
-        return None
-    for col in columns:
-        if col.table:
-            if col.table not in sources or (col.table in known
-                                            and col.name not in known[col.table]):
-                return None
-        elif len(sources) != 1 or col.name in aliases or col.name in sources:
-            return None
-    only = next(iter(sources.values()))
-    out: dict[str, set[str]] = {}
-    for i, p in enumerate(tree.expressions):
-        name = p.alias if isinstance(p, exp.Alias) else (p.output_name or f"_col_{i}").lower()
-        out.setdefault(name, set()).update(
-            f"{(sources[c.table] if c.table else only).name}.{c.name}"
-            for c in p.find_all(exp.Column))
-    return {c: tuple(sorted(out.get(c, ()))) for c in cols}
-
-
-def _fast_sources(tree: Any) -> dict[str, Any] | None:
-    """alias -> Table of a SELECT whose FROM and JOINs are plain, distinctly aliased tables."""
-    from sqlglot import exp
-
-    if type(tree) is not exp.Select or any(v for k, v in tree.args.items()
-                                           if k not in _SELECT_ARGS):
-        return None
-    distinct = tree.args.get("distinct")
-    from_ = tree.args.get("from_") or tree.args.get("from")
-    if from_ is None or (distinct is not None and distinct.args.get("on")):
-        return None
-    joins = tree.args.get("joins") or []
-    if any(any(v for k, v in j.args.items() if k not in _JOIN_ARGS)
-           or j.kind not in ("", "INNER", "OUTER", "CROSS") for j in joins):
-        return None
-    tables = [from_.this] + [j.this for j in joins]
-    for t in tables:
-        alias = t.args.get("alias") if isinstance(t, exp.Table) else None
-        if not isinstance(t, exp.Table) or not isinstance(t.this, exp.Identifier) \
-                or any(v for k, v in t.args.items() if k not in _TABLE_ARGS) \
-                or (alias is not None and alias.args.get("columns")):
-            return None
-    sources = {t.alias_or_name: t for t in tables}
-    return sources if len(sources) == len(tables) else None
-
-
-def _fast_columns(tree: Any, sources: dict[str, Any]) -> list[Any] | None:
-    """Every column of the query, or None when a node is outside the shape."""
-    from sqlglot import exp
-
-    tables = {id(t) for t in sources.values()}
-    excluded = _fast_excluded()
-    columns = []
-    for node in tree.walk():
-        if isinstance(node, exp.Identifier):
-            if node.this != node.this.lower():
-                return None
-        elif isinstance(node, exp.Column):
-            if not isinstance(node.this, exp.Identifier) or node.args.get("db") \
-                    or node.args.get("catalog"):
-                return None
-            columns.append(node)
-        elif isinstance(node, exp.Star):
-            if not isinstance(node.parent, exp.Count):
-                return None
-        elif isinstance(node, exp.Table):
-            if id(node) not in tables:
-                return None
-        elif isinstance(node, excluded) and node is not tree:
-            return None
-        elif isinstance(node, exp.Literal) and node.is_int \
-                and isinstance(node.parent, exp.Group | exp.Ordered):
-            return None  # positional GROUP BY / ORDER BY
-    return columns
-
-
-@functools.cache
-def _fast_excluded() -> tuple[type, ...]:
-    from sqlglot import exp
-
-    return (exp.Query, exp.Subquery, exp.Lambda, exp.Unnest, exp.Lateral, exp.Dot, exp.Pivot,
-            exp.Values, exp.Comprehension, exp.Aliases, exp.TableColumn, exp.With, exp.CTE,
-            exp.Parameter, exp.Placeholder)
-
-
-def _trace(scope: Any, column: str, memo: dict[tuple[int, str], frozenset[str]]) -> frozenset[str]:
-    """Upstream table columns feeding ``column`` of ``scope``'s projection."""
-    from sqlglot import exp
-
-    key = (id(scope), column)
-    if key in memo:
-        return memo[key]
-    memo[key] = frozenset()  # cycle guard (recursive CTEs)
-    out: set[str] = set()
-    expr = scope.expression
-    selects = expr.selects if isinstance(expr, exp.Query) and hasattr(expr, "selects") else []
-    if isinstance(expr, exp.SetOperation):
-        for side in scope.union_scopes:
-            out |= _trace(side, column, memo)
-    for sel in selects:
-        if sel.alias_or_name != column:
-            continue
-        for col in sel.find_all(exp.Column):
-            source = scope.sources.get(col.table)
-            if source is None and not col.table and len(scope.sources) == 1:
-                source = next(iter(scope.sources.values()))
-            if isinstance(source, exp.Table):
-                out.add(f"{source.name}.{col.name}")
-            elif source is not None and hasattr(source, "expression"):
-                out |= _trace(source, col.name, memo)
-    memo[key] = frozenset(out)
-    return memo[key]

@@ -322,9 +322,9 @@ def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
 
 def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,
                 errors: list[FsqlError]) -> ModelSpec:
-    rel = path.relative_to(root).as_posix()
-    folder = Path(rel).parent.relative_to("models").as_posix()
-    folder = "" if folder == "." else folder
+    rel = path.relative_to(root).as_posix()  # models/<folder>/<name>.sql
+    parent = rel.rpartition("/")[0]
+    folder = parent.partition("/")[2]
     config, locs = _defaults_for(folder, defaults)
     if prop is None:
         return ModelSpec(path.stem, rel, _read_text(path, rel, errors), config=config,

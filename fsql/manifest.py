@@ -9,10 +9,11 @@ import hashlib
 import json
 import os
 import pickle
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .compiler import (
@@ -22,13 +23,15 @@ from .compiler import (
     compile_model,
     compile_seed,
     source_hash,
+    sql_key,
 )
 from .errors import ErrorGroup, FsqlError
 from .graph import Graph, NodeInfo
+from .lineage import SqlFacts, sql_facts
 from .renderer import RenderedModel, Renderer
 from .spec import ProjectSpec
 
-__all__ = ["Manifest", "build_manifest"]
+__all__ = ["Manifest", "build_manifest", "compile_project"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,30 @@ def _write_if_changed(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
+
+
+def compile_project(root: str | Path, vars: dict[str, Any] | None = None) -> Manifest:
+    """``fsql compile``: what ``fsql.Project(root, vars=vars).compile()`` does, without
+    importing the build machinery (DuckDB, state) unless a model refs a version or an as_of
+    (then the Project's own lookups run)."""
+    from .project_cache import load_project
+
+    root = Path(root).resolve()
+    spec = load_project(root)
+    found: list[Any] = []
+
+    def project() -> Any:
+        if not found:
+            from .api import Project
+
+            found.append(Project(root, vars=vars))
+        return found[0]
+
+    target = root / "target"
+    manifest = build_manifest(spec, vars, lambda m, a: project()._resolve_as_of(m, a),
+                              target / ".cache", lambda m: project()._versions_of(m))
+    manifest.write(target)
+    return manifest
 
 
 def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
@@ -216,6 +243,7 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
                  errors: list[FsqlError], cache: dict[str, Any]) -> dict[str, CompiledModel]:
     models: dict[str, CompiledModel] = {}
     schemas: dict[str, tuple[str, ...] | None] = {}
+    facts = _precomputed_facts(project, rendered, graph, cache)
     for n in graph.order:
         if n in project.seeds and n not in rendered:
             models[n] = compile_seed(project.root, project.seeds[n])
@@ -229,7 +257,8 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
         ephemerals = {d: models[d] for d in graph.parents[n] if models[d].is_ephemeral}
         try:
             models[n] = compile_model(project, project.models[n], rendered[n], ephemerals,
-                                      schemas, cache)
+                                      schemas, cache,
+                                      facts.get(sql_key(rendered[n].sql)) if facts else None)
         except ErrorGroup as g:
             errors.extend(g.errors)
             continue
@@ -240,6 +269,67 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
     return models
 
 
+# -- cold compiles of many models: half of the SQL parsing in a forked process ----------------
+FORK_MIN = 64  # new SQL texts below which one process is faster than two
+
+
+def _precomputed_facts(project: ProjectSpec, rendered: Mapping[str, RenderedModel],
+                       graph: Graph, cache: dict[str, Any]) -> dict[str, SqlFacts | None]:
+    """:func:`sql_facts` of every rendered SQL no earlier compile analysed (none of them on a
+    warm compile), when there are enough of them to pay for a second process; else {}."""
+    seen = {k.partition(":")[0] for k in cache}
+    ephemeral = {n for n, r in rendered.items()
+                 if {**project.models[n].config, **r.config}.get("materialized") == "ephemeral"}
+    todo: dict[str, str] = {}
+    for n, r in rendered.items():
+        key = sql_key(r.sql)
+        if key not in seen and not ephemeral.intersection(graph.parents[n]):
+            todo.setdefault(key, r.sql)
+    if len(todo) < FORK_MIN or not _can_fork():
+        return {}
+    return _facts_in_two_processes(todo)
+
+
+def _can_fork() -> bool:
+    """fork() is safe (one thread: no lock can be held by another) and worth it (2+ cores)."""
+    import threading
+
+    return sys.platform == "linux" and threading.active_count() == 1 \
+        and len(os.sched_getaffinity(0)) > 1
+
+
+def _facts_in_two_processes(todo: dict[str, str]) -> dict[str, SqlFacts | None]:
+    """This process and a forked child each compute half; the child pickles its half through
+    a pipe. Whatever the child fails to deliver is compiled here later, as usual."""
+    sql_facts("select 1 as x from t")  # every import happens before the fork
+    items = sorted(todo.items(), key=lambda kv: -len(kv[1]))
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _child(items[1::2], read_fd, write_fd)
+    os.close(write_fd)
+    out = {k: sql_facts(sql) for k, sql in items[0::2]}
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    try:
+        out.update(pickle.loads(data))
+    except Exception:  # noqa: BLE001 - the child died: its half is compiled in this process
+        pass
+    return out
+
+
+def _child(items: list[tuple[str, str]], read_fd: int, write_fd: int) -> NoReturn:
+    try:
+        os.close(read_fd)
+        data = pickle.dumps({k: sql_facts(sql) for k, sql in items},
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write_fd, "wb") as fh:
+            fh.write(data)
+    finally:
+        os._exit(0)  # never back into the caller (no atexit, no flushing of inherited buffers)
+
+
 _CACHE_FILE = "compile.pickle"
 _CACHE_LIMIT = 20000  # entries; past it a cold start rebuilds the cache
 
@@ -247,8 +337,8 @@ _CACHE_LIMIT = 20000  # entries; past it a cold start rebuilds the cache
 def _cache_tag() -> str:
     """Cached results are valid for this fsql version and this code of the stages."""
     here = Path(__file__).parent
-    return "|".join([__version__, "2"] + [str((here / f).stat().st_mtime_ns) for f in
-                                          ("renderer.py", "compiler.py", "manifest.py")])
+    stages = ("renderer.py", "compiler.py", "lineage.py", "manifest.py")
+    return "|".join([__version__, "2"] + [str((here / f).stat().st_mtime_ns) for f in stages])
 
 
 def _cache_size(cache: dict[str, Any]) -> int:

@@ -66,6 +66,13 @@ def load_text(text: str, rel: str) -> YamlDoc:
 
 
 _constructor = yaml.SafeLoader("")  # only used to turn scalar nodes into Python values
+_STR = "tag:yaml.org,2002:str"
+
+
+def _scalar(node: Any) -> Any:
+    # a str-tagged scalar is its text (what SafeConstructor.construct_yaml_str returns)
+    return node.value if node.tag == _STR and isinstance(node, yaml.ScalarNode) \
+        else _constructor.construct_object(node)
 
 
 def _build(node: Any, key: tuple[Any, ...], doc: YamlDoc) -> Any:
@@ -73,7 +80,7 @@ def _build(node: Any, key: tuple[Any, ...], doc: YamlDoc) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for k_node, v_node in node.value:
-            k = _constructor.construct_object(k_node)
+            k = _scalar(k_node)
             if k in out:
                 raise ConfigError(f"duplicate key '{k}'", path=doc.path,
                                   line=k_node.start_mark.line + 1,
@@ -85,7 +92,7 @@ def _build(node: Any, key: tuple[Any, ...], doc: YamlDoc) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(v, key + (i,), doc) for i, v in enumerate(node.value)]
-    return _constructor.construct_object(node)
+    return _scalar(node)
 
 
 def validate(model: type[M], doc: YamlDoc, key: tuple[Any, ...] = (),

@@ -1,7 +1,7 @@
 """The compile fast paths agree with the slow ones, and the compile caches invalidate.
 
 * renderer: templates whose only Jinja is ``{{ name(literals) }}`` skip Jinja;
-* compiler: ``_fast_lineage`` (one read-only walk) instead of ``qualify`` + scope walk;
+* lineage: ``fast_lineage`` (one read-only walk) instead of ``qualify`` + scope walk;
 * manifest: renders and SQL analyses cached in ``target/.cache/compile.pickle``.
 """
 
@@ -17,7 +17,7 @@ import pytest
 import sqlglot
 
 import fsql
-from fsql import compiler
+from fsql import lineage
 from fsql.errors import CompileError
 from fsql.renderer import Renderer
 from fsql.spec import ModelSpec, ProfileSpec, ProjectSpec, SourceSpec
@@ -157,9 +157,9 @@ QUERIES = [
 def _both(q: str) -> tuple[object, object]:
     t1, t2 = (sqlglot.parse_one(q, read="duckdb") for _ in range(2))
     cols = tuple(t1.named_selects)
-    fast = compiler._fast_lineage(t1, cols, SCHEMAS)
+    fast = lineage.fast_lineage(t1, cols, SCHEMAS)
     try:
-        slow: object = compiler._lineage(t2, cols, SCHEMAS)
+        slow: object = lineage.qualified_lineage(t2, cols, SCHEMAS)
     except Exception as e:  # noqa: BLE001 - compared as such
         slow = repr(e)
     return fast, slow
@@ -283,3 +283,34 @@ def test_warm_compile_imports_no_jinja_sqlglot_or_duckdb(make_project) -> None:
     warm = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
                           text=True, check=True)
     assert warm.stdout.strip() == "[]"
+
+
+def test_forked_analysis_gives_the_same_manifest(make_project, monkeypatch) -> None:
+    from fsql import manifest
+
+    files = {f"models/m{i}.sql": f"select a.x + {i} as x{i}, a.k from {{{{ ref('a') }}}} a"
+             for i in range(12)}
+    files.update(FILES, **{"models/s.sql": "select x, k as kk from {{ ref('a') }} where kk > 0",
+                           "models/bad_cols.sql": "select m0.nope from {{ ref('m0') }} m0"})
+    one, two = make_project(files), make_project(files)
+    monkeypatch.setattr(manifest, "FORK_MIN", 10**9)
+    manifest.compile_project(one)
+    monkeypatch.setattr(manifest, "FORK_MIN", 1)
+    forks = []
+    real_fork = manifest.os.fork
+    monkeypatch.setattr(manifest.os, "fork", lambda: forks.append(1) or real_fork())
+    m = manifest.compile_project(two)
+    assert forks == [1]
+    assert _manifest(one)["nodes"] == _manifest(two)["nodes"]
+    assert m.models["bad_cols"].lineage == {}  # qualify() fails on m0.nope: no lineage
+    assert m.models["s"].lineage == {"x": ("a.x",), "kk": ("a.k",)}
+    assert m.models["m3"].lineage == {"x3": ("a.x",), "k": ("a.k",)}
+
+
+def test_compile_project_is_project_compile(make_project) -> None:
+    from fsql.manifest import compile_project
+
+    one, two = make_project(FILES), make_project(FILES)
+    a = compile_project(one, {"k": 3})
+    b = fsql.Project(two, vars={"k": 3}).compile()
+    assert a.fingerprints == b.fingerprints and _manifest(one) == _manifest(two)
