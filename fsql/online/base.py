@@ -12,9 +12,10 @@ materialization) and the feature values. Stores implement four primitives
 from __future__ import annotations
 
 import json
+import operator
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "OnlineFeatureSet",
     "OnlineStore",
     "Row",
+    "columns_to_rows",
+    "getter",
     "kind_of",
     "now_us",
     "to_epoch_us",
@@ -199,6 +202,26 @@ def check_key(layout: Layout, key: Key) -> None:
                               expected="int" if kind == "int" else "str")
 
 
+def columns_to_rows(ts: list[Any], cols: list[list[Any]]) -> list[Row | None]:
+    """The rows of a :meth:`OnlineStore.read_columns` answer (None for a missing key)."""
+    return [None if t is None else (t, *vals)
+            for t, *vals in zip(ts, *cols, strict=True)]
+
+
+def getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A fast function returning the items at ``indexes`` of a row, always as a tuple.
+
+    >>> getter([2, 0])("abc"), getter([1])("abc"), getter([])("abc")
+    (('c', 'a'), ('b',), ())
+    """
+    if len(indexes) > 1:
+        return operator.itemgetter(*indexes)
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda r: (r[i],)
+    return lambda r: ()
+
+
 class OnlineStore(ABC):
     """A key-value store holding the latest row per entity of each feature set.
 
@@ -229,6 +252,21 @@ class OnlineStore(ABC):
     def read_batch(self, name: str, keys: Sequence[Key],
                    features: Sequence[str]) -> list[Row | None]:
         """Look up ``keys``; one ``(event_ts_us, *values)`` or None per key, in order."""
+
+    def read_columns(self, name: str, keys: Sequence[Sequence[Any]],
+                     features: Sequence[str]) -> tuple[list[Any], list[list[Any]]]:
+        """Column-oriented :meth:`read_batch` (what online reads use).
+
+        ``keys`` holds one sequence of values per join key, all of the same length.
+        Returns the event timestamps (None for a missing key) and one new list of values
+        per feature, aligned with the keys.
+        """
+        n = len(keys[0]) if keys else 0
+        rows = self.read_batch(name, list(zip(*keys, strict=True)), features)
+        ts = [None if r is None else r[0] for r in rows]
+        blank = (None,) * (len(features) + 1)
+        cols = list(zip(*(blank if r is None else r for r in rows), strict=True))
+        return ts, [list(c) for c in cols[1:]] if n else [[] for _ in features]
 
     @abstractmethod
     def delete(self, name: str, keys: Iterable[Key] | None = None) -> int:

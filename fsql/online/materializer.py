@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 from fsql.engine import Connection, DuckDBError, quote_ident
@@ -196,15 +197,13 @@ def _select_sql(fs: OnlineFeatureSet, layout: Layout, types: Mapping[str, str],
     ts_us = f"epoch_us({ts})"
     hashed = f"CAST(hash({', '.join([ts_us, *feats])}) >> 1 AS BIGINT)"
     cols = ", ".join([*keys, ts_us, hashed, *feats])
-    return f"SELECT {cols} FROM ({inner})", []
+    by_key = ", ".join(str(i + 1) for i in range(len(keys)))  # stores insert in key order
+    return f"SELECT {cols} FROM ({inner}) ORDER BY {by_key}", []
 
 
 def _fetch(cur: Any) -> Iterator[tuple[Any, ...]]:
-    while True:
-        batch = cur.fetchmany(_FETCH)
-        if not batch:
-            return
-        yield from batch
+    """The rows of ``cur``, fetched ``_FETCH`` at a time (no Python code runs per row)."""
+    return chain.from_iterable(iter(lambda: cur.fetchmany(_FETCH), []))
 
 
 def _changed(rows: Iterable[Sequence[Any]], stored: dict[Key, int | None],

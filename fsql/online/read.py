@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from fsql.errors import ConfigError, did_you_mean
 from fsql.online.base import OnlineFeatureSet, OnlineStore, kind_of, to_epoch_us, us_to_iso
@@ -39,6 +39,17 @@ class OnlineResponse:
     statuses: dict[str, list[str]]
     event_timestamps: dict[str, list[int | None]]
     entity_columns: tuple[str, ...]
+
+    @classmethod
+    def _make(cls, feature_names: tuple[str, ...], values: dict[str, list[Any]],
+              statuses: dict[str, list[str]], event_timestamps: dict[str, list[int | None]],
+              entity_columns: tuple[str, ...]) -> OnlineResponse:
+        """Build one without the frozen-dataclass ``__init__`` (five ``object.__setattr__``
+        calls cost as much as a small read)."""
+        self = object.__new__(cls)
+        self.__dict__.update(feature_names=feature_names, values=values, statuses=statuses,
+                             event_timestamps=event_timestamps, entity_columns=entity_columns)
+        return self
 
     def to_dict(self) -> dict[str, list[Any]]:
         """Column name -> list of values (Feast's ``to_dict()``)."""
@@ -80,6 +91,7 @@ class _Group:
     outputs: tuple[str, ...]
     key_kinds: tuple[str, ...]
     ttl_us: int | None
+    key_types: tuple[type | None, ...] = ()  # int / str per join key (None: unchecked)
 
 
 @dataclass(frozen=True)
@@ -87,9 +99,11 @@ class _Plan:
     groups: tuple[_Group, ...]
     entity_columns: tuple[str, ...]
     feature_names: tuple[str, ...]
+    set_names: tuple[str, ...] = ()  # the feature sets of the groups, in order
 
 
-_plans: dict[tuple[Any, ...], tuple[_Plan, tuple[OnlineFeatureSet, ...]]] = {}
+_plans: dict[tuple[Any, ...], tuple[_Plan, tuple[OnlineFeatureSet | None, ...]]] = {}
+_TYPES: dict[str, type | None] = {"int": int, "str": str}
 
 
 def parse_refs(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[str],
@@ -120,9 +134,11 @@ def parse_refs(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[
             entity_cols.setdefault(k, None)
         kinds = tuple(_key_kind(fs, k) for k in fs.join_keys)
         ttl = int(round(fs.ttl_seconds * 1_000_000)) if fs.ttl_seconds else None
-        groups.append(_Group(fs, tuple(feats), outs, kinds, ttl))
+        groups.append(_Group(fs, tuple(feats), outs, kinds, ttl,
+                             tuple(_TYPES.get(k) for k in kinds)))
     names = (*entity_cols, *seen)
-    return _Plan(tuple(groups), tuple(entity_cols), tuple(names))
+    return _Plan(tuple(groups), tuple(entity_cols), tuple(names),
+                 tuple(g.fs.name for g in groups))
 
 
 def _parse_ref(feature_sets: Mapping[str, OnlineFeatureSet], ref: str) -> tuple[str, list[str]]:
@@ -154,11 +170,10 @@ def _plan_for(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[s
               full: bool) -> _Plan:
     ck = (tuple(features) if not isinstance(features, str) else features, full)
     hit = _plans.get(ck)
-    if hit is not None:
-        plan, used = hit
-        if all(feature_sets.get(g.fs.name) is fs for g, fs in zip(plan.groups, used,
-                                                                     strict=True)):
-            return plan
+    # a hit is valid while the same feature set objects are served (tuple == compares
+    # identical objects without calling their __eq__ first)
+    if hit is not None and tuple(map(feature_sets.get, hit[0].set_names)) == hit[1]:
+        return hit[0]
     plan = parse_refs(feature_sets, features, full)
     if len(_plans) >= _CACHE_MAX:
         _plans.clear()
@@ -184,17 +199,17 @@ def _norm(v: Any, kind: str, name: str) -> Any:
                       f", got {v!r}", expected="int" if kind == "int" else "str")
 
 
-def _keys(columns: Mapping[str, Sequence[Any]], g: _Group) -> list[tuple[Any, ...]]:
-    names = g.fs.join_keys
-    if len(names) == 1:
-        k, kind = names[0], g.key_kinds[0]
+def _key_columns(columns: Mapping[str, list[Any]], g: _Group) -> list[list[Any]]:
+    """The join key columns of ``g``, checked (ints for integer keys, strings for string
+    keys; integer-like values such as numpy ints become ints)."""
+    out = []
+    for k, kind, want in zip(g.fs.join_keys, g.key_kinds, g.key_types, strict=True):
         col = columns[k]
-        if kind == "int":
-            return [(v,) if type(v) is int else (_norm(v, kind, k),) for v in col]
-        return [(_norm(v, kind, k),) for v in col]
-    cols = [columns[k] for k in names]
-    return [tuple(_norm(v, kd, k) for v, k, kd in zip(vals, names, g.key_kinds, strict=True))
-            for vals in zip(*cols, strict=True)]
+        if want is not None and (type(col[0]) is not want if len(col) == 1 else
+                                 set(map(type, col)) - {want}):
+            col = [_norm(v, kind, k) for v in col]
+        out.append(col)
+    return out
 
 
 def _now(now: datetime | date | str | float | None) -> int:
@@ -256,26 +271,38 @@ def _lookup(store: OnlineStore, plan: _Plan, columns: dict[str, list[Any]], n: i
     statuses: dict[str, list[str]] = dict.fromkeys(columns, present)
     stamps: dict[str, list[int | None]] = dict.fromkeys(columns, zeros)
     for g in plan.groups:
-        rows = store.read_batch(g.fs.name, _keys(columns, g), g.features)
-        _fill(g, rows, now_us, values, statuses, stamps)
-    return OnlineResponse(plan.feature_names, values, statuses, stamps, plan.entity_columns)
+        ts, cols = store.read_columns(g.fs.name, _key_columns(columns, g), g.features)
+        st = _statuses(ts, None if g.ttl_us is None else now_us - g.ttl_us)
+        if st is None:
+            st = [PRESENT] * n
+        elif OUTSIDE_MAX_AGE in st:
+            cols = _blank_expired(st, cols)
+        values.update(zip(g.outputs, cols, strict=True))
+        statuses.update(dict.fromkeys(g.outputs, st))  # status/timestamp lists shared
+        stamps.update(dict.fromkeys(g.outputs, ts))
+    return OnlineResponse._make(plan.feature_names, values, statuses, stamps,
+                                plan.entity_columns)
 
 
-def _fill(g: _Group, rows: list[Any], now_us: int, values: dict[str, list[Any]],
-          statuses: dict[str, list[str]], stamps: dict[str, list[int | None]]) -> None:
-    nf = len(g.outputs)
-    blank = (None,) * (nf + 1)
-    if g.ttl_us is None:
-        st = [NOT_FOUND if r is None else PRESENT for r in rows]
-        clean = [blank if r is None else r for r in rows]
-    else:
-        cutoff = now_us - g.ttl_us
-        st = [NOT_FOUND if r is None else OUTSIDE_MAX_AGE if r[0] < cutoff else PRESENT
-              for r in rows]
-        clean = [r if s is PRESENT else blank for r, s in zip(rows, st, strict=True)]
-    ts_col: list[int | None] = [None if r is None else r[0] for r in rows]
-    cols = list(zip(*clean, strict=True)) if clean else [()] * (nf + 1)
-    for i, out in enumerate(g.outputs):  # one status/timestamp list shared per feature set
-        values[out] = list(cols[i + 1])
-        statuses[out] = st
-        stamps[out] = ts_col
+def _statuses(ts: list[int | None], cutoff: int | None) -> list[str] | None:
+    """The status per row (None: all present). Rows older than ``cutoff`` are expired."""
+    if None not in ts:
+        known = cast(list[int], ts)
+        if cutoff is None or not known or min(known) >= cutoff:
+            return None
+        if max(known) < cutoff:
+            return [OUTSIDE_MAX_AGE] * len(ts)
+    if cutoff is None:
+        return [NOT_FOUND if t is None else PRESENT for t in ts]
+    return [NOT_FOUND if t is None else OUTSIDE_MAX_AGE if t < cutoff else PRESENT for t in ts]
+
+
+def _blank_expired(st: list[str], cols: list[list[Any]]) -> list[list[Any]]:
+    """The value columns with None for the expired rows."""
+    if PRESENT not in st:
+        return [[None] * len(st) for _ in cols]
+    expired = [i for i, s in enumerate(st) if s is OUTSIDE_MAX_AGE]
+    for col in cols:
+        for i in expired:
+            col[i] = None
+    return cols

@@ -2,28 +2,46 @@
 
 Layout in Redis (``prefix`` defaults to ``fsql``)::
 
-    <prefix>:layout            hash  feature set -> {"gen": n, "layout": {...}}
+    <prefix>:layout            hash  feature set -> {"gen": n, "format": 2, "layout": {...}}
     <prefix>:status            hash  feature set -> status JSON
     <prefix>:h:<fs>            hash  encoded key -> content hash (index of stored entities)
-    <prefix>:e:<fs>:<key>      string JSON [gen, event_ts_us, hash, v1, v2, ...]
+    <prefix>:e:<fs>:<key>      string  layout generation (int64), the row's binary head
+                               (timestamp, null bitmap, numeric features: see
+                               :mod:`fsql.online.codec`), the byte length of each text
+                               feature (int32, -1 = null), then the UTF-8 texts (JSON text
+                               for JSON features)
 
-Reads are one ``MGET`` per feature set. A value written under an older layout
-generation is treated as missing.
+Reads are one ``MGET`` per feature set and one ``struct`` call for all numeric values. A
+value written under an older layout generation is treated as missing. Feature sets
+written by an older fsql (JSON ``[gen, ts, hash, values...]`` strings; no ``format``) are
+converted by the next write (``fsql materialize``); reading them first raises an error
+that says so.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, replace
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, cast
 
 from fsql.errors import ConfigError
-from fsql.online.base import FeatureSetStatus, Key, Layout, OnlineStore, Row
+from fsql.online.base import (
+    FeatureSetStatus,
+    Key,
+    Layout,
+    OnlineStore,
+    Row,
+    columns_to_rows,
+)
+from fsql.online.codec import ReadPlan, RowCodec
 
 __all__ = ["RedisStore", "decode_key", "encode_key"]
 
 _CHUNK = 5000
+_FORMAT = 2
+_GEN = struct.Struct("<q")
 
 
 def encode_key(key: Key) -> str:
@@ -48,6 +66,16 @@ def decode_key(text: str | bytes) -> Key:
     return tuple(v) if isinstance(v, list) else (v,)
 
 
+@dataclass
+class _Plan:
+    """How to read some features of one feature set (cached per feature list)."""
+
+    gen: bytes
+    codec: RowCodec
+    read: ReadPlan
+    lengths: struct.Struct | None  # the text lengths (None: no text features)
+
+
 class RedisStore(OnlineStore):
     """An online store on a Redis server (``redis://host:port/db``)."""
 
@@ -62,18 +90,18 @@ class RedisStore(OnlineStore):
         self.url = url
         self.prefix = prefix
         self._r = redis.Redis.from_url(url, socket_timeout=30)
-        self._plans: dict[tuple[str, tuple[str, ...]],
-                          tuple[int, tuple[int | None, ...], tuple[str, ...]]] = {}
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
 
     def _k(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
-    def _layout_gen(self, name: str) -> tuple[int, Layout] | None:
+    def _layout_gen(self, name: str) -> tuple[int, Layout, int] | None:
+        """(generation, layout, format) of a stored feature set."""
         raw = self._r.hget(self._k("layout"), name)
         if raw is None:
             return None
         d = json.loads(raw)
-        return int(d["gen"]), Layout.from_json(json.dumps(d["layout"]))
+        return int(d["gen"]), Layout.from_json(json.dumps(d["layout"])), int(d.get("format", 1))
 
     def layout(self, name: str) -> Layout | None:
         got = self._layout_gen(name)
@@ -88,22 +116,11 @@ class RedisStore(OnlineStore):
         if got is None or not layout.same_shape(got[1]) or reset:
             self._drop_entities(name)
             gen += 1
-        self._r.hset(self._k("layout"), name,
-                     json.dumps({"gen": gen, "layout": json.loads(layout.to_json())}))
-        nk = len(layout.join_keys)
-        ekey, hidx = self._k("e", name, ""), self._k("h", name)
-        written = 0
-        for chunk in _chunks(rows, _CHUNK):
-            pipe = self._r.pipeline(transaction=False)
-            index: dict[str, str] = {}
-            for r in chunk:
-                enc = encode_key(tuple(r[:nk]))
-                pipe.set(ekey + enc, json.dumps([gen, *r[nk:]], separators=(",", ":")))
-                h = r[nk + 1]
-                index[enc] = "" if h is None else str(h)
-            pipe.hset(hidx, mapping=index)  # type: ignore[arg-type]
-            pipe.execute()
-            written += len(chunk)
+        elif got[2] != _FORMAT:
+            self._convert_legacy(got[1], gen)
+        self._r.hset(self._k("layout"), name, json.dumps(
+            {"gen": gen, "format": _FORMAT, "layout": json.loads(layout.to_json())}))
+        written = self._write_rows(layout, gen, rows)
         self.delete(name, delete_keys)
         if status is None:
             raw = self._r.hget(self._k("status"), name)
@@ -112,6 +129,42 @@ class RedisStore(OnlineStore):
         status = replace(status, row_count=self.count(name), rows_written=written)
         self._r.hset(self._k("status"), name, json.dumps(asdict(status)))
         return written
+
+    def _write_rows(self, layout: Layout, gen: int, rows: Iterable[Sequence[Any]]) -> int:
+        ekey, hidx = self._k("e", layout.name, ""), self._k("h", layout.name)
+        codec = RowCodec(layout)
+        written = 0
+        for chunk in _chunks(rows, _CHUNK):
+            keys_h, heads, texts = codec.encode_batch(chunk)
+            pipe = self._r.pipeline(transaction=False)
+            index: dict[str, str] = {}
+            for key, h, value in zip(zip(*keys_h[:-1], strict=True), keys_h[-1],
+                                     _values(_GEN.pack(gen), heads, texts), strict=True):
+                enc = encode_key(key)
+                pipe.set(ekey + enc, value)
+                index[enc] = "" if h is None else str(h)
+            pipe.hset(hidx, mapping=index)  # type: ignore[arg-type]
+            pipe.execute()
+            written += len(chunk)
+        return written
+
+    def _convert_legacy(self, layout: Layout, gen: int) -> None:
+        """Rewrite the JSON values of an older fsql (``[gen, ts, hash, *values]``)."""
+        ekey = self._k("e", layout.name, "")
+        cursor = 0
+        while True:
+            cursor, part = self._r.hscan(self._k("h", layout.name), cursor, count=_CHUNK)
+            keys = [_text(k) for k in part]
+            rows = []
+            for k, raw in zip(keys, self._r.mget([ekey + k for k in keys]) if keys else [],
+                              strict=True):
+                v = None if raw is None else json.loads(raw)
+                if v is not None and v[0] == gen:
+                    rows.append((*decode_key(k), *v[1:]))
+            self._write_rows(layout, gen, rows)
+            if cursor == 0:
+                break
+        self._plans = {k: v for k, v in self._plans.items() if k[0] != layout.name}
 
     def _drop_entities(self, name: str) -> None:
         hidx = self._k("h", name)
@@ -128,28 +181,31 @@ class RedisStore(OnlineStore):
 
     def read_batch(self, name: str, keys: Sequence[Key],
                    features: Sequence[str]) -> list[Row | None]:
-        plan = self._plan(name, features, refresh=False)
-        if plan is None:
-            return [None] * len(keys)
-        ekey = self._k("e", name, "")
-        raws = self._r.mget([ekey + encode_key(k) for k in keys])
-        out: list[Row | None] = []
-        for raw in raws:
-            if raw is None:
-                out.append(None)
-                continue
-            v = json.loads(raw)
-            if v[0] != plan[0]:
-                fresh = self._plan(name, features, refresh=True)
-                if fresh is None or v[0] != fresh[0]:
-                    out.append(None)
-                    continue
-                plan = fresh
-            out.append(_pick(v, plan[1], plan[2]))
-        return out
+        width = len(keys[0]) if keys else 0
+        cols = [[k[i] for k in keys] for i in range(width)]
+        return columns_to_rows(*self.read_columns(name, cols, features))
 
-    def _plan(self, name: str, features: Sequence[str], *,
-              refresh: bool) -> tuple[int, tuple[int | None, ...], tuple[str, ...]] | None:
+    def read_columns(self, name: str, keys: Sequence[Sequence[Any]],
+                     features: Sequence[str]) -> tuple[list[Any], list[list[Any]]]:
+        n = len(keys[0]) if keys else 0
+        plan = self._plan(name, features, refresh=False)
+        if plan is None or n == 0:
+            return [None] * n, [[None] * n for _ in features]
+        ekey = self._k("e", name, "")
+        if len(keys) == 1:
+            names = [ekey + (str(v) if type(v) is int else json.dumps(v)) for v in keys[0]]
+        else:
+            names = [ekey + encode_key(k) for k in zip(*keys, strict=True)]
+        raws = cast(list[bytes | None], self._r.mget(names))
+        if any(r is not None and not r.startswith(plan.gen) for r in raws):
+            plan = self._plan(name, features, refresh=True)  # a newer layout generation
+            if plan is None:
+                return [None] * n, [[None] * n for _ in features]
+            gen = plan.gen
+            raws = [r if r is not None and r.startswith(gen) else None for r in raws]
+        return _decode(plan, raws)
+
+    def _plan(self, name: str, features: Sequence[str], *, refresh: bool) -> _Plan | None:
         pkey = (name, tuple(features))
         plan = None if refresh else self._plans.get(pkey)
         if plan is not None:
@@ -157,11 +213,15 @@ class RedisStore(OnlineStore):
         got = self._layout_gen(name)
         if got is None:
             return None
-        gen, lay = got
-        pos = {f: i + 3 for i, f in enumerate(lay.features)}
-        kinds = dict(zip(lay.features, lay.kinds, strict=True))
-        plan = (gen, tuple(pos.get(f) for f in features),
-                tuple(kinds.get(f, "") for f in features))
+        gen, lay, fmt = got
+        if fmt != _FORMAT:
+            raise ConfigError(f"feature set '{name}' was stored in Redis by an older fsql",
+                              model=name, hint="run `fsql materialize` to convert it")
+        codec = RowCodec(lay)
+        lengths = struct.Struct("<" + "i" * len(codec.text)) if codec.text else None
+        plan = _Plan(_GEN.pack(gen), codec, codec.read_plan(features), lengths)
+        if len(self._plans) > 1024:
+            self._plans.clear()
         self._plans[pkey] = plan
         return plan
 
@@ -202,13 +262,50 @@ class RedisStore(OnlineStore):
         self._r.close()
 
 
-def _pick(v: list[Any], idx: tuple[int | None, ...], kinds: tuple[str, ...]) -> Row:
-    vals: list[Any] = [None if i is None else v[i] for i in idx]
-    if "json" in kinds:
-        for j, k in enumerate(kinds):
-            if k == "json" and vals[j] is not None:
-                vals[j] = json.loads(vals[j])
-    return (v[1], *vals)
+
+def _values(prefix: bytes, heads: list[bytes], texts: list[Sequence[Any]]) -> list[bytes]:
+    """The stored bytes: generation, head, text lengths (-1 = null) and UTF-8 texts."""
+    if not texts:
+        return [prefix + h for h in heads]
+    lengths = struct.Struct("<" + "i" * len(texts))
+    out = []
+    for head, *vals in zip(heads, *texts, strict=True):
+        raw = [None if v is None else str(v).encode() for v in vals]
+        sizes = [-1 if b is None else len(b) for b in raw]
+        out.append(b"".join([prefix, head, lengths.pack(*sizes), *(b for b in raw if b)]))
+    return out
+
+
+def _decode(plan: _Plan, raws: list[bytes | None]) -> tuple[list[Any], list[list[Any]]]:
+    """Timestamps and feature columns of the stored values (None = missing)."""
+    codec = plan.codec
+    start, end = _GEN.size, _GEN.size + codec.struct.size
+    missing = codec.missing
+    heads = [missing if r is None else r[start:end] for r in raws]
+    texts: list[list[Any]] = []
+    if plan.lengths is not None:
+        texts = _texts(plan.lengths, raws, end, len(codec.text))
+    return codec.columns(heads, plan.read, texts)
+
+
+def _texts(lengths: struct.Struct, raws: list[bytes | None], start: int,
+           nt: int) -> list[list[Any]]:
+    """The text feature columns (one list per text feature) of the stored values."""
+    cols: list[list[Any]] = [[] for _ in range(nt)]
+    body = start + lengths.size
+    for r in raws:
+        if r is None:
+            for col in cols:
+                col.append(None)
+            continue
+        pos = body
+        for col, size in zip(cols, lengths.unpack_from(r, start), strict=True):
+            if size < 0:
+                col.append(None)
+            else:
+                col.append(r[pos:pos + size].decode())
+                pos += size
+    return cols
 
 
 def _text(v: bytes | str) -> str:

@@ -1,9 +1,15 @@
 """The embedded SQLite online store (the default): one table per feature set.
 
-Each feature set is a ``WITHOUT ROWID`` table keyed by its join keys, with one natively
-typed column per feature (no per-read decoding for numbers and strings), the event
-timestamp in epoch microseconds and a content hash. The database runs in WAL mode so a
-server keeps reading while ``materialize`` writes; each write is one transaction.
+Each feature set is one table keyed by its join keys (a rowid table for one integer key,
+``WITHOUT ROWID`` otherwise) with the content hash ``h``, the row's binary head ``v``
+(event timestamp, null bitmap and every numeric feature, see :mod:`fsql.online.codec`) and
+one ``TEXT`` column per string / JSON feature. A read of ``n`` keys is one cached
+``SELECT ... WHERE key IN (?, ...)`` and one ``struct`` call. The table name carries a hash
+of the layout's shape, so a reader's cached plan can never decode a table of another shape
+(the statement fails with "no such table" and the plan is rebuilt). The database runs in
+WAL mode so a server keeps reading while ``materialize`` writes; each write is one
+transaction. Files written by an older fsql (one column per feature) are converted the
+first time they are opened.
 
 >>> from fsql.online.base import Layout
 >>> s = SQLiteStore(":memory:")
@@ -16,25 +22,68 @@ server keeps reading while ``materialize`` writes; each write is one transaction
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from fsql.online.base import FeatureSetStatus, Key, Layout, OnlineStore, Row
+from fsql.online.base import (
+    FeatureSetStatus,
+    Key,
+    Layout,
+    OnlineStore,
+    Row,
+    columns_to_rows,
+)
+from fsql.online.codec import ReadPlan, RowCodec
 
 __all__ = ["SQLiteStore"]
 
-_DECL = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER", "str": "TEXT", "json": "TEXT"}
+_KEY_DECL = {"int": "INTEGER", "str": "TEXT"}
 _META = "fsql_online_meta"
+_LEGACY = "fsql_fs_"  # tables of the one-column-per-feature layout (converted on open)
+_BATCH = 2048  # rows encoded at a time
 _CHUNK = 500  # max keys per IN (...) statement (SQLite allows 32766 variables)
+_MMAP = 1 << 30  # map the file (read pages without copying them; address space only)
 
 
-def _table(name: str) -> str:
-    return '"fsql_fs_' + name.replace('"', '""') + '"'
+def table_name(layout: Layout) -> str:
+    """The quoted table of a layout: ``fsql_v2_<feature set>_<hash of its shape>``."""
+    shape = json.dumps([layout.join_keys, layout.key_kinds, layout.features, layout.kinds])
+    digest = hashlib.sha1(shape.encode()).hexdigest()[:10]
+    return '"fsql_v2_' + layout.name.replace('"', '""') + "_" + digest + '"'
+
+
+@dataclass
+class _Plan:
+    """How to read some features of one feature set (cached per feature list)."""
+
+    table: str
+    nk: int
+    codec: RowCodec
+    read: ReadPlan
+    text_cols: tuple[int, ...]  # text features selected, as indexes into codec.text
+    cols: str
+    point: str
+    blank: tuple[Any, ...]
+    by_n: dict[int, str] = field(default_factory=dict)
+
+    def in_sql(self, n: int) -> str:
+        sql = self.by_n.get(n)
+        if sql is None:
+            if self.nk == 1:
+                where = f"k0 IN ({','.join('?' * n)})"
+            else:
+                tup = "(" + ",".join("?" * self.nk) + ")"
+                keys = ", ".join(f"k{i}" for i in range(self.nk))
+                where = f"({keys}) IN (VALUES {','.join([tup] * n)})"
+            sql = self.by_n[n] = f"SELECT {self.cols} FROM {self.table} WHERE {where}"
+        return sql
 
 
 class SQLiteStore(OnlineStore):
@@ -48,6 +97,7 @@ class SQLiteStore(OnlineStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._shared: sqlite3.Connection | None = None
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
         if self.path == ":memory:":
             self._shared = sqlite3.connect(":memory:", check_same_thread=False,
                                            isolation_level=None)
@@ -55,8 +105,9 @@ class SQLiteStore(OnlineStore):
         with self._lock:
             con.execute(f"CREATE TABLE IF NOT EXISTS {_META} "
                         "(name TEXT PRIMARY KEY, layout TEXT NOT NULL, status TEXT)")
+            _convert_legacy(con)
 
-    # -- connections and cached read plans -------------------------------------------
+    # -- connections ------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
         if self._shared is not None:
             return self._shared
@@ -66,50 +117,42 @@ class SQLiteStore(OnlineStore):
                                   check_same_thread=False, cached_statements=512)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
+            con.execute(f"PRAGMA mmap_size={_MMAP}")
             self._local.con = con
-            self._local.plans = {}
-            self._local.schema = -1
             with self._lock:
                 self._all.append(con)
         return con
-
-    def _plans(self, con: sqlite3.Connection) -> dict[Any, Any]:
-        """Per-thread cache of read plans, dropped whenever the schema changed."""
-        loc = self._local
-        ver = con.execute("PRAGMA schema_version").fetchone()[0]
-        if getattr(loc, "schema", None) != ver:
-            loc.plans = {}
-            loc.schema = ver
-        plans: dict[Any, Any] = loc.plans
-        return plans
 
     def layout(self, name: str) -> Layout | None:
         row = self._con().execute(f"SELECT layout FROM {_META} WHERE name = ?",
                                   (name,)).fetchone()
         return None if row is None else Layout.from_json(row[0])
 
-    # -- writes ---------------------------------------------------------------------------
+    # -- writes -----------------------------------------------------------------------------
     def write_batch(self, layout: Layout, rows: Iterable[Sequence[Any]], *,
                     reset: bool = False, delete_keys: Iterable[Key] = (),
                     status: FeatureSetStatus | None = None) -> int:
         con = self._con()
-        t = _table(layout.name)
-        width = len(layout.join_keys) + 2 + len(layout.features)
+        t = table_name(layout)
+        codec = RowCodec(layout)
+        width = len(layout.join_keys) + 2 + len(codec.text)
         insert = f"INSERT OR REPLACE INTO {t} VALUES ({','.join('?' * width)})"
         with self._lock:
             con.execute("BEGIN IMMEDIATE")
             try:
                 old = self.layout(layout.name)
                 if not layout.same_shape(old):
+                    if old is not None:
+                        con.execute(f"DROP TABLE IF EXISTS {table_name(old)}")
                     con.execute(f"DROP TABLE IF EXISTS {t}")
-                    con.execute(_create_sql(layout))
+                    con.execute(_create_sql(layout, codec))
                 elif reset:
                     con.execute(f"DELETE FROM {t}")
                 before = con.total_changes
-                con.executemany(insert, rows)
+                con.executemany(insert, encode_rows(codec, rows))
                 written = con.total_changes - before
-                where = " AND ".join(f"k{i} = ?" for i in range(len(layout.join_keys)))
-                con.executemany(f"DELETE FROM {t} WHERE {where}", (tuple(k) for k in delete_keys))
+                con.executemany(f"DELETE FROM {t} WHERE {_where(layout)}",
+                                (tuple(k) for k in delete_keys))
                 if status is None:
                     status = self._push_status(con, layout, written)
                 n = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -128,15 +171,15 @@ class SQLiteStore(OnlineStore):
                           (layout.name,)).fetchone()
         if row is not None and row[0]:
             return FeatureSetStatus(**json.loads(row[0]))
-        n = con.execute(f"SELECT count(*) FROM {_table(layout.name)}").fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM {table_name(layout)}").fetchone()[0]
         return FeatureSetStatus(layout.name, layout.version, None, None, n, written, "push")
 
     def delete(self, name: str, keys: Iterable[Key] | None = None) -> int:
         con = self._con()
-        t = _table(name)
         lay = self.layout(name)
         if lay is None:
             return 0
+        t = table_name(lay)
         with self._lock:
             if keys is None:
                 n = self.count(name)
@@ -145,50 +188,82 @@ class SQLiteStore(OnlineStore):
                 con.execute(f"DELETE FROM {_META} WHERE name = ?", (name,))
                 con.execute("COMMIT")
                 return n
-            where = " AND ".join(f"k{i} = ?" for i in range(len(lay.join_keys)))
             before = con.total_changes
             con.execute("BEGIN IMMEDIATE")
-            con.executemany(f"DELETE FROM {t} WHERE {where}", (tuple(k) for k in keys))
+            con.executemany(f"DELETE FROM {t} WHERE {_where(lay)}", (tuple(k) for k in keys))
             con.execute("COMMIT")
             return con.total_changes - before
 
-    # -- reads ----------------------------------------------------------------------------
+    # -- reads ------------------------------------------------------------------------------
     def read_batch(self, name: str, keys: Sequence[Key],
                    features: Sequence[str]) -> list[Row | None]:
-        con = self._con()
-        plans = self._plans(con)
-        pkey = (name, tuple(features))
-        plan = plans.get(pkey)
-        if plan is None:
-            plan = plans[pkey] = self._plan(name, features)
-        if plan is False:
-            return [None] * len(keys)
-        nk, conv, point, by_n = plan
-        if len(keys) == 1:
-            row = con.execute(point, keys[0]).fetchone()
-            return [None if row is None else _convert(row[nk:], conv)]
-        found: dict[Key, Row] = {}
-        for part in _chunks(list(dict.fromkeys(keys)), _CHUNK):
-            sql = by_n.get(len(part))
-            if sql is None:
-                sql = by_n[len(part)] = _in_sql(name, plan_cols(nk, point), nk, len(part))
-            for row in con.execute(sql, [v for k in part for v in k]):
-                found[row[:nk]] = _convert(row[nk:], conv)
-        return [found.get(k) for k in keys]
+        width = len(keys[0]) if keys else 0
+        cols = [[k[i] for k in keys] for i in range(width)]
+        return columns_to_rows(*self.read_columns(name, cols, features))
 
-    def _plan(self, name: str, features: Sequence[str]) -> Any:
+    def read_columns(self, name: str, keys: Sequence[Sequence[Any]],
+                     features: Sequence[str]) -> tuple[list[Any], list[list[Any]]]:
+        n = len(keys[0]) if keys else 0
+        for attempt in (0, 1):
+            plan = self._plan(name, features)
+            if plan is None or n == 0:
+                break
+            try:
+                got = self._fetch(plan, keys, n)
+            except sqlite3.OperationalError:
+                self._plans.pop((name, tuple(features)), None)  # the layout changed
+                if attempt:
+                    raise
+                continue
+            by_col = list(zip(*got, strict=True))
+            texts: list[Sequence[Any]] = [()] * len(plan.codec.text)
+            for pos, j in enumerate(plan.text_cols):
+                texts[j] = by_col[plan.nk + 1 + pos]
+            return plan.codec.columns(by_col[plan.nk], plan.read, texts)  # type: ignore[arg-type]
+        return [None] * n, [[None] * n for _ in features]
+
+    def _fetch(self, plan: _Plan, keys: Sequence[Sequence[Any]], n: int) -> list[Any]:
+        con = self._con()
+        nk, blank = plan.nk, plan.blank
+        if n == 1:
+            row = con.execute(plan.point, keys[0] if nk == 1 else [k[0] for k in keys]).fetchone()
+            return [blank if row is None else row]
+        if nk == 1:
+            ids: Sequence[Any] = keys[0]
+            if n <= _CHUNK:
+                found = {r[0]: r for r in con.execute(plan.in_sql(n), ids)}
+            else:
+                found = {}
+                for part in _chunks(list(dict.fromkeys(ids)), _CHUNK):
+                    found.update((r[0], r) for r in con.execute(plan.in_sql(len(part)), part))
+            return [found.get(k, blank) for k in ids]
+        tuples = list(zip(*keys, strict=True))
+        found = {}
+        for part in _chunks(list(dict.fromkeys(tuples)), _CHUNK):
+            flat = [v for k in part for v in k]
+            found.update((r[:nk], r) for r in con.execute(plan.in_sql(len(part)), flat))
+        return [found.get(k, blank) for k in tuples]
+
+    def _plan(self, name: str, features: Sequence[str]) -> _Plan | None:
+        pkey = (name, tuple(features))
+        plan = self._plans.get(pkey)
+        if plan is not None:
+            return plan
         lay = self.layout(name)
         if lay is None:
-            return False
-        pos = {f: i for i, f in enumerate(lay.features)}
+            return None
+        codec = RowCodec(lay)
+        read = codec.read_plan(features)
+        text_cols = tuple(sorted({i for kind, i, _ in read if kind in ("text", "json")}))
         nk = len(lay.join_keys)
-        cols = [f"k{i}" for i in range(nk)] + ["ts"]
-        cols += [f"f{pos[f]}" if f in pos else "NULL" for f in features]
-        conv = tuple((j + 1, lay.kinds[pos[f]]) for j, f in enumerate(features)
-                     if f in pos and lay.kinds[pos[f]] in ("bool", "json"))
-        where = " AND ".join(f"k{i} = ?" for i in range(nk))
-        point = f"SELECT {', '.join(cols)} FROM {_table(name)} WHERE {where}"
-        return nk, conv, point, {}
+        cols = ", ".join([*(f"k{i}" for i in range(nk)), "v", *(f"t{j}" for j in text_cols)])
+        point = f"SELECT {cols} FROM {table_name(lay)} WHERE {_where(lay)}"
+        blank = (None,) * nk + (codec.missing,) + (None,) * len(text_cols)
+        plan = _Plan(table_name(lay), nk, codec, read, text_cols, cols, point, blank)
+        if len(self._plans) > 1024:
+            self._plans.clear()
+        self._plans[pkey] = plan
+        return plan
 
     def entity_hashes(self, name: str) -> dict[Key, int | None]:
         lay = self.layout(name)
@@ -196,13 +271,14 @@ class SQLiteStore(OnlineStore):
             return {}
         nk = len(lay.join_keys)
         keys = ", ".join(f"k{i}" for i in range(nk))
-        cur = self._con().execute(f"SELECT {keys}, h FROM {_table(name)}")
+        cur = self._con().execute(f"SELECT {keys}, h FROM {table_name(lay)}")
         return {r[:nk]: r[nk] for r in cur}
 
     def count(self, name: str) -> int:
-        if self.layout(name) is None:
+        lay = self.layout(name)
+        if lay is None:
             return 0
-        return int(self._con().execute(f"SELECT count(*) FROM {_table(name)}").fetchone()[0])
+        return int(self._con().execute(f"SELECT count(*) FROM {table_name(lay)}").fetchone()[0])
 
     def status(self) -> dict[str, FeatureSetStatus]:
         rows = self._con().execute(f"SELECT name, status FROM {_META} ORDER BY name").fetchall()
@@ -216,41 +292,62 @@ class SQLiteStore(OnlineStore):
             if self._shared is not None:
                 self._shared.close()
         self._local = threading.local()
+        self._plans = {}
 
 
-def _create_sql(layout: Layout) -> str:
-    keys = [f"k{i} {_DECL[k]} NOT NULL" for i, k in enumerate(layout.key_kinds)]
-    feats = [f"f{i} {_DECL[k]}" for i, k in enumerate(layout.kinds)]
+def _where(layout: Layout) -> str:
+    return " AND ".join(f"k{i} = ?" for i in range(len(layout.join_keys)))
+
+
+def _create_sql(layout: Layout, codec: RowCodec) -> str:
+    texts = [f"t{j} TEXT" for j in range(len(codec.text))]
+    if layout.key_kinds == ("int",):
+        cols = ", ".join(["k0 INTEGER PRIMARY KEY NOT NULL", "h INTEGER", "v BLOB NOT NULL",
+                          *texts])
+        return f"CREATE TABLE {table_name(layout)} ({cols})"
+    keys = [f"k{i} {_KEY_DECL.get(k, 'TEXT')} NOT NULL" for i, k in enumerate(layout.key_kinds)]
     pk = ", ".join(f"k{i}" for i in range(len(layout.key_kinds)))
-    cols = ", ".join([*keys, "ts INTEGER", "h INTEGER", *feats])
-    return f"CREATE TABLE {_table(layout.name)} ({cols}, PRIMARY KEY ({pk})) WITHOUT ROWID"
+    cols = ", ".join([*keys, "h INTEGER", "v BLOB NOT NULL", *texts])
+    return f"CREATE TABLE {table_name(layout)} ({cols}, PRIMARY KEY ({pk})) WITHOUT ROWID"
 
 
-def plan_cols(nk: int, point_sql: str) -> str:
-    """The column list of a cached point-lookup statement."""
-    return point_sql[len("SELECT "):point_sql.index(" FROM ")]
+def encode_rows(codec: RowCodec, rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """``(*key, ts, hash, *features)`` rows as table rows ``(*key, hash, head, *texts)``,
+    encoded a batch at a time (no Python code runs per row)."""
+    it = iter(rows)
+    batches = iter(lambda: list(islice(it, _BATCH)), [])
+    return chain.from_iterable(zip(*keys_h, heads, *texts, strict=True)
+                               for keys_h, heads, texts in map(codec.encode_batch, batches))
 
 
-def _in_sql(name: str, cols: str, nk: int, n: int) -> str:
-    if nk == 1:
-        return f"SELECT {cols} FROM {_table(name)} WHERE k0 IN ({','.join('?' * n)})"
-    tup = "(" + ",".join("?" * nk) + ")"
-    keys = ", ".join(f"k{i}" for i in range(nk))
-    return (f"SELECT {cols} FROM {_table(name)} WHERE ({keys}) IN "
-            f"(VALUES {','.join([tup] * n)})")
+def _convert_legacy(con: sqlite3.Connection) -> None:
+    """Convert feature sets stored by an older fsql (``fsql_fs_<name>`` tables with one
+    column per feature: ``k0.., ts, h, f0..``) to the current layout, in one transaction."""
+    legacy = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name GLOB ?", (_LEGACY + "*",))}
+    if not legacy:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for name, text in con.execute(f"SELECT name, layout FROM {_META}").fetchall():
+            if _LEGACY + name not in legacy:
+                continue
+            lay = Layout.from_json(text)
+            codec = RowCodec(lay)
+            old = '"' + (_LEGACY + name).replace('"', '""') + '"'
+            con.execute(f"DROP TABLE IF EXISTS {table_name(lay)}")
+            con.execute(_create_sql(lay, codec))
+            width = len(lay.join_keys) + 2 + len(codec.text)
+            con.executemany(f"INSERT INTO {table_name(lay)} VALUES ({','.join('?' * width)})",
+                            encode_rows(codec, con.execute(f"SELECT * FROM {old}").fetchall()))
+            con.execute(f"DROP TABLE {old}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
-def _convert(row: tuple[Any, ...], conv: tuple[tuple[int, str], ...]) -> Row:
-    if not conv:
-        return row
-    out = list(row)
-    for j, kind in conv:
-        v = out[j]
-        if v is not None:
-            out[j] = bool(v) if kind == "bool" else json.loads(v)
-    return tuple(out)
-
-
-def _chunks(items: list[Key], n: int) -> Iterator[list[Key]]:
+def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
+
