@@ -34,6 +34,7 @@ from .profile import (
     _has_table,
     bucket_sql,
     sample_clause,
+    sample_key,
     sample_source,
 )
 
@@ -176,7 +177,8 @@ def _rebin(con: Any, current: TableProfile, relation: str,
         return out
     exprs = [f"histogram({bucket_sql(p.col.number, float(p.ref.lo or 0), float(p.ref.hi or 0))})"
              for p in todo]
-    sample = sample_clause(current.row_count, current.sample_rows) if current.sample_rows else ""
+    sample = sample_clause(current.row_count, current.sample_rows, sample_key(con, relation)) \
+        if current.sample_rows else ""
     row = con.execute("SELECT " + ", ".join(exprs) + f" FROM {sample_source(relation, sample)}"
                       ).fetchone()
     for p, hist in zip(todo, row, strict=True):
