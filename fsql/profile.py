@@ -45,7 +45,7 @@ FINE_BINS = 100         # stored for drift (KS / PSI re-binning); 5 fine bins = 
 TOP_K = 20
 CATEGORY_CAP = 1_000    # value counts kept per string/boolean column (complete when fewer)
 EXACT_DISTINCT_MAX = 100_000
-SAMPLE_ROWS = 250_000
+SAMPLE_ROWS = 100_000
 HIGH_CARD = 100_000     # string columns with more distinct values count on the sample
 SAMPLE_SEED = 42
 
