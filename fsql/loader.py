@@ -23,17 +23,13 @@ from .spec import (
     SourceSpec,
 )
 from .yamlio import YamlDoc, load_file, validate
-from .yamlspec import (
-    EntitiesFileYml,
-    EntityYml,
-    FeatureSetsFileYml,
-    FeatureSetYml,
-    ModelsFileYml,
-    ModelYml,
-    ProjectYml,
-    SourcesFileYml,
-    SourceYml,
-)
+
+# the models of fsql.yamlspec, by name: pydantic is imported only for a file the fast path of
+# fsql.yamlio.validate does not vouch for (an error, an unusual value)
+EntitiesFileYml, EntityYml = "EntitiesFileYml", "EntityYml"
+FeatureSetsFileYml, FeatureSetYml = "FeatureSetsFileYml", "FeatureSetYml"
+ModelsFileYml, ModelYml, ProjectYml = "ModelsFileYml", "ModelYml", "ProjectYml"
+SourcesFileYml, SourceYml = "SourcesFileYml", "SourceYml"
 
 __all__ = ["PROJECT_FILE", "load_project"]
 
@@ -296,8 +292,8 @@ def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[st
 
 
 def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
-                      errors: list[FsqlError]) -> dict[str, tuple[ModelYml, YamlDoc, tuple]]:
-    props: dict[str, tuple[ModelYml, YamlDoc, tuple]] = {}
+                      errors: list[FsqlError]) -> dict[str, tuple[Any, YamlDoc, tuple]]:
+    props: dict[str, tuple[Any, YamlDoc, tuple]] = {}
     for path in sorted(models_dir.rglob("*.yml")) + sorted(models_dir.rglob("*.yaml")):
         if path.name == "sources.yml":
             continue

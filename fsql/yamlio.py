@@ -5,6 +5,10 @@ PyYAML's C composer gives every node its start mark; we keep a map from the key 
 point at the exact place. (ruamel.yaml's round-trip loader gives the same positions but is
 ~20x slower on a 1000-model project.)
 
+:func:`validate` first tries :data:`FIELDS`, the models of :mod:`fsql.yamlspec` as plain data: a
+document it accepts is one pydantic accepts, with the same values; anything else (every error)
+is validated by pydantic, which is then imported (a valid project loads without it).
+
 >>> doc = load_text("a: 1\\nb:\\n  - x\\n", "p.yml")
 >>> doc.data, doc.loc(("b", 0))
 ({'a': 1, 'b': ['x']}, Loc(path='p.yml', line=3, col=5))
@@ -15,18 +19,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from types import SimpleNamespace
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError, did_you_mean
 from .spec import Loc
 
-__all__ = ["YamlDoc", "load_file", "load_text", "validate"]
+__all__ = ["FIELDS", "YamlDoc", "load_file", "load_text", "validate"]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -95,18 +98,115 @@ def _build(node: Any, key: tuple[Any, ...], doc: YamlDoc) -> Any:
     return _scalar(node)
 
 
-def validate(model: type[M], doc: YamlDoc, key: tuple[Any, ...] = (),
-             data: Any = None) -> tuple[M | None, list[ConfigError]]:
-    """Validate ``doc.data`` (or ``data``) at ``key`` against a strict pydantic model."""
+def validate(model: Any, doc: YamlDoc, key: tuple[Any, ...] = (),
+             data: Any = None) -> tuple[Any, list[ConfigError]]:
+    """Validate ``doc.data`` (or ``data``) at ``key`` against a strict pydantic model of
+    :mod:`fsql.yamlspec` (the class or its name)."""
     value = doc.data if data is None else data
+    name = model if isinstance(model, str) else model.__name__
+    fast = _fast(name, value)
+    if fast is not None:
+        return fast, []
+    from pydantic import ValidationError
+
+    from . import yamlspec
+
+    cls = getattr(yamlspec, model) if isinstance(model, str) else model
     try:
-        return model.model_validate(value, strict=True), []
+        return cls.model_validate(value, strict=True), []
     except ValidationError as exc:
-        return None, [_to_error(model, doc, key, err) for err in exc.errors()]
+        return None, [_to_error(cls, doc, key, err) for err in exc.errors()]
 
 
-def _to_error(model: type[BaseModel], doc: YamlDoc, key: tuple[Any, ...],
-              err: Any) -> ConfigError:
+# -- the fast path ----------------------------------------------------------------------------
+_REQUIRED = object()
+_LIST: tuple[str, Any] = ("list", [])
+_DICT: tuple[str, Any] = ("dict", {})
+# model -> input key -> (kind, default[, attribute]); a kind is a scalar kind, "dict", "list",
+# "list[str]", a model name, or "list[<model>]" (tests/test_compile_fast.py checks it is
+# fsql.yamlspec, field by field)
+FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "ProfileYml": {"database": ("str", "warehouse.duckdb"), "threads": ("threads", 4),
+                   "memory_limit": ("str?", None)},
+    "ProjectYml": {"name": ("str", _REQUIRED), "description": ("str", ""),
+                   "version": ("str|int?", None), "profile": ("ProfileYml", {}), "vars": _DICT,
+                   "models": _DICT, "seeds": _DICT, "online_store": ("dict?", None)},
+    "ColumnYml": {"name": ("str", _REQUIRED), "type": ("str?", None), "description": ("str", ""),
+                  "tags": ("list[str]", []), "expectations": _LIST, "tests": _LIST,
+                  "meta": _DICT},
+    "ModelYml": {"name": ("str", _REQUIRED), "description": ("str", ""), "config": _DICT,
+                 "tags": ("list[str]", []), "columns": ("list[ColumnYml]", []),
+                 "expectations": _LIST, "tests": _LIST, "meta": _DICT},
+    "ModelsFileYml": {"version": ("int?", None), "models": ("list[ModelYml]", [])},
+    "FeatureSetYml": {"name": ("str", _REQUIRED), "description": ("str", ""),
+                      "entities": ("list[str]", _REQUIRED), "timestamp": ("str", _REQUIRED),
+                      "created_timestamp": ("str?", None), "ttl": ("str|int?", None),
+                      "online": ("bool", False), "tags": ("list[str]", []),
+                      "columns": ("list[ColumnYml]", []), "expectations": _LIST,
+                      "tests": _LIST, "meta": _DICT},
+    "FeatureSetsFileYml": {"version": ("int?", None),
+                           "feature_sets": ("list[FeatureSetYml]", [])},
+    "SourceTableYml": {"name": ("str", _REQUIRED), "description": ("str", ""),
+                       "path": ("str?", None), "table": ("str?", None), "format": ("str?", None),
+                       "columns": ("list[ColumnYml]", []), "expectations": _LIST,
+                       "tests": _LIST, "freshness": ("dict?", None),
+                       "loaded_at_field": ("str?", None), "tags": ("list[str]", [])},
+    "SourceYml": {"name": ("str", _REQUIRED), "description": ("str", ""),
+                  "schema": ("str?", None, "schema_"), "tables": ("list[SourceTableYml]", [])},
+    "SourcesFileYml": {"version": ("int?", None), "sources": ("list[SourceYml]", [])},
+    "JoinKeyYml": {"name": ("str", _REQUIRED), "type": ("str", "VARCHAR"),
+                   "description": ("str", "")},
+    "EntityYml": {"name": ("str", _REQUIRED), "join_keys": ("list[JoinKeyYml|str]", _REQUIRED),
+                  "description": ("str", "")},
+    "EntitiesFileYml": {"version": ("int?", None), "entities": ("list[EntityYml]", [])},
+}
+_NO = object()  # "not accepted by the fast path"
+
+
+def _fast(model: str, value: Any) -> Any:
+    """The validated object when the fast path can vouch for it, else None."""
+    fields = FIELDS.get(model)
+    if fields is None or type(value) is not dict or any(k not in fields for k in value):
+        return None
+    out = {}
+    for name, (kind, default, *attr) in fields.items():
+        if name in value:
+            v = _fast_value(kind, value[name])
+        else:
+            v = _NO if default is _REQUIRED else _fast_value(kind, default)
+        if v is _NO:
+            return None
+        out[attr[0] if attr else name] = v
+    return SimpleNamespace(**out)
+
+
+def _fast_value(kind: str, v: Any) -> Any:
+    t = type(v)
+    if kind in ("str", "str?", "int?", "str|int?", "bool"):
+        ok = {"str": (str,), "str?": (str, type(None)), "int?": (int, type(None)),
+              "str|int?": (str, int, type(None)), "bool": (bool,)}[kind]
+        return v if t in ok else _NO  # type() is: strict mode takes no bool for an int
+    if kind == "threads":
+        return v if t is int and 1 <= v <= 256 else _NO
+    if kind in ("dict", "dict?"):
+        if v is None and kind == "dict?":
+            return None
+        return dict(v) if t is dict and all(type(k) is str for k in v) else _NO
+    if t is not list and kind.startswith("list"):
+        return _NO
+    if kind == "list":
+        return list(v)
+    if kind == "list[str]":
+        return list(v) if all(type(x) is str for x in v) else _NO
+    if kind.startswith("list["):
+        items = [x if type(x) is str and kind.endswith("|str]") else
+                 _fast(kind[5:-1].split("|")[0], x) for x in v]
+        return _NO if any(x is None for x in items) else items
+    got = _fast(kind, v)
+    return _NO if got is None else got
+
+
+def _to_error(model: Any, doc: YamlDoc, key: tuple[Any, ...], err: Any) -> ConfigError:
     where = key + tuple(err["loc"])
     kind = err["type"]
     name = str(err["loc"][-1]) if err["loc"] else ""
@@ -136,7 +236,7 @@ def _expected(err: Any) -> str:
             "model_type": "a mapping"}.get(kind, kind.replace("_", " "))
 
 
-def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> set[str]:
+def _fields_at(model: Any, loc: Sequence[Any]) -> set[str]:
     """The field names allowed at a nested pydantic location (for did-you-mean)."""
     current: Any = model
     for part in loc:
@@ -155,6 +255,8 @@ def _inner_model(annotation: Any) -> Any:
         found = _inner_model(arg)
         if found is not None:
             return found
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
