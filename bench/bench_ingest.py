@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
     df = frame(int(args.rows))
-    ours, raw = [], []
+    ours, raw, raw_session = [], [], []
     for _ in range(args.reps):
         root = Path(tempfile.mkdtemp())
         (root / "fsql_project.yml").write_text("name: ing\n")
@@ -51,21 +51,24 @@ def main() -> None:
         t0 = time.perf_counter()
         store.ingest(fs, df)
         ours.append(time.perf_counter() - t0)
+        t_open = time.perf_counter()
         con = engine.connect(root / "raw.duckdb")
         t0 = time.perf_counter()
         con.register("df", df)
         con.execute("create table t as select * from df")
         raw.append(time.perf_counter() - t0)
         con.close()
+        raw_session.append(time.perf_counter() - t_open)
         shutil.rmtree(root)
     med = statistics.median
     print(f"ingest of {int(args.rows):,} rows x 10 columns, median of {args.reps}")
     print("| measurement | fsql | raw DuckDB | ratio | target |")
     print("|---|---|---|---|---|")
-    print(f"| store.ingest (validate + new version + statistics) | {med(ours):.2f} s | "
-          f"{med(raw):.2f} s (create table as select from the frame) | "
-          f"{med(ours) / med(raw):.2f}x | <= 1.5x |")
-
+    print(f"| store.ingest (open, validate, new version, statistics, publish, close) | "
+          f"{med(ours):.2f} s | {med(raw_session):.2f} s (connect, create table as select "
+          f"from the frame, close) | {med(ours) / med(raw_session):.2f}x | <= 1.5x |")
+    print(f"| the same, against the statement alone in an open session | {med(ours):.2f} s | "
+          f"{med(raw):.2f} s | {med(ours) / med(raw):.2f}x | |")
 
 if __name__ == "__main__":
     main()

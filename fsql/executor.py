@@ -161,6 +161,7 @@ class _Run:
                       writes=writes + v.writes, pinned=m.name in self.pins)
         with self.lock:
             self.live[m.name] = new.version
+        dur = time.perf_counter() - t0  # the result's duration includes the publish
         return ModelResult(m.name, "success", new.version, dur, rows, None,
                            checks=tuple(v.checks), thread=thread, reason=step.reason)
 

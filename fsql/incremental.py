@@ -148,7 +148,8 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
     table = f'"{PARTS_SCHEMA}"."{model}__g{gen}"'
     segments: list[Any] = [] if plan.full or prev is None else [list(s) for s in prev[1]]
     time_col = '"' + str(config["time_column"]).replace('"', '""') + '"'
-    exists = _exists(cur, f"{model}__g{gen}")
+    # appending to the live generation: its table exists (it holds the previous parts)
+    exists = bool(segments) or _exists(cur, f"{model}__g{gen}")
     rows: int | None = 0 if not segments else prev_rows
     for a, b in plan.ranges:
         with lock:  # part ids are unique per model
@@ -206,8 +207,8 @@ def _generation(cur: Any, model: str, plan: IncrementalPlan,
 
 
 def _exists(cur: Any, name: str) -> bool:
-    return bool(cur.execute("select 1 from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [PARTS_SCHEMA, name]).fetchall())
+    return bool(cur.execute("select 1 from duckdb_tables() where schema_name = ? and "
+                            "table_name = ?", [PARTS_SCHEMA, name]).fetchall())
 
 
 def _next_part(cur: Any, table: str, exists: bool) -> int:
