@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ErrorGroup, FsqlError, did_you_mean
+from .forking import split_map
 from .spec import (
     CONFIG_KEYS,
     ColumnSpec,
@@ -294,12 +295,15 @@ def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[st
 def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
                       errors: list[FsqlError]) -> dict[str, tuple[Any, YamlDoc, tuple]]:
     props: dict[str, tuple[Any, YamlDoc, tuple]] = {}
-    for path in sorted(models_dir.rglob("*.yml")) + sorted(models_dir.rglob("*.yaml")):
-        if path.name == "sources.yml":
-            continue
-        rel = path.relative_to(root).as_posix()
-        doc = _safe_load(path, rel, errors)
-        for i, m in _items(doc, ModelsFileYml, "models", ModelYml, errors) if doc else []:
+    files = [(p, p.relative_to(root).as_posix()) for p in
+             sorted(models_dir.rglob("*.yml")) + sorted(models_dir.rglob("*.yaml"))
+             if p.name != "sources.yml"]
+    parsed, _ = split_map(_parse_properties, files)  # half in a forked child when many
+    for path, rel in files:
+        doc, items = parsed[path, rel] or (_safe_load(path, rel, errors), None)
+        if items is None:
+            items = _items(doc, ModelsFileYml, "models", ModelYml, errors) if doc else []
+        for i, m in items:
             assert doc is not None
             key = ("models", i)
             if m.name not in sql_files:
@@ -314,6 +318,18 @@ def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
             else:
                 props[m.name] = (m, doc, key)
     return props
+
+
+def _parse_properties(file: tuple[Path, str]) -> tuple[YamlDoc, list | None] | None:
+    """A models YAML file and its validated items; None for a file with an error (and no items
+    for one whose items have errors): those are read again, and reported, in order."""
+    try:
+        doc = load_file(*file)
+    except Exception:  # noqa: BLE001 - reported when read again
+        return None
+    errors: list[FsqlError] = []
+    items = _items(doc, ModelsFileYml, "models", ModelYml, errors)
+    return doc, None if errors else items
 
 
 def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,

@@ -5,15 +5,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import pickle
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from . import __version__
 from .compiler import (
@@ -26,6 +26,7 @@ from .compiler import (
     sql_key,
 )
 from .errors import ErrorGroup, FsqlError
+from .forking import Child, can_fork, split_map
 from .graph import Graph, NodeInfo
 from .lineage import SqlFacts, sql_facts
 from .renderer import RenderedModel, Renderer
@@ -42,6 +43,7 @@ class Manifest:
     fingerprints: Mapping[str, str]
     source_hashes: Mapping[str, str]
     renderer: Any = field(default=None, compare=False, repr=False)
+    prewrite: Any = field(default=None, compare=False, repr=False)  # a cold compile's _Prewrite
 
     def render_interval(self, name: str, start: Any, end: Any, incremental: bool) -> str:
         """The compiled SQL of an incremental model for one interval range."""
@@ -88,8 +90,11 @@ class Manifest:
     def write(self, target: Path) -> None:
         """Write manifest.json and compiled SQL (files rewritten only when they change)."""
         target.mkdir(parents=True, exist_ok=True)
+        done = self.prewrite.written(target / "compiled") if self.prewrite else {}
         for m in self.models.values():
-            _write_if_changed(target / "compiled" / m.path, m.sql.rstrip() + "\n")
+            text = m.sql.rstrip() + "\n"
+            if done.get(m.path) != text:
+                _write_if_changed(target / "compiled" / m.path, text)
         _write_if_changed(target / "manifest.json",
                           json.dumps(self.to_dict(), sort_keys=True, default=str))
 
@@ -129,15 +134,19 @@ def compile_project(root: str | Path, vars: dict[str, Any] | None = None) -> Man
 
     target = root / "target"
     manifest = build_manifest(spec, vars, lambda m, a: project()._resolve_as_of(m, a),
-                              target / ".cache", lambda m: project()._versions_of(m))
+                              target / ".cache", lambda m: project()._versions_of(m), target)
     manifest.write(target)
     return manifest
 
 
 def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
                    resolve_as_of: Any = None, cache_dir: Path | None = None,
-                   check_version: Any = None) -> Manifest:
-    """Render and compile every model; all errors are collected and raised together."""
+                   check_version: Any = None, target: Path | None = None) -> Manifest:
+    """Render and compile every model; all errors are collected and raised together.
+
+    ``target``: the folder :meth:`Manifest.write` will be given (a cold compile starts
+    writing compiled SQL there early; it is removed again if the compile fails).
+    """
     renderer = _LazyRenderer(lambda: Renderer(project, vars, resolve_as_of,
                                               cache_dir / "jinja" if cache_dir else None,
                                               check_version))
@@ -159,15 +168,22 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
                  for s, sd in project.seeds.items()})
     info.update({n: NodeInfo(s.path, s.tags, s.config) for n, s in ingested.items()})
     graph = Graph.build(parents, info)
-    errors: list[FsqlError] = []
-    models = _compile_all(project, rendered, graph, errors, cache["analysis"])
-    ErrorGroup.raise_if(errors)
-    models = {n: replace(m, after=tuple(sorted(set(after.get(n, ())) - set(m.depends_on))))
-              if after.get(n) else m for n, m in models.items()}
-    if cache_dir is not None and _cache_size(cache) != size:
-        _save_cache(cache_dir, cache)
-    src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
-    return Manifest(project, models, graph, _fingerprints(models, graph, src), src, renderer)
+    facts, prewrite = _precompute(project, rendered, graph, cache["analysis"], target)
+    try:
+        errors: list[FsqlError] = []
+        models = _compile_all(project, rendered, graph, errors, cache["analysis"], facts)
+        ErrorGroup.raise_if(errors)
+        models = {n: replace(m, after=tuple(sorted(set(after.get(n, ())) - set(m.depends_on))))
+                  if after.get(n) else m for n, m in models.items()}
+        if cache_dir is not None and _cache_size(cache) != size:
+            _save_cache(cache_dir, cache)
+        src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
+    except BaseException:
+        if prewrite is not None:
+            prewrite.abandon()
+        raise
+    return Manifest(project, models, graph, _fingerprints(models, graph, src), src, renderer,
+                    prewrite)
 
 
 class _LazyRenderer:
@@ -240,10 +256,10 @@ def _check_targets(checks: Any, project: ProjectSpec) -> list[str]:
 
 
 def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], graph: Graph,
-                 errors: list[FsqlError], cache: dict[str, Any]) -> dict[str, CompiledModel]:
+                 errors: list[FsqlError], cache: dict[str, Any],
+                 facts: Mapping[str, SqlFacts | None]) -> dict[str, CompiledModel]:
     models: dict[str, CompiledModel] = {}
     schemas: dict[str, tuple[str, ...] | None] = {}
-    facts = _precomputed_facts(project, rendered, graph, cache)
     for n in graph.order:
         if n in project.seeds and n not in rendered:
             models[n] = compile_seed(project.root, project.seeds[n])
@@ -269,65 +285,70 @@ def _compile_all(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gr
     return models
 
 
-# -- cold compiles of many models: half of the SQL parsing in a forked process ----------------
+# -- cold compiles of many models: a forked process takes half of the parsing ----------------
 FORK_MIN = 64  # new SQL texts below which one process is faster than two
 
 
-def _precomputed_facts(project: ProjectSpec, rendered: Mapping[str, RenderedModel],
-                       graph: Graph, cache: dict[str, Any]) -> dict[str, SqlFacts | None]:
-    """:func:`sql_facts` of every rendered SQL no earlier compile analysed (none of them on a
-    warm compile), when there are enough of them to pay for a second process; else {}."""
+def _precompute(project: ProjectSpec, rendered: Mapping[str, RenderedModel], graph: Graph,
+                cache: dict[str, Any], target: Path | None
+                ) -> tuple[dict[str, SqlFacts | None], _Prewrite | None]:
+    """:func:`sql_facts` of every rendered SQL no earlier compile analysed (none on a warm
+    compile), half of them computed by a forked child when there are enough to pay for it;
+    else {}. On a cold compile into ``target`` (no ``target/compiled`` yet) the child then
+    also writes the compiled SQL known before compiling (a model's rendered SQL when it has
+    no ephemeral parent): creating ~1000 files overlaps this process's work."""
     seen = {k.partition(":")[0] for k in cache}
     ephemeral = {n for n, r in rendered.items()
                  if {**project.models[n].config, **r.config}.get("materialized") == "ephemeral"}
-    todo: dict[str, str] = {}
-    for n, r in rendered.items():
-        key = sql_key(r.sql)
-        if key not in seen and not ephemeral.intersection(graph.parents[n]):
-            todo.setdefault(key, r.sql)
-    if len(todo) < FORK_MIN or not _can_fork():
-        return {}
-    return _facts_in_two_processes(todo)
-
-
-def _can_fork() -> bool:
-    """fork() is safe (one thread: no lock can be held by another) and worth it (2+ cores)."""
-    import threading
-
-    return sys.platform == "linux" and threading.active_count() == 1 \
-        and len(os.sched_getaffinity(0)) > 1
-
-
-def _facts_in_two_processes(todo: dict[str, str]) -> dict[str, SqlFacts | None]:
-    """This process and a forked child each compute half; the child pickles its half through
-    a pipe. Whatever the child fails to deliver is compiled here later, as usual."""
+    plain = [n for n in rendered if not ephemeral.intersection(graph.parents[n])]
+    todo = {sql_key(rendered[n].sql): rendered[n].sql for n in plain}
+    todo = {k: sql for k, sql in todo.items() if k not in seen}
+    if len(todo) < FORK_MIN or not can_fork():
+        return {}, None
+    compiled = target / "compiled" if target is not None else None
+    files: dict[str, str] = {}
+    then = None
+    if compiled is not None and not compiled.exists():
+        files = {rendered[n].path: rendered[n].sql.rstrip() + "\n" for n in plain}
+        then = functools.partial(_write_new, compiled, files)
     sql_facts("select 1 as x from t")  # every import happens before the fork
-    items = sorted(todo.items(), key=lambda kv: -len(kv[1]))
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        _child(items[1::2], read_fd, write_fd)
-    os.close(write_fd)
-    out = {k: sql_facts(sql) for k, sql in items[0::2]}
-    with os.fdopen(read_fd, "rb") as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    try:
-        out.update(pickle.loads(data))
-    except Exception:  # noqa: BLE001 - the child died: its half is compiled in this process
-        pass
-    return out
+    sqls: list[str] = sorted(todo.values(), key=len, reverse=True)  # longest first: balance
+    by_sql, child = split_map(sql_facts, sqls, min_items=FORK_MIN, then=then)
+    prewrite = _Prewrite(child, compiled, files) if child is not None else None
+    return {k: by_sql[sql] for k, sql in todo.items()}, prewrite
 
 
-def _child(items: list[tuple[str, str]], read_fd: int, write_fd: int) -> NoReturn:
-    try:
-        os.close(read_fd)
-        data = pickle.dumps({k: sql_facts(sql) for k, sql in items},
-                            protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write_fd, "wb") as fh:
-            fh.write(data)
-    finally:
-        os._exit(0)  # never back into the caller (no atexit, no flushing of inherited buffers)
+def _write_new(folder: Path, files: dict[str, str]) -> None:
+    made: set[Path] = set()
+    for rel, text in files.items():
+        path = folder / rel
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            os.write(fd, text.encode("utf-8"))
+        finally:
+            os.close(fd)
+
+
+class _Prewrite:
+    """The forked child of a cold compile and the compiled files it writes."""
+
+    def __init__(self, child: Child, compiled: Path | None, files: dict[str, str]) -> None:
+        self.child, self.compiled, self.files = child, compiled, files
+
+    def written(self, compiled: Path) -> dict[str, str]:
+        """What the child wrote into ``compiled`` (relative path -> text)."""
+        return self.files if self.child.wait() and self.compiled == compiled else {}
+
+    def abandon(self) -> None:
+        """The compile failed: the compiled folder this cold compile started goes again."""
+        self.child.wait()
+        if self.files and self.compiled is not None:
+            import shutil
+
+            shutil.rmtree(self.compiled, ignore_errors=True)
 
 
 _CACHE_FILE = "compile.pickle"

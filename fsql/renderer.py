@@ -342,8 +342,8 @@ def _fast_plan(text: str) -> list[Any] | None:
 
     ``line`` is the line of the call's ``(``, which is where Jinja puts the call.
 
-    >>> _fast_plan("select {{ ref('a') }}\n")
-    ['select ', ('ref', ['a'], {}, 1), '\n']
+    >>> _fast_plan("select {{ ref('a') }}\\n")
+    ['select ', ('ref', ['a'], {}, 1), '\\n']
     >>> _fast_plan("{% if x %}1{% endif %}") is None, _fast_plan("{{ a | upper }}") is None
     (True, True)
     """

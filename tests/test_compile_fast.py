@@ -314,3 +314,76 @@ def test_compile_project_is_project_compile(make_project) -> None:
     a = compile_project(one, {"k": 3})
     b = fsql.Project(two, vars={"k": 3}).compile()
     assert a.fingerprints == b.fingerprints and _manifest(one) == _manifest(two)
+
+
+def _force_fork(monkeypatch, module) -> list[int]:
+    """Make ``module``'s split_map fork even for a few items; returns the fork log."""
+    from fsql import forking
+
+    forks: list[int] = []
+    real = forking.split_map
+
+    def split_map(fn, items, *, min_items=64, then=None):
+        forks.append(len(items))
+        return real(fn, items, min_items=1, then=then)
+
+    monkeypatch.setattr(module, "split_map", split_map)
+    return forks
+
+
+def test_forked_yaml_load_equals_sequential(make_project, monkeypatch) -> None:
+    from fsql import loader
+    from fsql.errors import ErrorGroup
+
+    files = {f"models/m{i}.sql": "select 1 as x" for i in range(9)}
+    files.update({f"models/m{i}.yml": f"models:\n  - name: m{i}\n    description: d{i}\n"
+                  for i in range(9)})
+    good = make_project(files)
+    sequential = loader.load_project(good)
+    forks = _force_fork(monkeypatch, loader)
+    assert loader.load_project(good) == sequential and forks == [9]
+    files["models/m3.yml"] = "models:\n  - name: m3\n    descripton: typo\n"
+    files["models/m6.yml"] = "models: [\n"
+    files["models/m7.yml"] = "models:\n  - name: nope\n"
+    bad = make_project(files)
+    with pytest.raises(ErrorGroup) as forked:
+        loader.load_project(bad)
+    monkeypatch.undo()
+    with pytest.raises(ErrorGroup) as plain:
+        loader.load_project(bad)
+    assert [str(e) for e in forked.value.errors] == [str(e) for e in plain.value.errors]
+    assert len(plain.value.errors) == 3
+
+
+def test_cold_compile_writes_compiled_sql_early_and_cleans_up_on_error(make_project,
+                                                                        monkeypatch) -> None:
+    from fsql import manifest
+
+    files = {f"models/m{i}.sql": f"select a.x + {i} as x{i} from {{{{ ref('a') }}}} a"
+             for i in range(6)}
+    files.update(FILES)
+    one, two = make_project(files), make_project(files)
+    manifest.compile_project(one)  # sequential: fewer than FORK_MIN new models
+    monkeypatch.setattr(manifest, "FORK_MIN", 1)
+    m = manifest.compile_project(two)
+    models = [f for f in files if f.startswith("models/") and f.endswith(".sql")]
+    assert m.prewrite is not None and sorted(m.prewrite.files) == sorted(models)
+    for p in (one / "target/compiled").rglob("*.sql"):
+        assert p.read_text() == (two / p.relative_to(one)).read_text()
+    assert _manifest(one) == _manifest(two)
+    three = make_project({**files, "models/m5.sql": "select a.nope( from {{ ref('a') }} a"})
+    with pytest.raises(Exception):  # noqa: B017 - the parse error
+        manifest.compile_project(three)
+    assert not (three / "target/compiled").exists()
+    (three / "models/m5.sql").write_text("select 1 as x")
+    manifest.compile_project(three)
+    assert (three / "target/compiled/models/m5.sql").read_text() == "select 1 as x\n"
+
+
+@pytest.mark.parametrize("module", ["fsql.forking", "fsql.renderer"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0
