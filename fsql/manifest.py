@@ -51,6 +51,8 @@ class Manifest:
         m = self.models[name]
         r = self.renderer.render(spec, start=start, end=end, incremental=incremental)
         ephemerals = {d: self.models[d] for d in m.depends_on if self.models[d].is_ephemeral}
+        if not ephemerals:  # nothing to inline: the rendered SQL is what runs (no sqlglot)
+            return r.sql
         schemas = {d: self.models[d].columns for d in m.depends_on}
         return compile_model(self.project, spec, r, ephemerals, schemas).sql
 
