@@ -88,8 +88,7 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
     deps = tuple(sorted({x.name for x in r.refs if x.kind == "model"}))
     eph = [d for d in deps if d in ephemerals]
     key = sql_key(r.sql) + ":" + _hash(*(ephemerals[d].sql for d in eph),
-                                       json.dumps({d: schemas.get(d) for d in deps},
-                                                  sort_keys=True))
+                                       repr([(d, schemas.get(d)) for d in deps]))
     hit = cache.get(key) if cache is not None else None
     if hit is None:
         hit = _analyze(spec, r, eph, ephemerals, schemas, facts)
@@ -215,7 +214,8 @@ def _as_list(v: Any) -> list[str]:
 def _config_loc(spec: ModelSpec, r: RenderedModel, key: str) -> Loc:
     if key in r.config and r.config_line:
         line = r.config_line
-        text = spec.raw_sql.splitlines()[line - 1] if line <= len(spec.raw_sql.splitlines()) else ""
+        lines = spec.raw_sql.splitlines()
+        text = lines[line - 1] if line <= len(lines) else ""
         return Loc(spec.path, line, (text.find(key) + 1) or 1)
     return spec.config_locs.get(key) or spec.yml_loc or Loc(spec.path, 1, 1)
 

@@ -69,7 +69,10 @@ def split_map(fn: Callable[[Any], Any], items: Sequence[Hashable], *, min_items:
         out.update(pickle.loads(data))
     except Exception:  # noqa: BLE001 - the child died: its half is computed here
         pass
-    return {x: out[x] if x in out else fn(x) for x in items}, Child(pid)
+    child = Child(pid)
+    if then is None:
+        child.wait()  # it is exiting: reap it now
+    return {x: out[x] if x in out else fn(x) for x in items}, child
 
 
 def _child(fn: Callable[[Any], Any], items: Sequence[Hashable], read_fd: int, write_fd: int,

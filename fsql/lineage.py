@@ -10,7 +10,6 @@ in another process (:mod:`fsql.manifest` forks one for cold compiles of many mod
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -190,38 +189,53 @@ def _fast_columns(tree: Any, sources: dict[str, Any]) -> list[Any] | None:
     from sqlglot import exp
 
     tables = {id(t) for t in sources.values()}
-    excluded = _fast_excluded()
+    kinds = _KINDS
     columns = []
     for node in tree.walk():
-        if isinstance(node, exp.Identifier):
+        kind = kinds.get(type(node))
+        if kind is None:
+            kind = kinds[type(node)] = _kind(type(node))
+        if kind == _OTHER:
+            continue
+        if kind == _IDENTIFIER:
             if node.this != node.this.lower():
                 return None
-        elif isinstance(node, exp.Column):
+        elif kind == _COLUMN:
             if not isinstance(node.this, exp.Identifier) or node.args.get("db") \
                     or node.args.get("catalog"):
                 return None
             columns.append(node)
-        elif isinstance(node, exp.Star):
+        elif kind == _STAR:
             if not isinstance(node.parent, exp.Count):
                 return None
-        elif isinstance(node, exp.Table):
+        elif kind == _TABLE:
             if id(node) not in tables:
                 return None
-        elif isinstance(node, excluded) and node is not tree:
-            return None
-        elif isinstance(node, exp.Literal) and node.is_int \
-                and isinstance(node.parent, exp.Group | exp.Ordered):
+        elif kind == _EXCLUDED:
+            if node is not tree:
+                return None
+        elif node.is_int and isinstance(node.parent, exp.Group | exp.Ordered):  # a literal
             return None  # positional GROUP BY / ORDER BY
     return columns
 
 
-@functools.cache
-def _fast_excluded() -> tuple[type, ...]:
+_OTHER, _IDENTIFIER, _COLUMN, _STAR, _TABLE, _EXCLUDED, _LITERAL = range(7)
+_KINDS: dict[type, int] = {}  # node class -> what _fast_columns checks of it
+
+
+def _kind(cls: type) -> int:
     from sqlglot import exp
 
-    return (exp.Query, exp.Subquery, exp.Lambda, exp.Unnest, exp.Lateral, exp.Dot, exp.Pivot,
-            exp.Values, exp.Comprehension, exp.Aliases, exp.TableColumn, exp.With, exp.CTE,
-            exp.Parameter, exp.Placeholder)
+    for kind, types in ((_IDENTIFIER, exp.Identifier), (_COLUMN, exp.Column),
+                        (_STAR, exp.Star), (_TABLE, exp.Table),
+                        (_EXCLUDED, (exp.Query, exp.Subquery, exp.Lambda, exp.Unnest,
+                                     exp.Lateral, exp.Dot, exp.Pivot, exp.Values,
+                                     exp.Comprehension, exp.Aliases, exp.TableColumn, exp.With,
+                                     exp.CTE, exp.Parameter, exp.Placeholder)),
+                        (_LITERAL, exp.Literal)):
+        if issubclass(cls, types):
+            return kind
+    return _OTHER
 
 
 def _trace(scope: Any, column: str, memo: dict[tuple[int, str], frozenset[str]]) -> frozenset[str]:

@@ -276,8 +276,9 @@ def _walk_defaults(block: Any, folder: str, inherited: dict, locs: dict, key: tu
 
 def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[str, ModelSpec]:
     models_dir = root / "models"
+    found = sorted(models_dir.rglob("*"), key=_parts)  # as sorted(rglob(pattern)), one walk
     sql_files: dict[str, Path] = {}
-    for path in sorted(models_dir.rglob("*.sql")):
+    for path in (p for p in found if p.name.endswith(".sql")):
         name = path.stem
         if name in sql_files:
             first = sql_files[name].relative_to(root).as_posix()
@@ -287,20 +288,25 @@ def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[st
                 hint=f"also defined at {first}:1:1; rename one of the files"))
             continue
         sql_files[name] = path
-    props = _model_properties(root, models_dir, sql_files, errors)
-    return {name: _model_spec(root, path, props.get(name), defaults, errors)
+    yml = [(p, p.relative_to(root).as_posix()) for ext in (".yml", ".yaml") for p in found
+           if p.name.endswith(ext) and p.name != "sources.yml"]
+    # every file read (and the YAML parsed and validated) half in a forked child when many
+    done, _ = split_map(_read_model_file, [(p, "") for p in sql_files.values()] + yml)
+    props = _model_properties(sql_files, yml, done, errors)
+    return {name: _model_spec(root, path, props.get(name), defaults, errors, done[path, ""])
             for name, path in sorted(sql_files.items())}
 
 
-def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
-                      errors: list[FsqlError]) -> dict[str, tuple[Any, YamlDoc, tuple]]:
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts  # the order of Path.__lt__ on posix, compared as tuples (fast)
+
+
+def _model_properties(sql_files: dict[str, Path], files: list[tuple[Path, str]],
+                      done: dict[tuple[Path, str], Any], errors: list[FsqlError]
+                      ) -> dict[str, tuple[Any, YamlDoc, tuple]]:
     props: dict[str, tuple[Any, YamlDoc, tuple]] = {}
-    files = [(p, p.relative_to(root).as_posix()) for p in
-             sorted(models_dir.rglob("*.yml")) + sorted(models_dir.rglob("*.yaml"))
-             if p.name != "sources.yml"]
-    parsed, _ = split_map(_parse_properties, files)  # half in a forked child when many
     for path, rel in files:
-        doc, items = parsed[path, rel] or (_safe_load(path, rel, errors), None)
+        doc, items = done[path, rel] or (_safe_load(path, rel, errors), None)
         if items is None:
             items = _items(doc, ModelsFileYml, "models", ModelYml, errors) if doc else []
         for i, m in items:
@@ -320,11 +326,15 @@ def _model_properties(root: Path, models_dir: Path, sql_files: dict[str, Path],
     return props
 
 
-def _parse_properties(file: tuple[Path, str]) -> tuple[YamlDoc, list | None] | None:
-    """A models YAML file and its validated items; None for a file with an error (and no items
-    for one whose items have errors): those are read again, and reported, in order."""
+def _read_model_file(file: tuple[Path, str]) -> Any:
+    """A model's SQL text (``rel`` empty), or a models YAML file and its validated items. None
+    for a file with an error (and no items for one whose items have errors): those are read
+    again, and reported, in order."""
+    path, rel = file
     try:
-        doc = load_file(*file)
+        if not rel:
+            return path.read_bytes().decode("utf-8")
+        doc = load_file(path, rel)
     except Exception:  # noqa: BLE001 - reported when read again
         return None
     errors: list[FsqlError] = []
@@ -333,20 +343,22 @@ def _parse_properties(file: tuple[Path, str]) -> tuple[YamlDoc, list | None] | N
 
 
 def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,
-                errors: list[FsqlError]) -> ModelSpec:
+                errors: list[FsqlError], text: str | None = None) -> ModelSpec:
     rel = path.relative_to(root).as_posix()  # models/<folder>/<name>.sql
     parent = rel.rpartition("/")[0]
     folder = parent.partition("/")[2]
     config, locs = _defaults_for(folder, defaults)
+    if text is None:
+        text = _read_text(path, rel, errors)
     if prop is None:
-        return ModelSpec(path.stem, rel, _read_text(path, rel, errors), config=config,
+        return ModelSpec(path.stem, rel, text, config=config,
                          config_locs=locs, tags=tuple(_as_list(config.get("tags"))))
     m, doc, key = prop
     for k, v in m.config.items():
         config[k], locs[k] = v, doc.loc(key + ("config", k, "__key__"))
     tags = tuple(dict.fromkeys(_as_list(config.get("tags")) + list(m.tags)))
     return ModelSpec(
-        m.name, rel, _read_text(path, rel, errors), m.description, config, locs, tags,
+        m.name, rel, text, m.description, config, locs, tags,
         _columns(m.columns, doc, key), _expectations(m, doc, key), doc.loc(key), dict(m.meta))
 
 

@@ -341,7 +341,7 @@ def test_forked_yaml_load_equals_sequential(make_project, monkeypatch) -> None:
     good = make_project(files)
     sequential = loader.load_project(good)
     forks = _force_fork(monkeypatch, loader)
-    assert loader.load_project(good) == sequential and forks == [9]
+    assert loader.load_project(good) == sequential and forks == [18]  # 9 SQL + 9 YAML files
     files["models/m3.yml"] = "models:\n  - name: m3\n    descripton: typo\n"
     files["models/m6.yml"] = "models: [\n"
     files["models/m7.yml"] = "models:\n  - name: nope\n"
