@@ -320,14 +320,21 @@ def _precompute(project: ProjectSpec, rendered: Mapping[str, RenderedModel], gra
     return {k: by_sql[sql] for k, sql in todo.items()}, prewrite
 
 
-def _write_new(folder: Path, files: dict[str, str]) -> None:
+def _write_new(folder: Path, files: dict[str, str], backward: bool = False) -> None:
+    """Create ``files`` in order (or from the end), stopping at the first one that exists:
+    the child writes forward while the parent, done compiling, writes backward; they meet
+    and every file is created once (O_EXCL)."""
     made: set[Path] = set()
-    for rel, text in files.items():
+    items = list(files.items())
+    for rel, text in reversed(items) if backward else items:
         path = folder / rel
         if path.parent not in made:
             path.parent.mkdir(parents=True, exist_ok=True)
             made.add(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            return
         try:
             os.write(fd, text.encode("utf-8"))
         finally:
@@ -341,8 +348,11 @@ class _Prewrite:
         self.child, self.compiled, self.files = child, compiled, files
 
     def written(self, compiled: Path) -> dict[str, str]:
-        """What the child wrote into ``compiled`` (relative path -> text)."""
-        return self.files if self.child.wait() and self.compiled == compiled else {}
+        """What the child (helped by this process) wrote into ``compiled``: path -> text."""
+        if self.compiled != compiled:
+            return {}
+        _write_new(compiled, self.files, backward=True)
+        return self.files if self.child.wait() else {}
 
     def abandon(self) -> None:
         """The compile failed: the compiled folder this cold compile started goes again."""
