@@ -18,11 +18,14 @@ __all__ = ["Child", "can_fork", "split_map"]
 
 
 def can_fork() -> bool:
-    """fork() is safe (one thread: no lock can be held by another) and worth it (2+ cores)."""
-    import threading
-
-    return sys.platform == "linux" and threading.active_count() == 1 \
-        and len(os.sched_getaffinity(0)) > 1
+    """fork() is safe (one thread, native ones such as DuckDB's included: no lock can be held
+    by another) and worth it (2+ cores)."""
+    if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 class Child:
