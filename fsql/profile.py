@@ -185,6 +185,7 @@ class _Col:
     type: str
     kind: str
     finite: bool = False  # DuckDB's column statistics show no NaN/infinity: no CASE needed
+    grouped: bool = False  # low-cardinality string/boolean: exact distinct from its value counts
     q: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -220,6 +221,8 @@ def _scan_exprs(c: _Col, exact: bool, moments: bool = False) -> list[str]:
 def _base_exprs(c: _Col, exact: bool) -> list[str]:
     v = c.value
     distinct = f"count(DISTINCT {v})" if exact else f"approx_count_distinct({v})"
+    if c.grouped:  # counted exactly by the values query instead
+        distinct = "NULL"
     if c.kind == "other":
         return [f"count({c.q})"]
     if c.kind in ("numeric", "float"):
@@ -344,9 +347,12 @@ def profile_relation(con: Any, relation: str,
 
 
 def _mark_finite(con: Any, relation: str, cols: list[_Col]) -> int:
-    """Set ``finite`` on float/temporal columns whose stored min and max are finite (DuckDB
-    keeps them per column; NaN sorts above +inf, so a finite max rules both out)."""
-    todo = [c for c in cols if c.kind in ("float", "temporal")]
+    """Use DuckDB's stored column statistics (large relations): float/temporal columns whose
+    stored min and max are finite skip the per-value ``isfinite()`` (NaN sorts above +inf, so
+    a finite max rules both out); string/boolean columns with few distinct values
+    (``approx_unique``) get their exact distinct count from the values query, which reads them
+    whole anyway, instead of a HyperLogLog pass."""
+    todo = [c for c in cols if c.kind in ("float", "temporal", "string", "boolean")]
     if not todo:
         return 0
     try:
@@ -355,8 +361,11 @@ def _mark_finite(con: Any, relation: str, cols: list[_Col]) -> int:
     except Exception:  # noqa: BLE001 - stats() is an optimisation; the CASE path is exact
         return 1
     for c, st in zip(todo, row or (), strict=False):
-        lo, hi = (st.get("min"), st.get("max")) if isinstance(st, dict) else (None, None)
-        c.finite = _is_finite(lo) and _is_finite(hi)
+        st = st if isinstance(st, dict) else {}
+        if c.kind in ("float", "temporal"):
+            c.finite = _is_finite(st.get("min")) and _is_finite(st.get("max"))
+        elif c.kind == "boolean" or (st.get("approx_unique") or HIGH_CARD) < HIGH_CARD // 10:
+            c.grouped = True
     return 1
 
 
@@ -461,7 +470,7 @@ def _run_values(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[
     for c in cols:
         if c.kind not in ("string", "boolean") or not scan[c.i][0]:
             continue
-        use_sample = bool(sample) and (scan[c.i][3] or 0) > HIGH_CARD
+        use_sample = bool(sample) and not c.grouped and (scan[c.i][3] or 0) > HIGH_CARD
         sampled[c.i] = use_sample
         src = sample_source(relation, sample) if use_sample else relation
         branches.append(f"SELECT {c.i} AS i, {c.q}::VARCHAR AS v, count(*) AS n FROM {src} "
@@ -500,6 +509,8 @@ def _column_stats(c: _Col, n: int, scan: list[Any], dist: tuple[Any, ...] | None
     if c.kind == "other":
         return ColumnStats(**base)
     base.update(distinct=int(scan[3] or 0), distinct_approx=not exact)
+    if c.grouped:  # every value was counted: exact
+        base.update(distinct=values.groups if values else 0, distinct_approx=False)
     if c.kind in ("string", "boolean"):
         base.update(_value_stats(c, scan, values, count))
         return ColumnStats(**base)

@@ -332,3 +332,20 @@ def test_distribution_equals_duckdb_aggregates(con: duckdb.DuckDBPyConnection, n
         assert (st.stdev or 0) == pytest.approx((sd / 1e6 if st.kind == "temporal" else sd),
                                                 rel=1e-9), name
     assert p.column("const").histogram == [{"lo": 3.5, "hi": 3.5, "count": n}]
+
+
+def test_low_cardinality_strings_get_exact_distinct_from_their_value_counts(
+        con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the exact-distinct threshold, strings/booleans that DuckDB's stored statistics
+    show to be low-cardinality are counted exactly by the values query (no HyperLogLog);
+    high-cardinality strings stay approximate."""
+    con.execute("create table t as select 'c' || (i % 37) as low, 'id' || i as high, "
+                "i % 3 = 0 as flag from range(20000) t(i)")
+    monkeypatch.setattr(prof, "EXACT_DISTINCT_MAX", 100)
+    monkeypatch.setattr(prof, "HIGH_CARD", 10_000)
+    p = profile_relation(con, "t")
+    low, high, flag = p.column("low"), p.column("high"), p.column("flag")
+    assert (low.distinct, low.distinct_approx) == (37, False)
+    assert (flag.distinct, flag.distinct_approx) == (2, False)
+    assert high.distinct_approx and abs(high.distinct - 20000) < 2000
+    assert sum(k for _, k in low.categories) == 20000 and len(low.categories) == 37
