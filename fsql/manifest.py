@@ -93,12 +93,62 @@ class Manifest:
         """Write manifest.json and compiled SQL (files rewritten only when they change)."""
         target.mkdir(parents=True, exist_ok=True)
         done = self.prewrite.written(target / "compiled") if self.prewrite else {}
+        known = _Written(target)
         for m in self.models.values():
             text = m.sql.rstrip() + "\n"
-            if done.get(m.path) != text:
-                _write_if_changed(target / "compiled" / m.path, text)
+            path = target / "compiled" / m.path
+            if done.get(m.path) != text and not known.unchanged(path, text):
+                _write_if_changed(path, text)
+            known.record(path, text)
         _write_if_changed(target / "manifest.json",
                           json.dumps(self.to_dict(), sort_keys=True, default=str))
+        known.save()
+
+
+class _Written:
+    """The compiled files as last written (digest of the text, size, mtime): a file whose
+    stat still matches is not read back to be compared (``target/.cache/written.pickle``)."""
+
+    def __init__(self, target: Path) -> None:
+        self.file = target / ".cache" / "written.pickle"
+        try:
+            with open(self.file, "rb") as fh:
+                self.old: dict[str, tuple[str, int, int]] = pickle.load(fh)
+        except Exception:  # noqa: BLE001 - missing or corrupt: compare by content
+            self.old = {}
+        self.new: dict[str, tuple[str, int, int]] = {}
+
+    def unchanged(self, path: Path, text: str) -> bool:
+        rec = self.old.get(str(path))
+        return rec is not None and rec[0] == _digest(text) and rec[1:] == _stat(path)
+
+    def record(self, path: Path, text: str) -> None:
+        st = _stat(path)
+        if st is not None:
+            self.new[str(path)] = (_digest(text), *st)
+
+    def save(self) -> None:
+        if self.new != self.old:
+            try:
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
+                with open(tmp, "wb") as fh:
+                    pickle.dump(self.new, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, self.file)
+            except OSError:
+                pass  # read-only target: compared by content next time
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _columns(m: CompiledModel, spec: Any) -> list[dict[str, Any]]:

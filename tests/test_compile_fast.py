@@ -295,6 +295,7 @@ def test_forked_analysis_gives_the_same_manifest(make_project, monkeypatch) -> N
     one, two = make_project(files), make_project(files)
     monkeypatch.setattr(manifest, "FORK_MIN", 10**9)
     manifest.compile_project(one)
+    _allow_fork(monkeypatch)
     monkeypatch.setattr(manifest, "FORK_MIN", 1)
     forks = []
     real_fork = manifest.os.fork
@@ -316,10 +317,19 @@ def test_compile_project_is_project_compile(make_project) -> None:
     assert a.fingerprints == b.fingerprints and _manifest(one) == _manifest(two)
 
 
+def _allow_fork(monkeypatch) -> None:
+    """Threads other tests leave behind (DuckDB's) would make can_fork() say no."""
+    from fsql import forking, manifest
+
+    monkeypatch.setattr(forking, "can_fork", lambda: True)
+    monkeypatch.setattr(manifest, "can_fork", lambda: True)
+
+
 def _force_fork(monkeypatch, module) -> list[int]:
     """Make ``module``'s split_map fork even for a few items; returns the fork log."""
     from fsql import forking
 
+    _allow_fork(monkeypatch)
     forks: list[int] = []
     real = forking.split_map
 
@@ -364,6 +374,7 @@ def test_cold_compile_writes_compiled_sql_early_and_cleans_up_on_error(make_proj
     files.update(FILES)
     one, two = make_project(files), make_project(files)
     manifest.compile_project(one)  # sequential: fewer than FORK_MIN new models
+    _allow_fork(monkeypatch)
     monkeypatch.setattr(manifest, "FORK_MIN", 1)
     m = manifest.compile_project(two)
     models = [f for f in files if f.startswith("models/") and f.endswith(".sql")]
@@ -387,3 +398,17 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_compiled_files_edited_by_hand_are_rewritten(make_project) -> None:
+    root = make_project(FILES)
+    fsql.Project(root).compile()
+    compiled = root / "target/compiled/models/a.sql"
+    want = compiled.read_text()
+    assert (root / "target/.cache/written.pickle").is_file()
+    compiled.write_text("select 'edited by hand' as x\n")
+    fsql.Project(root).compile()
+    assert compiled.read_text() == want
+    compiled.unlink()
+    fsql.Project(root).compile()
+    assert compiled.read_text() == want
