@@ -92,7 +92,8 @@ class Manifest:
     def write(self, target: Path) -> None:
         """Write manifest.json and compiled SQL (files rewritten only when they change)."""
         target.mkdir(parents=True, exist_ok=True)
-        done = self.prewrite.written(target / "compiled") if self.prewrite else {}
+        manifest = json.dumps(self.to_dict(), sort_keys=True, default=str)  # while a child
+        done = self.prewrite.written(target / "compiled") if self.prewrite else {}  # writes
         known = _Written(target)
         for m in self.models.values():
             text = m.sql.rstrip() + "\n"
@@ -100,8 +101,7 @@ class Manifest:
             if done.get(m.path) != text and not known.unchanged(path, text):
                 _write_if_changed(path, text)
             known.record(path, text)
-        _write_if_changed(target / "manifest.json",
-                          json.dumps(self.to_dict(), sort_keys=True, default=str))
+        _write_if_changed(target / "manifest.json", manifest)
         known.save()
 
 
