@@ -291,9 +291,12 @@ def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[st
     yml = [(p, p.relative_to(root).as_posix()) for ext in (".yml", ".yaml") for p in found
            if p.name.endswith(ext) and p.name != "sources.yml"]
     # every file read (and the YAML parsed and validated) half in a forked child when many
-    done, _ = split_map(_read_model_file, [(p, "") for p in sql_files.values()] + yml)
+    # (str keys: cheap to pickle, hash and compare, unlike Path objects)
+    done, _ = split_map(_read_model_file,
+                        [(str(p), "") for p in sql_files.values()] + [(str(p), r) for p, r in yml])
     props = _model_properties(sql_files, yml, done, errors)
-    return {name: _model_spec(root, path, props.get(name), defaults, errors, done[path, ""])
+    return {name: _model_spec(root, path, props.get(name), defaults, errors,
+                              done[str(path), ""])
             for name, path in sorted(sql_files.items())}
 
 
@@ -302,11 +305,11 @@ def _parts(path: Path) -> tuple[str, ...]:
 
 
 def _model_properties(sql_files: dict[str, Path], files: list[tuple[Path, str]],
-                      done: dict[tuple[Path, str], Any], errors: list[FsqlError]
+                      done: dict[tuple[str, str], Any], errors: list[FsqlError]
                       ) -> dict[str, tuple[Any, YamlDoc, tuple]]:
     props: dict[str, tuple[Any, YamlDoc, tuple]] = {}
     for path, rel in files:
-        doc, items = done[path, rel] or (_safe_load(path, rel, errors), None)
+        doc, items = done[str(path), rel] or (_safe_load(path, rel, errors), None)
         if items is None:
             items = _items(doc, ModelsFileYml, "models", ModelYml, errors) if doc else []
         for i, m in items:
@@ -326,15 +329,16 @@ def _model_properties(sql_files: dict[str, Path], files: list[tuple[Path, str]],
     return props
 
 
-def _read_model_file(file: tuple[Path, str]) -> Any:
+def _read_model_file(file: tuple[str, str]) -> Any:
     """A model's SQL text (``rel`` empty), or a models YAML file and its validated items. None
     for a file with an error (and no items for one whose items have errors): those are read
     again, and reported, in order."""
-    path, rel = file
+    name, rel = file
     try:
         if not rel:
-            return path.read_bytes().decode("utf-8")
-        doc = load_file(path, rel)
+            with open(name, "rb") as fh:
+                return fh.read().decode("utf-8")
+        doc = load_file(Path(name), rel)
     except Exception:  # noqa: BLE001 - reported when read again
         return None
     errors: list[FsqlError] = []
