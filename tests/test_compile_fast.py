@@ -412,3 +412,17 @@ def test_compiled_files_edited_by_hand_are_rewritten(make_project) -> None:
     compiled.unlink()
     fsql.Project(root).compile()
     assert compiled.read_text() == want
+
+
+def test_compile_project_checks_versions_through_the_project(make_project) -> None:
+    from fsql.errors import CompileError
+    from fsql.manifest import compile_project
+
+    root = make_project({"models/a.sql": "select 1 as x"})
+    fsql.Project(root).run()
+    (root / "models/b.sql").write_text("select x from {{ ref('a', version=1) }}")
+    m = compile_project(root)
+    assert "fsql_versions" in m.models["b"].sql and "__v1" in m.models["b"].sql
+    (root / "models/b.sql").write_text("select x from {{ ref('a', version=99) }}")
+    with pytest.raises(CompileError, match="no such version"):
+        compile_project(root)
