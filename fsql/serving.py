@@ -19,7 +19,7 @@ import contextlib
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,6 +157,7 @@ class _Online:
     store: OnlineStore
     sets: dict[str, OnlineFeatureSet]
     loaded: float
+    known: set[tuple[str, ...]] = field(default_factory=set)  # references found in `sets`
 
 
 _ONLINE: weakref.WeakKeyDictionary[FeatureStore, _Online] = weakref.WeakKeyDictionary()
@@ -177,6 +178,7 @@ def get_online_features(store: FeatureStore, features: Sequence[str],
     if _stale(handle, features):
         handle.sets = _layout_sets(handle.store)
         handle.loaded = time.monotonic()
+        handle.known.clear()
         _check_online(store, handle, features)
     return _read_online(handle.store, handle.sets, features, entity_rows, now=now,
                         full_feature_names=full_feature_names)
@@ -217,11 +219,19 @@ def _stale(handle: _Online, features: Sequence[str]) -> bool:
     or feature materialized since)."""
     if time.monotonic() - handle.loaded > _REFRESH_S:
         return True
-    for ref in features if not isinstance(features, str) else [features]:
+    refs = (features,) if isinstance(features, str) else tuple(features)
+    try:
+        if refs in handle.known:
+            return False
+    except TypeError:  # unhashable references: the read says what is wrong
+        return False
+    for ref in refs:
         name, _, feat = str(ref).partition(":")
         fs = handle.sets.get(name)
         if fs is None or (feat != "*" and feat not in fs.features):
             return True
+    if len(handle.known) < 1024:
+        handle.known.add(refs)
     return False
 
 

@@ -8,7 +8,7 @@ width, the heads of ``n`` rows decode with a single ``struct`` call, and each nu
 feature column is a slice of the result: reads build the column-oriented response without
 a per-row Python loop.
 
->>> from fsql.online.base import Layout
+>>> from fsql.online.base import Layout, getter
 >>> c = RowCodec(Layout("fs", ("id",), ("int",), ("a", "b", "c"), ("float", "str", "bool")))
 >>> heads = [c.head(5, (1.5, "x", True)), c.head(6, (None, None, False)), c.missing]
 >>> c.columns(heads, c.read_plan(("c", "a", "zz")))
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import repeat, starmap
 from typing import Any
 
 from fsql.errors import ConfigError
-from fsql.online.base import Layout
+from fsql.online.base import Layout, getter
 
 __all__ = ["NUMERIC", "RowCodec", "ReadPlan"]
 
@@ -33,9 +34,19 @@ _MISSING_TS = -(2**63)  # the timestamp of the stand-in head of a missing row
 _BULK_MAX = 512  # cache one bulk decoder per row count up to this many rows
 
 # How one requested feature is read: ("num", index into a decoded head, bit of the null
-# bitmap), ("text", index among the text features), ("json", index), or ("none", -1).
+# bitmap), ("text", index among the texts the store supplies, -1), ("json", index, -1),
+# or ("none", -1, -1).
 Source = tuple[str, int, int]
-ReadPlan = tuple[Source, ...]
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How to decode some features (:meth:`RowCodec.read_plan`)."""
+
+    sources: tuple[Source, ...]
+    pick: Callable[[Sequence[Any]], tuple[Any, ...]]  # values from head + texts + (None,)
+    json_at: tuple[int, ...]  # positions of JSON features (decoded after picking)
+    null_bits: tuple[tuple[int, int], ...]  # (position, bit) of the numeric features
 
 
 class RowCodec:
@@ -113,24 +124,36 @@ class RowCodec:
         return [b.to_bytes(self.mask_bytes, "little") for b in bits]
 
     # -- reading ----------------------------------------------------------------------
-    def read_plan(self, features: Sequence[str]) -> ReadPlan:
-        """Where each requested feature comes from (absent features read as None)."""
+    def read_plan(self, features: Sequence[str],
+                  text_order: Sequence[int] | None = None) -> ReadPlan:
+        """Where each requested feature comes from (absent features read as None).
+
+        ``text_order`` lists the text features (indexes into ``self.text``) in the order
+        the store supplies them; by default all of them, in layout order.
+        """
         pos = {f: i for i, f in enumerate(self.layout.features)}
+        order = list(range(len(self.text)) if text_order is None else text_order)
         first = 2 if self.mask_bytes else 1
-        out: list[Source] = []
+        sources: list[Source] = []
         for f in features:
             i = pos.get(f)
             if i is None:
-                out.append(("none", -1, -1))
+                sources.append(("none", -1, -1))
             elif i in self.numeric:
                 j = self.numeric.index(i)
-                out.append(("num", first + j, j))
+                sources.append(("num", first + j, j))
             else:
-                j = self.text.index(i)
-                out.append(("json" if self.layout.kinds[i] == "json" else "text", j, -1))
-        return tuple(out)
+                j = order.index(self.text.index(i))
+                sources.append(("json" if self.layout.kinds[i] == "json" else "text", j, -1))
+        none = self.items + len(order)  # where the (None,) appended to the texts lands
+        at = [i if kind == "num" else none if kind == "none" else self.items + i
+              for kind, i, _ in sources]
+        return ReadPlan(tuple(sources), getter(at),
+                        tuple(c for c, (kind, _, _) in enumerate(sources) if kind == "json"),
+                        tuple((c, bit) for c, (kind, _, bit) in enumerate(sources)
+                              if kind == "num"))
 
-    def decode(self, heads: list[bytes]) -> tuple[Any, ...]:
+    def decode(self, heads: Sequence[bytes]) -> tuple[Any, ...]:
         """All heads decoded as one flat tuple (``items`` values per row)."""
         n = len(heads)
         if n > _BULK_MAX:
@@ -140,10 +163,10 @@ class RowCodec:
             bulk = self._bulk[n] = struct.Struct("<" + self.body * n)
         return bulk.unpack(b"".join(heads))
 
-    def columns(self, heads: list[bytes], plan: ReadPlan,
+    def columns(self, heads: Sequence[bytes], plan: ReadPlan,
                 texts: Sequence[Sequence[Any]] = ()) -> tuple[list[Any], list[list[Any]]]:
         """Event timestamps (None where the head is ``missing``) and one value list per
-        planned feature; ``texts[j]`` is the column of the j-th text feature."""
+        planned feature; ``texts`` holds the text feature columns in the plan's order."""
         n, w = len(heads), self.items
         flat = self.decode(heads)
         ts: list[Any] = list(flat[0::w])
@@ -151,18 +174,43 @@ class RowCodec:
             ts = [None if t == _MISSING_TS else t for t in ts]
         cols = [list(flat[i::w]) if kind == "num" else list(texts[i]) if kind == "text" else
                 [None if v is None else json.loads(v) for v in texts[i]] if kind == "json" else
-                [None] * n for kind, i, _ in plan]
+                [None] * n for kind, i, _ in plan.sources]
         if self.mask_bytes:
             masks = flat[1::w]
             if masks.count(self.zero) != n:
                 _apply_nulls(masks, self.zero, plan, cols)
         return ts, cols
 
+    def one(self, head: bytes, plan: ReadPlan,
+            texts: tuple[Any, ...] = ()) -> tuple[list[Any], list[list[Any]]]:
+        """:meth:`columns` for a single stored row (the common one-entity read)."""
+        flat = self.struct.unpack(head)
+        vals: Sequence[Any] = plan.pick(flat + texts + _NONE)
+        if plan.json_at or (self.mask_bytes and flat[1] != self.zero):
+            vals = self._fix_one(flat, plan, list(vals))
+        ts = flat[0]
+        return [None if ts == _MISSING_TS else ts], [[v] for v in vals]
+
+    def _fix_one(self, flat: tuple[Any, ...], plan: ReadPlan, vals: list[Any]) -> list[Any]:
+        """Decode the JSON values and apply the null bitmap of one row."""
+        for c in plan.json_at:
+            if vals[c] is not None:
+                vals[c] = json.loads(vals[c])
+        if self.mask_bytes and flat[1] != self.zero:
+            bits = int.from_bytes(flat[1], "little")
+            for c, bit in plan.null_bits:
+                if bits >> bit & 1:
+                    vals[c] = None
+        return vals
+
+
+_NONE = (None,)
+
 
 def _apply_nulls(masks: Sequence[bytes], zero: bytes, plan: ReadPlan,
                  cols: list[list[Any]]) -> None:
     """Set to None the numeric values whose null bit is set."""
-    numeric = [(cols[c], bit) for c, (kind, _, bit) in enumerate(plan) if kind == "num"]
+    numeric = [(cols[c], bit) for c, bit in plan.null_bits]
     for r, m in enumerate(masks):
         if m != zero:
             bits = int.from_bytes(m, "little")

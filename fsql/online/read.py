@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -100,6 +100,7 @@ class _Plan:
     entity_columns: tuple[str, ...]
     feature_names: tuple[str, ...]
     set_names: tuple[str, ...] = ()  # the feature sets of the groups, in order
+    name_dict: dict[str, None] = field(default_factory=dict)  # feature_names as dict keys
 
 
 _plans: dict[tuple[Any, ...], tuple[_Plan, tuple[OnlineFeatureSet | None, ...]]] = {}
@@ -138,7 +139,7 @@ def parse_refs(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[
                              tuple(_TYPES.get(k) for k in kinds)))
     names = (*entity_cols, *seen)
     return _Plan(tuple(groups), tuple(entity_cols), tuple(names),
-                 tuple(g.fs.name for g in groups))
+                 tuple(g.fs.name for g in groups), dict.fromkeys(names))
 
 
 def _parse_ref(feature_sets: Mapping[str, OnlineFeatureSet], ref: str) -> tuple[str, list[str]]:
@@ -169,7 +170,10 @@ def _key_kind(fs: OnlineFeatureSet, key: str) -> str:
 def _plan_for(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[str],
               full: bool) -> _Plan:
     ck = (tuple(features) if not isinstance(features, str) else features, full)
-    hit = _plans.get(ck)
+    try:
+        hit = _plans.get(ck)
+    except TypeError:  # an unhashable reference: parse_refs says what is wrong
+        return parse_refs(feature_sets, features, full)
     # a hit is valid while the same feature set objects are served (tuple == compares
     # identical objects without calling their __eq__ first)
     if hit is not None and tuple(map(feature_sets.get, hit[0].set_names)) == hit[1]:
@@ -199,14 +203,19 @@ def _norm(v: Any, kind: str, name: str) -> Any:
                       f", got {v!r}", expected="int" if kind == "int" else "str")
 
 
-def _key_columns(columns: Mapping[str, list[Any]], g: _Group) -> list[list[Any]]:
+def _key_columns(columns: Mapping[str, list[Any]], g: _Group, n: int) -> list[list[Any]]:
     """The join key columns of ``g``, checked (ints for integer keys, strings for string
     keys; integer-like values such as numpy ints become ints)."""
+    if len(g.key_types) == 1:  # the common case, without the loop below
+        col = columns[g.fs.join_keys[0]]
+        want = g.key_types[0]
+        if want is None or (type(col[0]) is want if n == 1 else set(map(type, col)) <= {want}):
+            return [col]
     out = []
     for k, kind, want in zip(g.fs.join_keys, g.key_kinds, g.key_types, strict=True):
         col = columns[k]
-        if want is not None and (type(col[0]) is not want if len(col) == 1 else
-                                 set(map(type, col)) - {want}):
+        if want is not None and (type(col[0]) is not want if n == 1 else
+                                 not set(map(type, col)) <= {want}):
             col = [_norm(v, kind, k) for v in col]
         out.append(col)
     return out
@@ -236,11 +245,12 @@ def get_online_features(store: OnlineStore, feature_sets: Mapping[str, OnlineFea
     columns: dict[str, list[Any]] = {}
     for col in plan.entity_columns:
         try:
-            columns[col] = [r[col] for r in entity_rows]
+            columns[col] = list(map(operator.itemgetter(col), entity_rows))
         except KeyError:
             raise ConfigError(f"entity row is missing join key '{col}'",
                               expected=f"keys {list(plan.entity_columns)}") from None
-    return _lookup(store, plan, columns, len(entity_rows), _now(now))
+    return _lookup(store, plan, columns, len(entity_rows),
+                   time.time_ns() // 1000 if now is None else to_epoch_us(now))
 
 
 def get_online_features_columns(store: OnlineStore,
@@ -265,35 +275,45 @@ def get_online_features_columns(store: OnlineStore,
 
 def _lookup(store: OnlineStore, plan: _Plan, columns: dict[str, list[Any]], n: int,
             now_us: int) -> OnlineResponse:
-    values: dict[str, list[Any]] = dict(columns)
+    """Read every group and build the response (the dicts are built in one go each: at
+    this size, dict inserts are a good part of a one-entity read)."""
     present: list[str] = [PRESENT] * n
     zeros: list[int | None] = [0] * n
-    statuses: dict[str, list[str]] = dict.fromkeys(columns, present)
-    stamps: dict[str, list[int | None]] = dict.fromkeys(columns, zeros)
+    vals = list(map(columns.__getitem__, plan.entity_columns))
+    results = []
     for g in plan.groups:
-        ts, cols = store.read_columns(g.fs.name, _key_columns(columns, g), g.features)
-        st = _statuses(ts, None if g.ttl_us is None else now_us - g.ttl_us)
-        if st is None:
+        ts, cols = store.read_columns(g.fs.name, _key_columns(columns, g, n), g.features)
+        cutoff = None if g.ttl_us is None else now_us - g.ttl_us
+        if None not in ts and (cutoff is None or not ts or min(ts) >= cutoff):
             st = [PRESENT] * n
-        elif OUTSIDE_MAX_AGE in st:
-            cols = _blank_expired(st, cols)
-        values.update(zip(g.outputs, cols, strict=True))
-        statuses.update(dict.fromkeys(g.outputs, st))  # status/timestamp lists shared
-        stamps.update(dict.fromkeys(g.outputs, ts))
+        else:
+            st = _statuses(ts, cutoff)
+            if OUTSIDE_MAX_AGE in st:
+                cols = _blank_expired(st, cols)
+        vals += cols
+        results.append((g.outputs, st, ts))
+    values = dict(zip(plan.feature_names, vals, strict=True))
+    if len(results) == 1:  # status/timestamp lists are shared by a group's columns
+        statuses = dict.fromkeys(plan.name_dict, results[0][1])
+        stamps = dict.fromkeys(plan.name_dict, results[0][2])
+        for k in plan.entity_columns:
+            statuses[k], stamps[k] = present, zeros
+    else:
+        statuses = dict.fromkeys(plan.name_dict, present)
+        stamps = dict.fromkeys(plan.name_dict, zeros)
+        for outputs, st, ts in results:
+            for out in outputs:
+                statuses[out], stamps[out] = st, ts
     return OnlineResponse._make(plan.feature_names, values, statuses, stamps,
                                 plan.entity_columns)
 
 
-def _statuses(ts: list[int | None], cutoff: int | None) -> list[str] | None:
-    """The status per row (None: all present). Rows older than ``cutoff`` are expired."""
-    if None not in ts:
-        known = cast(list[int], ts)
-        if cutoff is None or not known or min(known) >= cutoff:
-            return None
-        if max(known) < cutoff:
-            return [OUTSIDE_MAX_AGE] * len(ts)
+def _statuses(ts: list[int | None], cutoff: int | None) -> list[str]:
+    """The status per row: NOT_FOUND (no row), OUTSIDE_MAX_AGE (older than ``cutoff``)."""
     if cutoff is None:
         return [NOT_FOUND if t is None else PRESENT for t in ts]
+    if None not in ts and max(cast(list[int], ts)) < cutoff:
+        return [OUTSIDE_MAX_AGE] * len(ts)
     return [NOT_FOUND if t is None else OUTSIDE_MAX_AGE if t < cutoff else PRESENT for t in ts]
 
 

@@ -67,9 +67,9 @@ class _Plan:
     nk: int
     codec: RowCodec
     read: ReadPlan
-    text_cols: tuple[int, ...]  # text features selected, as indexes into codec.text
+    text_cols: tuple[int, ...]  # the text features selected (indexes into codec.text)
     cols: str
-    point: str
+    point: str  # the head and texts of one key
     blank: tuple[Any, ...]
     by_n: dict[int, str] = field(default_factory=dict)
 
@@ -122,6 +122,13 @@ class SQLiteStore(OnlineStore):
             with self._lock:
                 self._all.append(con)
         return con
+
+    def _cursor(self) -> sqlite3.Cursor:
+        """A cursor of this thread's connection, reused by reads."""
+        cur: sqlite3.Cursor | None = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = self._con().cursor()
+        return cur
 
     def layout(self, name: str) -> Layout | None:
         row = self._con().execute(f"SELECT layout FROM {_META} WHERE name = ?",
@@ -205,10 +212,16 @@ class SQLiteStore(OnlineStore):
                      features: Sequence[str]) -> tuple[list[Any], list[list[Any]]]:
         n = len(keys[0]) if keys else 0
         for attempt in (0, 1):
-            plan = self._plan(name, features)
+            plan = self._plans.get((name, tuple(features))) or self._plan(name, features)
             if plan is None or n == 0:
                 break
             try:
+                if n == 1:
+                    row = self._cursor().execute(
+                        plan.point, keys[0] if plan.nk == 1 else [k[0] for k in keys]).fetchone()
+                    if row is None:
+                        break
+                    return plan.codec.one(row[0], plan.read, row[1:])
                 got = self._fetch(plan, keys, n)
             except sqlite3.OperationalError:
                 self._plans.pop((name, tuple(features)), None)  # the layout changed
@@ -216,32 +229,28 @@ class SQLiteStore(OnlineStore):
                     raise
                 continue
             by_col = list(zip(*got, strict=True))
-            texts: list[Sequence[Any]] = [()] * len(plan.codec.text)
-            for pos, j in enumerate(plan.text_cols):
-                texts[j] = by_col[plan.nk + 1 + pos]
-            return plan.codec.columns(by_col[plan.nk], plan.read, texts)  # type: ignore[arg-type]
+            return plan.codec.columns(by_col[plan.nk], plan.read, by_col[plan.nk + 1:])
         return [None] * n, [[None] * n for _ in features]
 
     def _fetch(self, plan: _Plan, keys: Sequence[Sequence[Any]], n: int) -> list[Any]:
-        con = self._con()
+        """The stored rows ``(*key, head, *texts)`` of ``n`` > 1 keys, in order
+        (``plan.blank`` for a missing key)."""
+        cur = self._cursor()
         nk, blank = plan.nk, plan.blank
-        if n == 1:
-            row = con.execute(plan.point, keys[0] if nk == 1 else [k[0] for k in keys]).fetchone()
-            return [blank if row is None else row]
         if nk == 1:
             ids: Sequence[Any] = keys[0]
             if n <= _CHUNK:
-                found = {r[0]: r for r in con.execute(plan.in_sql(n), ids)}
+                found = {r[0]: r for r in cur.execute(plan.in_sql(n), ids)}
             else:
                 found = {}
                 for part in _chunks(list(dict.fromkeys(ids)), _CHUNK):
-                    found.update((r[0], r) for r in con.execute(plan.in_sql(len(part)), part))
+                    found.update((r[0], r) for r in cur.execute(plan.in_sql(len(part)), part))
             return [found.get(k, blank) for k in ids]
         tuples = list(zip(*keys, strict=True))
         found = {}
         for part in _chunks(list(dict.fromkeys(tuples)), _CHUNK):
             flat = [v for k in part for v in k]
-            found.update((r[:nk], r) for r in con.execute(plan.in_sql(len(part)), flat))
+            found.update((r[:nk], r) for r in cur.execute(plan.in_sql(len(part)), flat))
         return [found.get(k, blank) for k in tuples]
 
     def _plan(self, name: str, features: Sequence[str]) -> _Plan | None:
@@ -253,11 +262,14 @@ class SQLiteStore(OnlineStore):
         if lay is None:
             return None
         codec = RowCodec(lay)
-        read = codec.read_plan(features)
-        text_cols = tuple(sorted({i for kind, i, _ in read if kind in ("text", "json")}))
+        pos = {f: i for i, f in enumerate(lay.features)}
+        text_cols = tuple(sorted({codec.text.index(pos[f]) for f in features
+                                  if f in pos and pos[f] in codec.text}))
+        read = codec.read_plan(features, text_cols)
         nk = len(lay.join_keys)
         cols = ", ".join([*(f"k{i}" for i in range(nk)), "v", *(f"t{j}" for j in text_cols)])
-        point = f"SELECT {cols} FROM {table_name(lay)} WHERE {_where(lay)}"
+        values = ", ".join(["v", *(f"t{j}" for j in text_cols)])
+        point = f"SELECT {values} FROM {table_name(lay)} WHERE {_where(lay)}"
         blank = (None,) * nk + (codec.missing,) + (None,) * len(text_cols)
         plan = _Plan(table_name(lay), nk, codec, read, text_cols, cols, point, blank)
         if len(self._plans) > 1024:
