@@ -66,7 +66,7 @@ def tree_facts(tree: Any, fast: bool) -> SqlFacts:
 
 
 def qualified_lineage(tree: Any, cols: tuple[str, ...],
-             schemas: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
+                      schemas: Mapping[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...]]:
     """Column lineage: output column -> sorted ("upstream.column", ...); best effort.
 
     One qualify + one scope walk per model (sqlglot's ``lineage()`` per column re-copies the
@@ -104,7 +104,8 @@ _TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})
 def fast_lineage(tree: Any, cols: tuple[str, ...], schemas: Mapping[str, tuple[str, ...] | None]
                  ) -> dict[str, tuple[str, ...]] | None:
     """:func:`qualified_lineage` without ``qualify``, or None outside the shape where the two
-    provably agree (see :func:`_lineage_and_needs`; ``tests`` compare them)."""
+    agree (its rules mirror qualify's, see :func:`_lineage_and_needs`; tests compare the two on
+    a corpus and on random queries)."""
     found = _lineage_and_needs(tree, cols)
     return found[0] if found is not None and needs_hold(found[1], schemas) else None
 
