@@ -169,3 +169,86 @@ def test_store_from_config_errors(tmp_path: Path, cfg: dict, message: str,
     assert message in err.value.message
     assert err.value.hint == hint
     assert err.value.path == "fsql_project.yml"
+
+
+WIDE = Layout("wide", ("id",), ("int",),
+              tuple(f"n{i}" for i in range(10)) + ("s", "b", "j"),
+              ("int",) * 5 + ("float",) * 5 + ("str", "bool", "json"))
+
+
+def _wide(i: int) -> tuple:
+    """Row ``i`` of WIDE: every third value null (two null-bitmap bytes in use)."""
+    vals = [None if (i + k) % 3 == 0 else (i * 10 + k if k < 5 else i + k / 4)
+            for k in range(10)]
+    vals += [None if i % 4 == 0 else f"é{i}", None if i % 5 == 0 else i % 2 == 0,
+             None if i % 6 == 0 else f'{{"i": {i}}}']
+    return (i, 1_000 + i, i, *vals)
+
+
+def _expected(i: int, feats: list[str]) -> tuple:
+    row = _wide(i)
+    vals = dict(zip(WIDE.features, row[3:], strict=True))
+    if vals["j"] is not None:
+        vals["j"] = {"i": i}
+    return (1_000 + i, *(vals.get(f) for f in feats))
+
+
+def test_nulls_and_kinds_roundtrip_for_one_and_many_keys(store: OnlineStore) -> None:
+    store.write_batch(WIDE, (_wide(i) for i in range(40)))
+    feats = ["j", "n9", "s", "n0", "b", "missing", "n7", "n3"]
+    keys = [(i,) for i in (5, 41, 0, 39, 5, 12, 7)]  # 41 is missing, 5 twice
+    want = [None if k[0] >= 40 else _expected(k[0], feats) for k in keys]
+    assert store.read_batch("wide", keys, feats) == want
+    for k, w in zip(keys, want, strict=True):  # the one-key path agrees
+        assert store.read_batch("wide", [k], feats) == [w]
+
+
+def test_read_columns_matches_read_batch(store: OnlineStore) -> None:
+    store.write_batch(WIDE, (_wide(i) for i in range(20)))
+    ids = [3, 99, 3, 18, 0]
+    ts, cols = store.read_columns("wide", [ids], ["n1", "s", "j"])
+    assert ts == [1_003, None, 1_003, 1_018, 1_000]
+    assert cols == [[31, None, 31, 181, 1], ["é3", None, "é3", "é18", None],
+                    [{"i": 3}, None, {"i": 3}, None, None]]
+    assert cols[0] is not cols[1] and ts is not store.read_columns("wide", [ids], ["s"])[0]
+    assert store.read_columns("wide", [[]], ["n1", "s"]) == ([], [[], []])
+    assert store.read_columns("nope", [[1, 2]], ["x"]) == ([None, None], [[None, None]])
+
+
+def test_special_values_roundtrip(store: OnlineStore) -> None:
+    lay = Layout("sp", ("k",), ("str",), ("f", "i", "s", "b"), ("float", "int", "str", "bool"))
+    rows = [("inf", 1, None, float("inf"), 2**63 - 1, "", False),
+            ("neg", 2, None, -0.0, -(2**63), "a\x00b\n✓", True),
+            ("nan", 3, None, float("nan"), 0, None, None)]
+    store.write_batch(lay, rows)
+    got = store.read_batch("sp", [("inf",), ("neg",), ("nan",)], ["f", "i", "s", "b"])
+    assert got[0] == (1, float("inf"), 2**63 - 1, "", False)
+    assert got[1] == (2, -0.0, -(2**63), "a\x00b\n✓", True)
+    assert got[2][0] == 3 and got[2][1] != got[2][1] and got[2][2:] == (0, None, None)
+
+
+def test_out_of_range_integer_is_a_clear_error(store: OnlineStore) -> None:
+    big = (2, 1_000, None, 1.0, 2**64, "x", True, "[]")
+    if store.kind == "memory":  # keeps Python objects as they are
+        store.write_batch(LAY, [big])
+        assert store.read_batch("users", [(2,)], ["n"]) == [(1_000, 2**64)]
+        return
+    with pytest.raises(ConfigError) as err:
+        store.write_batch(LAY, [_row(1), big])
+    assert "feature set 'users'" in err.value.message
+    assert "64 bits" in (err.value.expected or "")
+    assert store.read_batch("users", [(1,)], ["n"]) == [None]  # nothing was written
+
+
+def test_sqlite_reader_survives_the_feature_set_being_dropped(tmp_path: Path) -> None:
+    writer = SQLiteStore(tmp_path / "o.sqlite")
+    reader = SQLiteStore(tmp_path / "o.sqlite")
+    writer.write_batch(LAY, [_row(1), _row(2)])
+    assert reader.read_batch("users", [(1,), (2,)], ["n"]) == [(1_000, 1), (1_000, 2)]
+    writer.delete("users")
+    assert reader.read_batch("users", [(1,), (2,)], ["n"]) == [None, None]
+    assert reader.read_batch("users", [(1,)], ["n"]) == [None]
+    writer.write_batch(LAY, [_row(2, ts=5)])
+    assert reader.read_batch("users", [(1,), (2,)], ["n"]) == [None, (5, 2)]
+    writer.close()
+    reader.close()
