@@ -44,6 +44,8 @@ class Manifest:
     source_hashes: Mapping[str, str]
     renderer: Any = field(default=None, compare=False, repr=False)
     prewrite: Any = field(default=None, compare=False, repr=False)  # a cold compile's _Prewrite
+    # a digest of everything manifest.json is made of ("" when not known: always regenerated)
+    inputs: str = field(default="", compare=False, repr=False)
 
     def render_interval(self, name: str, start: Any, end: Any, incremental: bool) -> str:
         """The compiled SQL of an incremental model for one interval range."""
@@ -92,22 +94,29 @@ class Manifest:
     def write(self, target: Path) -> None:
         """Write manifest.json and compiled SQL (files rewritten only when they change)."""
         target.mkdir(parents=True, exist_ok=True)
-        manifest = json.dumps(self.to_dict(), sort_keys=True, default=str)  # while a child
-        done = self.prewrite.written(target / "compiled") if self.prewrite else {}  # writes
         known = _Written(target)
+        file = target / "manifest.json"
+        same = bool(self.inputs) and known.unchanged(file, self.inputs)  # same inputs
+        manifest = "" if same else json.dumps(self.to_dict(), sort_keys=True, default=str)
+        # after the JSON: meanwhile, a cold compile's child writes compiled files
+        done = self.prewrite.written(target / "compiled") if self.prewrite else {}
         for m in self.models.values():
             text = m.sql.rstrip() + "\n"
             path = target / "compiled" / m.path
-            if done.get(m.path) != text and not known.unchanged(path, text):
+            digest = _digest(text)
+            if done.get(m.path) != text and not known.unchanged(path, digest):
                 _write_if_changed(path, text)
-            known.record(path, text)
-        _write_if_changed(target / "manifest.json", manifest)
+            known.record(path, digest)
+        if not same:
+            _write_if_changed(file, manifest)
+        known.record(file, self.inputs or _digest(manifest))
         known.save()
 
 
 class _Written:
-    """The compiled files as last written (digest of the text, size, mtime): a file whose
-    stat still matches is not read back to be compared (``target/.cache/written.pickle``)."""
+    """The files as last written (digest of the text or of the inputs, size, mtime): a file
+    whose stat still matches is not read back to be compared, nor manifest.json regenerated
+    (``target/.cache/written.pickle``)."""
 
     def __init__(self, target: Path) -> None:
         self.file = target / ".cache" / "written.pickle"
@@ -118,14 +127,14 @@ class _Written:
             self.old = {}
         self.new: dict[str, tuple[str, int, int]] = {}
 
-    def unchanged(self, path: Path, text: str) -> bool:
+    def unchanged(self, path: Path, digest: str) -> bool:
         rec = self.old.get(str(path))
-        return rec is not None and rec[0] == _digest(text) and rec[1:] == _stat(path)
+        return rec is not None and rec[0] == digest and rec[1:] == _stat(path)
 
-    def record(self, path: Path, text: str) -> None:
+    def record(self, path: Path, digest: str) -> None:
         st = _stat(path)
         if st is not None:
-            self.new[str(path)] = (_digest(text), *st)
+            self.new[str(path)] = (digest, *st)
 
     def save(self) -> None:
         if self.new != self.old:
@@ -234,8 +243,12 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
         if prewrite is not None:
             prewrite.abandon()
         raise
-    return Manifest(project, models, graph, _fingerprints(models, graph, src), src, renderer,
-                    prewrite)
+    fps = _fingerprints(models, graph, src)
+    # the manifest shows the project's files (signature), what vars and pure renders made of
+    # them, and the fingerprints (SQL, configs, source files): the same inputs, the same JSON
+    inputs = _hash("manifest", project.signature, repr(vars), repr(sorted(fps.items()))) \
+        if project.signature and all(r.pure for r in rendered.values()) else ""
+    return Manifest(project, models, graph, fps, src, renderer, prewrite, inputs)
 
 
 class _LazyRenderer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import ConfigError, FsqlError
@@ -42,6 +43,7 @@ def load_project(root: str | Path, *, cache: bool = True) -> ProjectSpec:
     spec = parse(root)
     if not cache:
         return spec
+    spec = replace(spec, signature=key)
     _store(root, key, spec)
     return spec
 

@@ -180,6 +180,8 @@ class ProjectSpec:
     macros: tuple[tuple[str, str], ...]  # (relative path, text)
     generic_expectations: tuple[tuple[str, str], ...] = ()  # (relative path, text)
     online_store: dict[str, Any] | None = None
+    # fsql.project_cache's signature of the files this was read from ("" when not known)
+    signature: str = field(default="", compare=False, repr=False)
 
     @property
     def database_path(self) -> Path:

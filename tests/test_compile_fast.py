@@ -426,3 +426,35 @@ def test_compile_project_checks_versions_through_the_project(make_project) -> No
     (root / "models/b.sql").write_text("select x from {{ ref('a', version=99) }}")
     with pytest.raises(CompileError, match="no such version"):
         compile_project(root)
+
+
+def test_manifest_json_is_regenerated_only_when_its_inputs_change(make_project, monkeypatch):
+    from fsql import manifest
+
+    root = make_project(FILES)
+    fsql.Project(root).compile()
+    first = _manifest(root)
+
+    def boom(self):  # noqa: ANN001
+        raise AssertionError("regenerated")
+
+    with monkeypatch.context() as mp:  # same files, vars, renders: manifest.json is current
+        mp.delenv("FSQL_TEST_E", raising=False)
+        (root / "models/e.sql").unlink()  # (its env_var render is never trusted)
+        fsql.Project(root).compile()
+        mp.setattr(manifest.Manifest, "to_dict", boom)
+        fsql.Project(root).compile()
+        with pytest.raises(AssertionError, match="regenerated"):
+            fsql.Project(root, vars={"k": 2}).compile()
+    assert _manifest(root) != first and "e" not in _manifest(root)["nodes"]
+    (root / "models/b.yml").write_text("models:\n  - name: b\n    description: third\n")
+    fsql.Project(root).compile()
+    assert _manifest(root)["nodes"]["b"]["description"] == "third"
+    (root / "target/manifest.json").write_text("{}")  # edited by hand: rewritten
+    fsql.Project(root).compile()
+    assert _manifest(root)["nodes"]["b"]["description"] == "third"
+    (root / "models/e.sql").write_text("select '{{ env_var(\"FSQL_TEST_E\", \"d\") }}' as e")
+    fsql.Project(root).compile()
+    monkeypatch.setenv("FSQL_TEST_E", "changed")
+    fsql.Project(root).compile()
+    assert _manifest(root)["nodes"]["e"]["compiled_sql"] == "select 'changed' as e"
