@@ -67,7 +67,7 @@ class RowCodec:
         zeros = [False if kinds[i] == "bool" else 0 for i in self.numeric]
         full = (b"\xff" * self.mask_bytes,) if self.mask_bytes else ()
         self.missing = self.struct.pack(_MISSING_TS, *full, *zeros)
-        self._bulk: dict[int, struct.Struct] = {}
+        self._bulk: dict[tuple[int, str], struct.Struct] = {}
 
     # -- writing ----------------------------------------------------------------------
     def head(self, ts: int, values: Sequence[Any]) -> bytes:
@@ -153,30 +153,38 @@ class RowCodec:
                         tuple((c, bit) for c, (kind, _, bit) in enumerate(sources)
                               if kind == "num"))
 
-    def decode(self, heads: Sequence[bytes]) -> tuple[Any, ...]:
-        """All heads decoded as one flat tuple (``items`` values per row)."""
+    def decode(self, heads: Sequence[bytes], lead: str = "") -> tuple[Any, ...]:
+        """All heads decoded as one flat tuple (``items`` values per row), each head
+        optionally preceded by the fields of the struct format ``lead``."""
         n = len(heads)
+        body = lead + self.body
         if n > _BULK_MAX:
-            return tuple(v for row in self.struct.iter_unpack(b"".join(heads)) for v in row)
-        bulk = self._bulk.get(n)
+            row = struct.Struct("<" + body)
+            return tuple(v for r in row.iter_unpack(b"".join(heads)) for v in r)
+        bulk = self._bulk.get((n, lead))
         if bulk is None:
-            bulk = self._bulk[n] = struct.Struct("<" + self.body * n)
+            bulk = self._bulk[(n, lead)] = struct.Struct("<" + body * n)
         return bulk.unpack(b"".join(heads))
 
     def columns(self, heads: Sequence[bytes], plan: ReadPlan,
                 texts: Sequence[Sequence[Any]] = ()) -> tuple[list[Any], list[list[Any]]]:
         """Event timestamps (None where the head is ``missing``) and one value list per
         planned feature; ``texts`` holds the text feature columns in the plan's order."""
-        n, w = len(heads), self.items
-        flat = self.decode(heads)
-        ts: list[Any] = list(flat[0::w])
+        return self.from_flat(self.decode(heads), len(heads), plan, texts)
+
+    def from_flat(self, flat: tuple[Any, ...], n: int, plan: ReadPlan,
+                  texts: Sequence[Sequence[Any]] = (),
+                  lead: int = 0) -> tuple[list[Any], list[list[Any]]]:
+        """:meth:`columns` from decoded heads (``lead`` leading fields per row skipped)."""
+        w = self.items + lead
+        ts: list[Any] = list(flat[lead::w])
         if _MISSING_TS in ts:
             ts = [None if t == _MISSING_TS else t for t in ts]
-        cols = [list(flat[i::w]) if kind == "num" else list(texts[i]) if kind == "text" else
-                [None if v is None else json.loads(v) for v in texts[i]] if kind == "json" else
-                [None] * n for kind, i, _ in plan.sources]
+        cols = [list(flat[lead + i::w]) if kind == "num" else list(texts[i]) if kind == "text"
+                else [None if v is None else json.loads(v) for v in texts[i]] if kind == "json"
+                else [None] * n for kind, i, _ in plan.sources]
         if self.mask_bytes:
-            masks = flat[1::w]
+            masks = flat[lead + 1::w]
             if masks.count(self.zero) != n:
                 _apply_nulls(masks, self.zero, plan, cols)
         return ts, cols

@@ -70,10 +70,12 @@ def decode_key(text: str | bytes) -> Key:
 class _Plan:
     """How to read some features of one feature set (cached per feature list)."""
 
-    gen: bytes
+    gen: int  # the layout generation
+    prefix: bytes  # ... as every value of this generation starts
     codec: RowCodec
     read: ReadPlan
-    lengths: struct.Struct | None  # the text lengths (None: no text features)
+    missing: bytes  # the stand-in value of a missing entity
+    end: int  # where the texts start in a value
 
 
 class RedisStore(OnlineStore):
@@ -192,18 +194,19 @@ class RedisStore(OnlineStore):
         if plan is None or n == 0:
             return [None] * n, [[None] * n for _ in features]
         ekey = self._k("e", name, "")
-        if len(keys) == 1:
-            names = [ekey + (str(v) if type(v) is int else json.dumps(v)) for v in keys[0]]
+        if len(keys) == 1 and set(map(type, keys[0])) <= {int}:
+            names = list(map(ekey.__add__, map(str, keys[0])))
         else:
             names = [ekey + encode_key(k) for k in zip(*keys, strict=True)]
         raws = cast(list[bytes | None], self._r.mget(names))
-        if any(r is not None and not r.startswith(plan.gen) for r in raws):
-            plan = self._plan(name, features, refresh=True)  # a newer layout generation
-            if plan is None:
-                return [None] * n, [[None] * n for _ in features]
-            gen = plan.gen
-            raws = [r if r is not None and r.startswith(gen) else None for r in raws]
-        return _decode(plan, raws)
+        got = _decode(plan, raws)
+        if got is None:  # a value of another layout generation: re-read the layout once
+            plan = self._plan(name, features, refresh=True)
+            if plan is not None:
+                prefix = plan.prefix
+                got = _decode(plan, [r if r is not None and r.startswith(prefix) else None
+                                     for r in raws])
+        return got or ([None] * n, [[None] * n for _ in features])
 
     def _plan(self, name: str, features: Sequence[str], *, refresh: bool) -> _Plan | None:
         pkey = (name, tuple(features))
@@ -218,8 +221,10 @@ class RedisStore(OnlineStore):
             raise ConfigError(f"feature set '{name}' was stored in Redis by an older fsql",
                               model=name, hint="run `fsql materialize` to convert it")
         codec = RowCodec(lay)
-        lengths = struct.Struct("<" + "i" * len(codec.text)) if codec.text else None
-        plan = _Plan(_GEN.pack(gen), codec, codec.read_plan(features), lengths)
+        prefix = _GEN.pack(gen)
+        missing = _values(prefix, [codec.missing], [[None]] * len(codec.text))[0]
+        plan = _Plan(gen, prefix, codec, codec.read_plan(features), missing,
+                     _GEN.size + codec.struct.size)
         if len(self._plans) > 1024:
             self._plans.clear()
         self._plans[pkey] = plan
@@ -264,48 +269,40 @@ class RedisStore(OnlineStore):
 
 
 def _values(prefix: bytes, heads: list[bytes], texts: list[Sequence[Any]]) -> list[bytes]:
-    """The stored bytes: generation, head, text lengths (-1 = null) and UTF-8 texts."""
+    """The stored bytes: generation, head, then the texts as UTF-8 separated by 0xFF, a
+    null as 0xFE (neither byte occurs in UTF-8, so texts need no escaping)."""
     if not texts:
         return [prefix + h for h in heads]
-    lengths = struct.Struct("<" + "i" * len(texts))
-    out = []
-    for head, *vals in zip(heads, *texts, strict=True):
-        raw = [None if v is None else str(v).encode() for v in vals]
-        sizes = [-1 if b is None else len(b) for b in raw]
-        out.append(b"".join([prefix, head, lengths.pack(*sizes), *(b for b in raw if b)]))
-    return out
+    return [b"".join((prefix, head, _SEP.join([_NULL if v is None else str(v).encode()
+                                               for v in vals])))
+            for head, *vals in zip(heads, *texts, strict=True)]
 
 
-def _decode(plan: _Plan, raws: list[bytes | None]) -> tuple[list[Any], list[list[Any]]]:
-    """Timestamps and feature columns of the stored values (None = missing)."""
-    codec = plan.codec
-    start, end = _GEN.size, _GEN.size + codec.struct.size
-    missing = codec.missing
-    heads = [missing if r is None else r[start:end] for r in raws]
+def _decode(plan: _Plan, raws: list[bytes | None]) -> tuple[list[Any], list[list[Any]]] | None:
+    """Timestamps and feature columns of the stored values (None = missing); None when a
+    value has another layout generation."""
+    codec, end = plan.codec, plan.end
+    n = len(raws)
+    blank = plan.missing[:end]
+    flat = codec.decode([blank if r is None else r[:end] for r in raws], "q")
+    if flat[0::codec.items + 1].count(plan.gen) != n:
+        return None
     texts: list[list[Any]] = []
-    if plan.lengths is not None:
-        texts = _texts(plan.lengths, raws, end, len(codec.text))
-    return codec.columns(heads, plan.read, texts)
+    nt = len(codec.text)
+    if nt:
+        cut = plan.missing[end:]
+        body = _SEP.join([cut if r is None else r[end:] for r in raws])
+        every = body.decode("utf-8", "surrogateescape").split(_SEP_STR)
+        texts = [every[j::nt] for j in range(nt)]
+        for j, col in enumerate(texts):
+            if _NULL_STR in col:
+                texts[j] = [None if v == _NULL_STR else v for v in col]
+    return codec.from_flat(flat, n, plan.read, texts, lead=1)
 
 
-def _texts(lengths: struct.Struct, raws: list[bytes | None], start: int,
-           nt: int) -> list[list[Any]]:
-    """The text feature columns (one list per text feature) of the stored values."""
-    cols: list[list[Any]] = [[] for _ in range(nt)]
-    body = start + lengths.size
-    for r in raws:
-        if r is None:
-            for col in cols:
-                col.append(None)
-            continue
-        pos = body
-        for col, size in zip(cols, lengths.unpack_from(r, start), strict=True):
-            if size < 0:
-                col.append(None)
-            else:
-                col.append(r[pos:pos + size].decode())
-                pos += size
-    return cols
+_SEP, _NULL = b"\xff", b"\xfe"
+_SEP_STR, _NULL_STR = _SEP.decode("utf-8", "surrogateescape"), _NULL.decode("utf-8",
+                                                                             "surrogateescape")
 
 
 def _text(v: bytes | str) -> str:
