@@ -7,15 +7,15 @@ Layout in Redis (``prefix`` defaults to ``fsql``)::
     <prefix>:h:<fs>            hash  encoded key -> content hash (index of stored entities)
     <prefix>:e:<fs>:<key>      string  layout generation (int64), the row's binary head
                                (timestamp, null bitmap, numeric features: see
-                               :mod:`fsql.online.codec`), the byte length of each text
-                               feature (int32, -1 = null), then the UTF-8 texts (JSON text
-                               for JSON features)
+                               :mod:`fsql.online.codec`), then the text features as UTF-8
+                               separated by 0xFF, a null as 0xFE (JSON features as JSON
+                               text); neither byte occurs in UTF-8
 
-Reads are one ``MGET`` per feature set and one ``struct`` call for all numeric values. A
-value written under an older layout generation is treated as missing. Feature sets
-written by an older fsql (JSON ``[gen, ts, hash, values...]`` strings; no ``format``) are
-converted by the next write (``fsql materialize``); reading them first raises an error
-that says so.
+Reads are one ``MGET`` per feature set, one ``struct`` call for the heads of all entities
+(generation included) and one decode and split for all their texts. A value written under
+an older layout generation is treated as missing. Feature sets written by an older fsql
+(JSON ``[gen, ts, hash, values...]`` strings; no ``format``) are converted by the next
+write (``fsql materialize``); reading them first raises an error that says so.
 """
 
 from __future__ import annotations
