@@ -19,7 +19,7 @@ from .compiler import CompiledModel
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
 from .state import LiveVersion, NewVersion, StateStore, Write
-from .validator import Validate, Validation, check_error
+from .validator import Validate, check_error
 
 __all__ = ["ModelResult", "RunResult", "execute_plan"]
 
@@ -115,69 +115,47 @@ class _Run:
                           m.own_hash, self.run_id, m.sql, inputs, m.config)
 
     def _build(self, step: PlanStep) -> ModelResult:
-        """Write -> audit -> publish in ONE transaction of the thread's cursor (one commit per
-        model; a kill -9 at any moment leaves nothing). When a check's query fails, DuckDB
-        aborts the transaction: the model is then re-done with the write autocommitted, so
-        every check still gets its own answer."""
+        """Write (autocommit) -> audit -> publish (ONE transaction: live view, state row,
+        statistics, drift). A kill -9 before the publish leaves only a relation no state row
+        records; the next run drops it. Publishes go through the run's own connection: DuckDB
+        checkpoints at those commits (on the build threads' cursors it never did, and with the
+        write inside the same transaction neither — the WAL then grew to 400 MB and the peak
+        RSS doubled at 1000 models)."""
         m = self.models[step.model]
         cur = self.con.cursor()
         new = self._new_version(m, step)
-        try:
-            return self._attempt(cur, m, new, step, single=True)
-        except _Aborted:
-            cur.execute("rollback")
-            return self._attempt(cur, m, new, step, single=False)
-
-    def _attempt(self, cur: Any, m: CompiledModel, new: NewVersion, step: PlanStep,
-                 single: bool) -> ModelResult:
         thread = threading.current_thread().name
         t0 = time.perf_counter()
-        if single:
-            cur.execute("begin transaction")
         try:
             rows, writes = self._write(cur, m, new)
             columns = engine.describe(cur, new.relation)
         except engine.DuckDBError as e:
-            if single:
-                cur.execute("rollback")
             err = self._map_error(m, e)
             StateStore(cur).fail_version(new, err.format())
             return ModelResult(m.name, "error", new.version, time.perf_counter() - t0, None,
                                err.message, err, thread=thread, reason=step.reason)
-        v = self._validate(cur, m, new, columns, rows, single)
+        prev = self.live.get(m.name)
+        prev_rel = f'"fsql_versions"."{m.name}__v{prev}"' if prev else None
+        v = self.validate(cur, m, new.relation, columns, prev_rel, rows)
         dur = time.perf_counter() - t0
-        state = StateStore(cur, in_transaction=single)
-        if not v.passed:
-            bad = [c for c in v.checks
-                   if not c.get("success") and c.get("severity", "error") == "error"]
-            msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
-            errs = [check_error(m.name, c) for c in bad]
-            state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
-                               duration_s=dur, writes=writes + v.writes)
-            return ModelResult(m.name, "failed", new.version, dur, rows, msg,
-                               errs[0] if len(errs) == 1 else ErrorGroup(errs),
-                               checks=tuple(v.checks), thread=thread, reason=step.reason)
-        state.publish(new, row_count=rows, columns=columns, checks=v.checks, duration_s=dur,
-                      writes=writes + v.writes, pinned=m.name in self.pins)
-        with self.lock:
+        with self.lock:  # publishes go through the run's connection, one at a time
+            state = StateStore(self.con)
+            if not v.passed:
+                bad = [c for c in v.checks
+                       if not c.get("success") and c.get("severity", "error") == "error"]
+                msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
+                errs = [check_error(m.name, c) for c in bad]
+                state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
+                                   duration_s=dur, writes=writes + v.writes)
+                return ModelResult(m.name, "failed", new.version, dur, rows, msg,
+                                   errs[0] if len(errs) == 1 else ErrorGroup(errs),
+                                   checks=tuple(v.checks), thread=thread, reason=step.reason)
+            state.publish(new, row_count=rows, columns=columns, checks=v.checks,
+                          duration_s=dur, writes=writes + v.writes, pinned=m.name in self.pins)
             self.live[m.name] = new.version
         dur = time.perf_counter() - t0  # the result's duration includes the publish
         return ModelResult(m.name, "success", new.version, dur, rows, None,
                            checks=tuple(v.checks), thread=thread, reason=step.reason)
-
-    def _validate(self, cur: Any, m: CompiledModel, new: NewVersion,
-                  columns: list[tuple[str, str]], rows: int | None, single: bool) -> Validation:
-        prev = self.live.get(m.name)
-        prev_rel = f'"fsql_versions"."{m.name}__v{prev}"' if prev else None
-        try:
-            v = self.validate(cur, m, new.relation, columns, prev_rel, rows)
-        except engine.DuckDBError:
-            if single:
-                raise _Aborted() from None
-            raise
-        if single and any(c.get("exception") for c in v.checks) and _aborted(cur):
-            raise _Aborted()
-        return v
 
     def _write(self, cur: Any, m: CompiledModel, new: NewVersion
                ) -> tuple[int | None, list[Write]]:
@@ -233,18 +211,6 @@ class _Run:
         return ExecutionError(f"{first}", path=m.path, line=line, col=col if line else None,
                               model=m.name, expected="SQL that DuckDB can run against the "
                               "inputs", hint=hint)
-
-
-class _Aborted(Exception):
-    """A check's query failed inside the build transaction (DuckDB aborts it)."""
-
-
-def _aborted(cur: Any) -> bool:
-    try:
-        cur.execute("select 1").fetchone()
-    except engine.DuckDBError:
-        return True
-    return False
 
 
 def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, run_id: str,

@@ -131,9 +131,8 @@ class VersionRow:
 class StateStore:
     """Reads and writes fsql_meta through a DuckDB connection or cursor."""
 
-    def __init__(self, con: Any, *, in_transaction: bool = False) -> None:
+    def __init__(self, con: Any) -> None:
         self.con = con
-        self.in_transaction = in_transaction  # writes join the open transaction and commit it
 
     @staticmethod
     def exists(con: Any) -> bool:
@@ -262,8 +261,7 @@ class StateStore:
 
     def _transaction(self, stmts: list[Write]) -> None:
         con = self.con
-        if not self.in_transaction:
-            con.execute("begin transaction")
+        con.execute("begin transaction")
         try:
             for sql, params in stmts:
                 con.execute(sql, params)
