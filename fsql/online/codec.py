@@ -21,7 +21,7 @@ import json
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat, starmap
+from itertools import chain, repeat, starmap
 from typing import Any
 
 from fsql.errors import ConfigError
@@ -31,7 +31,9 @@ __all__ = ["NUMERIC", "RowCodec", "ReadPlan"]
 
 NUMERIC = {"int": "q", "float": "d", "bool": "?"}
 _MISSING_TS = -(2**63)  # the timestamp of the stand-in head of a missing row
-_BULK_MAX = 512  # cache one bulk decoder per row count up to this many rows
+_BULK_MAX = 512  # decode up to this many heads with one struct (cached), more row by row
+_BULK_CACHED = 64  # bulk structs kept (shared by codecs of the same format)
+_BULK: dict[tuple[str, int], struct.Struct] = {}
 
 # How one requested feature is read: ("num", index into a decoded head, bit of the null
 # bitmap), ("text", index among the texts the store supplies, -1), ("json", index, -1),
@@ -67,7 +69,6 @@ class RowCodec:
         zeros = [False if kinds[i] == "bool" else 0 for i in self.numeric]
         full = (b"\xff" * self.mask_bytes,) if self.mask_bytes else ()
         self.missing = self.struct.pack(_MISSING_TS, *full, *zeros)
-        self._bulk: dict[tuple[int, str], struct.Struct] = {}
 
     # -- writing ----------------------------------------------------------------------
     def head(self, ts: int, values: Sequence[Any]) -> bytes:
@@ -160,10 +161,12 @@ class RowCodec:
         body = lead + self.body
         if n > _BULK_MAX:
             row = struct.Struct("<" + body)
-            return tuple(v for r in row.iter_unpack(b"".join(heads)) for v in r)
-        bulk = self._bulk.get((n, lead))
+            return tuple(chain.from_iterable(row.iter_unpack(b"".join(heads))))
+        bulk = _BULK.get((body, n))
         if bulk is None:
-            bulk = self._bulk[(n, lead)] = struct.Struct("<" + body * n)
+            if len(_BULK) >= _BULK_CACHED:
+                _BULK.clear()
+            bulk = _BULK[(body, n)] = struct.Struct("<" + body * n)
         return bulk.unpack(b"".join(heads))
 
     def columns(self, heads: Sequence[bytes], plan: ReadPlan,
