@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat, starmap
 from typing import Any
@@ -102,20 +102,28 @@ class RowCodec:
         if not cols:
             return [[] for _ in range(nk + 1)], [], [[] for _ in self.text]
         nums: list[Sequence[Any]] = [cols[nk + 2 + i] for i in self.numeric]
-        masks: list[Iterable[bytes]] = [self._masks(nums)] if self.mask_bytes else []
-        try:
-            heads = list(starmap(self.struct.pack, zip(cols[nk], *masks, *nums, strict=True)))
-        except struct.error:  # the row by row path says which value does not fit
-            heads = [self.pack_numeric(r[nk], tuple(r[nk + 2 + i] for i in self.numeric))
-                     for r in batch]
+        pack, n = self.struct.pack, len(batch)
+        heads = None
+        # struct rejects a null int or float by itself: only booleans need a look first
+        if not any(None in c for c, i in zip(nums, self.numeric, strict=True)
+                   if self.layout.kinds[i] == "bool"):
+            no_nulls = [repeat(self.zero, n)] if self.mask_bytes else []
+            try:
+                heads = list(starmap(pack, zip(cols[nk], *no_nulls, *nums, strict=True)))
+            except struct.error:
+                heads = None
+        if heads is None:
+            masks = [self._masks(nums)] if self.mask_bytes else []
+            try:
+                heads = list(starmap(pack, zip(cols[nk], *masks, *nums, strict=True)))
+            except struct.error:  # the row by row path says which value does not fit
+                heads = [self.pack_numeric(r[nk], tuple(r[nk + 2 + i] for i in self.numeric))
+                         for r in batch]
         return [*cols[:nk], cols[nk + 1]], heads, [cols[nk + 2 + i] for i in self.text]
 
-    def _masks(self, nums: list[Sequence[Any]]) -> Iterable[bytes]:
+    def _masks(self, nums: list[Sequence[Any]]) -> list[bytes]:
         """The null bitmap of every row; nulls in ``nums`` are replaced by 0 (in place)."""
-        n = len(nums[0])
-        if not any(None in c for c in nums):
-            return repeat(self.zero, n)
-        bits = [0] * n
+        bits = [0] * len(nums[0])
         for j, col in enumerate(nums):
             if None in col:
                 for i, v in enumerate(col):
