@@ -335,12 +335,11 @@ def encode_rows(codec: RowCodec, rows: Iterable[Sequence[Any]]) -> Iterator[tupl
 def _convert_legacy(con: sqlite3.Connection) -> None:
     """Convert feature sets stored by an older fsql (``fsql_fs_<name>`` tables with one
     column per feature: ``k0.., ts, h, f0..``) to the current layout, in one transaction."""
-    legacy = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                        "AND name GLOB ?", (_LEGACY + "*",))}
-    if not legacy:
+    if not _legacy_tables(con):
         return
     con.execute("BEGIN IMMEDIATE")
     try:
+        legacy = _legacy_tables(con)  # again, under the lock: another process may be done
         for name, text in con.execute(f"SELECT name, layout FROM {_META}").fetchall():
             if _LEGACY + name not in legacy:
                 continue
@@ -357,6 +356,11 @@ def _convert_legacy(con: sqlite3.Connection) -> None:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _legacy_tables(con: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                      "AND name GLOB ?", (_LEGACY + "*",))}
 
 
 def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
