@@ -253,7 +253,7 @@ class Project:
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=threads or self._threads or self.spec.profile.threads,
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
-                cleaned=cleaned, profile=profile,
+                cleaned=cleaned, profile=profile, wal=str(self.database) + ".wal",
                 incremental={n: (p, layout, manifest)
                              for n, (p, layout) in (incremental or {}).items()})
         except BaseException:

@@ -5,6 +5,7 @@ uses its own cursor of one connection.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -117,10 +118,8 @@ class _Run:
     def _build(self, step: PlanStep) -> ModelResult:
         """Write (autocommit) -> audit -> publish (ONE transaction: live view, state row,
         statistics, drift). A kill -9 before the publish leaves only a relation no state row
-        records; the next run drops it. Publishes go through the run's own connection: DuckDB
-        checkpoints at those commits (on the build threads' cursors it never did, and with the
-        write inside the same transaction neither — the WAL then grew to 400 MB and the peak
-        RSS doubled at 1000 models)."""
+        records; the next run drops it. Threads publish concurrently; the scheduler pauses for
+        a checkpoint when the WAL grows (see ``_Scheduler``)."""
         m = self.models[step.model]
         cur = self.con.cursor()
         new = self._new_version(m, step)
@@ -138,20 +137,20 @@ class _Run:
         prev_rel = f'"fsql_versions"."{m.name}__v{prev}"' if prev else None
         v = self.validate(cur, m, new.relation, columns, prev_rel, rows)
         dur = time.perf_counter() - t0
-        with self.lock:  # publishes go through the run's connection, one at a time
-            state = StateStore(self.con)
-            if not v.passed:
-                bad = [c for c in v.checks
-                       if not c.get("success") and c.get("severity", "error") == "error"]
-                msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
-                errs = [check_error(m.name, c) for c in bad]
-                state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
-                                   duration_s=dur, writes=writes + v.writes)
-                return ModelResult(m.name, "failed", new.version, dur, rows, msg,
-                                   errs[0] if len(errs) == 1 else ErrorGroup(errs),
-                                   checks=tuple(v.checks), thread=thread, reason=step.reason)
-            state.publish(new, row_count=rows, columns=columns, checks=v.checks,
-                          duration_s=dur, writes=writes + v.writes, pinned=m.name in self.pins)
+        state = StateStore(cur)
+        if not v.passed:
+            bad = [c for c in v.checks
+                   if not c.get("success") and c.get("severity", "error") == "error"]
+            msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
+            errs = [check_error(m.name, c) for c in bad]
+            state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
+                               duration_s=dur, writes=writes + v.writes)
+            return ModelResult(m.name, "failed", new.version, dur, rows, msg,
+                               errs[0] if len(errs) == 1 else ErrorGroup(errs),
+                               checks=tuple(v.checks), thread=thread, reason=step.reason)
+        state.publish(new, row_count=rows, columns=columns, checks=v.checks, duration_s=dur,
+                      writes=writes + v.writes, pinned=m.name in self.pins)
+        with self.lock:
             self.live[m.name] = new.version
         dur = time.perf_counter() - t0  # the result's duration includes the publish
         return ModelResult(m.name, "success", new.version, dur, rows, None,
@@ -219,7 +218,7 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
                  compiled_paths: Mapping[str, str] | None = None,
                  cleaned: tuple[str, ...] = (), profile: bool = False,
                  incremental: Mapping[str, Any] | None = None,
-                 pinned: Collection[str] = ()) -> RunResult:
+                 pinned: Collection[str] = (), wal: str | None = None) -> RunResult:
     """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
@@ -237,16 +236,24 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
         elif s.action == "blocked":
             run.results[s.model] = ModelResult(s.model, "blocked", message=s.reason,
                                                reason=s.reason)
-    _Scheduler(run, [s for s in plan.steps if s.action == "build"]).execute(max(1, threads))
+    _Scheduler(run, [s for s in plan.steps if s.action == "build"], wal).execute(max(1, threads))
     results = tuple(run.results[s.model] for s in plan.steps)
     return RunResult(run_id, plan, results, started, time.perf_counter() - t0, cleaned)
 
 
 class _Scheduler:
     """Submits a step once its parents are done; re-checks only the children of a finished
-    step (rescanning every waiting step per completion is O(n^2) at 1000 models)."""
+    step (rescanning every waiting step per completion is O(n^2) at 1000 models).
 
-    def __init__(self, run: _Run, steps: list[PlanStep]) -> None:
+    DuckDB checkpoints (moves the WAL into the database file and frees its memory) only when
+    no transaction is open, which never happens while 4 threads build back to back: the WAL
+    then grows to ~400 MB and the peak RSS doubles at 1000 models. So when the WAL passes
+    ``WAL_CHECKPOINT_BYTES``, ready steps wait until the running ones finish, and the run
+    checkpoints."""
+
+    WAL_CHECKPOINT_BYTES = 24 * 1024 * 1024
+
+    def __init__(self, run: _Run, steps: list[PlanStep], wal: str | None = None) -> None:
         self.run = run
         self.todo = {s.model: s for s in steps}
         self.order = {s.model: i for i, s in enumerate(steps)}
@@ -255,18 +262,38 @@ class _Scheduler:
             for p in run.parents(s.model):
                 self.children.setdefault(p, []).append(s.model)
         self.running: dict[Future[ModelResult], str] = {}
+        self.wal, self.draining, self.deferred = wal, False, list[str]()
 
     def execute(self, threads: int) -> None:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsql") as pool:
             self._check(list(self.todo), pool)
-            while self.running:
+            while self.running or self.deferred:
+                if not self.running:  # drained: no transaction is open
+                    self._checkpoint()
+                    names, self.deferred = self.deferred, []
+                    self._check(names, pool)
+                    continue
                 done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 finished = []
                 for fut in sorted(done, key=lambda f: self.order[self.running[f]]):
                     name = self.running.pop(fut)
                     self._finish(fut.result())
                     finished.append(name)
+                self.draining = self.draining or self._wal_bytes() > self.WAL_CHECKPOINT_BYTES
                 self._check([c for n in finished for c in self.children.get(n, ())], pool)
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.stat(self.wal).st_size if self.wal else 0
+        except OSError:
+            return 0
+
+    def _checkpoint(self) -> None:
+        self.draining = False
+        try:
+            self.run.con.execute("checkpoint")
+        except engine.DuckDBError:  # best effort: DuckDB checkpoints again at close
+            pass
 
     def _finish(self, res: ModelResult) -> None:
         self.run.results[res.model] = res
@@ -285,6 +312,9 @@ class _Scheduler:
             state = "wait" if step is None else _readiness(self.run, step)
             if step is None or state == "wait" or (state == "go" and pool is None
                                                   and not self.run.stop):
+                continue
+            if state == "go" and self.draining and not self.run.stop:
+                self.deferred.append(name)  # started after the checkpoint
                 continue
             del self.todo[name]
             if state != "go" or self.run.stop:

@@ -286,3 +286,24 @@ def test_profile_records_operator_tree(make_project):
     assert [r[0] for r in rows] == ["other", "stg_txns", "user_spend"]
     tree = json.loads(rows[2][1])
     assert tree["operator"] or tree.get("children")
+
+
+def test_run_pauses_for_a_checkpoint_when_the_wal_grows(make_project, monkeypatch):
+    """Build threads keep a transaction open almost all the time, so DuckDB never checkpoints
+    on its own; past a WAL size the scheduler lets the running models finish, checkpoints,
+    and goes on (every model still builds, in dependency order)."""
+    from fsql import executor
+
+    calls = []
+    real = executor._Scheduler._checkpoint
+    monkeypatch.setattr(executor._Scheduler, "WAL_CHECKPOINT_BYTES", 1)
+    monkeypatch.setattr(executor._Scheduler, "_checkpoint",
+                        lambda self: calls.append(len(self.run.results)) or real(self))
+    files = {**SIMPLE, **{f"models/x{i}.sql": f"select {i} as v from {{{{ ref('other') }}}}"
+                          for i in range(6)}}
+    root = make_project(files)
+    result = fsql.Project(root).run(threads=3)
+    assert result.exit_code == 0
+    assert calls  # paused at least once, and every model still built
+    assert sorted(live(root)) == sorted(["stg_txns", "user_spend", "other"] +
+                                        [f"x{i}" for i in range(6)])
