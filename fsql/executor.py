@@ -148,8 +148,10 @@ class _Run:
             return ModelResult(m.name, "failed", new.version, dur, rows, msg,
                                errs[0] if len(errs) == 1 else ErrorGroup(errs),
                                checks=tuple(v.checks), thread=thread, reason=step.reason)
+        # the run holds the write lock: a model it knows no live version of has none
         state.publish(new, row_count=rows, columns=columns, checks=v.checks, duration_s=dur,
-                      writes=writes + v.writes, pinned=m.name in self.pins)
+                      writes=writes + v.writes, pinned=m.name in self.pins,
+                      has_live=prev is not None)
         with self.lock:
             self.live[m.name] = new.version
         dur = time.perf_counter() - t0  # the result's duration includes the publish

@@ -233,14 +233,16 @@ class StateStore:
     def publish(self, new: NewVersion, *, row_count: int | None,
                 columns: list[tuple[str, str]], checks: list[dict[str, Any]],
                 duration_s: float, writes: Sequence[Write] = (),
-                pinned: bool = True) -> None:
-        """Swap the live view and record the version (and ``writes``) in ONE transaction."""
+                pinned: bool = True, has_live: bool = True) -> None:
+        """Swap the live view and record the version (and ``writes``) in ONE transaction.
+        ``has_live=False`` (the caller knows there is no live version) skips superseding."""
         model = new.model
         stmts: list[Write] = [
             (f"create or replace view {relation_for(model)} as select * from {new.relation}",
-             []),
-            (f"update {META}.versions set status = 'superseded' where model = ? and "
-             f"status = 'live'", [model])]
+             [])]
+        if has_live:
+            stmts.append((f"update {META}.versions set status = 'superseded' where model = ? "
+                          f"and status = 'live'", [model]))
         if pinned:  # only rollback pins a model; skip the statement when none is known
             stmts.append((f"delete from {META}.pins where model = ?", [model]))
         stmts.append(self._version_row(new, "live", row_count, columns, checks, duration_s,
