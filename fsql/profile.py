@@ -334,7 +334,7 @@ def profile_relation(con: Any, relation: str,
     cols = [_Col(i, name, typ, column_kind(typ)) for i, (name, typ) in enumerate(columns)]
     exact = n <= EXACT_DISTINCT_MAX
     if not exact:  # large: skip the per-value isfinite() where storage stats prove it moot
-        queries += _mark_finite(con, relation, cols)
+        queries += _use_stored_stats(con, relation, cols)
     sample = sample_clause(n, sample_rows, sample_key(con, relation)) if n > sample_rows else ""
     scan = _run_scan(con, relation, cols, exact, moments=not sample) if cols else {}
     queries += 1 if cols else 0
@@ -346,7 +346,7 @@ def profile_relation(con: Any, relation: str,
                         sample_rows if sample else None, queries + q + q2)
 
 
-def _mark_finite(con: Any, relation: str, cols: list[_Col]) -> int:
+def _use_stored_stats(con: Any, relation: str, cols: list[_Col]) -> int:
     """Use DuckDB's stored column statistics (large relations): float/temporal columns whose
     stored min and max are finite skip the per-value ``isfinite()`` (NaN sorts above +inf, so
     a finite max rules both out); string/boolean columns with few distinct values

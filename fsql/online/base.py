@@ -222,6 +222,14 @@ def getter(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]
     return lambda r: ()
 
 
+def read_batch_via_columns(store: OnlineStore, name: str, keys: Sequence[Key],
+                           features: Sequence[str]) -> list[Row | None]:
+    """``read_batch`` for stores whose native read is :meth:`OnlineStore.read_columns`."""
+    width = len(keys[0]) if keys else 0
+    cols = [[k[i] for k in keys] for i in range(width)]
+    return columns_to_rows(*store.read_columns(name, cols, features))
+
+
 class OnlineStore(ABC):
     """A key-value store holding the latest row per entity of each feature set.
 

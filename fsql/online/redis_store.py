@@ -32,8 +32,7 @@ from fsql.online.base import (
     Key,
     Layout,
     OnlineStore,
-    Row,
-    columns_to_rows,
+    read_batch_via_columns,
 )
 from fsql.online.codec import ReadPlan, RowCodec
 
@@ -181,11 +180,7 @@ class RedisStore(OnlineStore):
         self._r.unlink(hidx)
         self._plans = {k: v for k, v in self._plans.items() if k[0] != name}
 
-    def read_batch(self, name: str, keys: Sequence[Key],
-                   features: Sequence[str]) -> list[Row | None]:
-        width = len(keys[0]) if keys else 0
-        cols = [[k[i] for k in keys] for i in range(width)]
-        return columns_to_rows(*self.read_columns(name, cols, features))
+    read_batch = read_batch_via_columns
 
     def read_columns(self, name: str, keys: Sequence[Sequence[Any]],
                      features: Sequence[str]) -> tuple[list[Any], list[list[Any]]]:
