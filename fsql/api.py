@@ -22,7 +22,7 @@ from typing import Any
 
 from . import __version__, engine
 from .compiler import CompiledModel, source_sql
-from .drift_checks import profile_and_drift
+from .drift_checks import profile_and_drift, profiles_at_build
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
@@ -277,9 +277,7 @@ class Project:
             checks += check_feature_set(columns, m, join_keys)
             specs = spec.models[m.name].checks if m.name in spec.models else ()
             drifts, writes = None, list[tuple[str, list[Any]]]()
-            # incremental runs append a day: re-profiling the whole table each run is opt-in
-            default = m.materialized != "incremental"
-            if m.materialized != "view" and m.config.get("statistics", default):
+            if m.materialized != "view" and profiles_at_build(m, specs):
                 drifts, writes = profile_and_drift(cur, m.name, rel, columns, prev,
                                                    row_count=rows)
             checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts)
@@ -418,12 +416,14 @@ class Project:
 
         v = self._version_number(model, version)
         with self._reader() as con:
-            prof = load_profile(con, model, v)
-        if prof is None:
-            raise ConfigError(f"no statistics for '{model}' v{v}", model=model,
-                              hint="statistics are computed for table/feature_set builds; "
-                              "rebuild with `fsql run --full-refresh -s " + model + "`")
-        return prof
+            return load_profile(con, model, v) or self._profile_now(con, model, v)
+
+    def _profile_now(self, con: Any, model: str, version: int) -> Any:
+        """Statistics of a version that was not profiled at build (``statistics: false``, the
+        default for tables): computed now from its immutable data, not stored."""
+        from .profile import profile_relation
+
+        return profile_relation(con, self._relation(model, version, None))
 
     def drift(self, model: str, a: int | None = None, b: int | None = None) -> list[Any]:
         """Drift of version ``b`` (default: live) vs ``a`` (default: its predecessor), ranked."""
@@ -441,10 +441,8 @@ class Project:
                 if not prev:
                     return []
                 a = prev[-1]
-            pa, pb = load_profile(con, model, a), load_profile(con, model, vb)
-            if pa is None or pb is None:
-                raise ConfigError(f"no statistics for '{model}' v{a if pa is None else vb}",
-                                  model=model, hint="statistics exist for table builds only")
+            pa = load_profile(con, model, a) or self._profile_now(con, model, a)
+            pb = load_profile(con, model, vb) or self._profile_now(con, model, vb)
             rel = self._relation
             return drift(con, pb, pa, rel(model, vb, None), rel(model, a, None))
 

@@ -60,6 +60,22 @@ def _version_of(relation: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def profiles_at_build(m: Any, specs: Sequence[Any]) -> bool:
+    """Is ``m`` profiled when it builds? ``statistics`` in its config, else yes for feature
+    sets (what models train on) and no for other models (their statistics are computed on
+    request: ``fsql stats``). Drift expectations always need them.
+
+    >>> from types import SimpleNamespace as NS
+    >>> [profiles_at_build(NS(materialized=k, config={}), []) for k in ("feature_set", "table")]
+    [True, False]
+    """
+    from .profile_drift import DRIFT_EXPECTATIONS
+
+    if any(s.type in DRIFT_EXPECTATIONS for s in specs):
+        return True
+    return bool(m.config.get("statistics", m.materialized == "feature_set"))
+
+
 def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tuple[str, str]],
                       previous: str | None, *, row_count: int | None = None
                       ) -> tuple[list[Any] | None, list[tuple[str, list[Any]]]]:
@@ -74,9 +90,10 @@ def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tup
     prof = profile_relation(cur, relation, list(columns), row_count=row_count)
     writes = profile_writes(model, version, prof)
     prev = _version_of(previous)
-    ref = load_profile(cur, model, prev) if prev is not None else None
-    if ref is None or previous is None or prev is None:
+    if previous is None or prev is None:
         return None, writes
+    # a predecessor built without statistics is profiled now (its data is immutable)
+    ref = load_profile(cur, model, prev) or profile_relation(cur, previous)
     drifts = drift(cur, prof, ref, relation, previous)
     return list(drifts), writes + drift_writes(model, version, prev, drifts)
 

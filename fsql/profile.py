@@ -186,6 +186,7 @@ class _Col:
     kind: str
     finite: bool = False  # DuckDB's column statistics show no NaN/infinity: no CASE needed
     grouped: bool = False  # low-cardinality string/boolean: exact distinct from its value counts
+    local: bool = False  # number read whole and exactly: distinct/mean/stdev counted in numpy
     q: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -213,7 +214,7 @@ def _scan_exprs(c: _Col, exact: bool, moments: bool = False) -> list[str]:
     """count, min, max, distinct (+ the epoch-µs range of temporals) (+ avg and stddev of
     the column as a number when ``moments``: unsampled tables get them on the full data)."""
     out = _base_exprs(c, exact)
-    if moments and c.kind in ("numeric", "float", "temporal"):
+    if moments and not c.local and c.kind in ("numeric", "float", "temporal"):
         out += [f"avg({c.number})", f"stddev_samp({c.number})"]
     return out
 
@@ -221,7 +222,7 @@ def _scan_exprs(c: _Col, exact: bool, moments: bool = False) -> list[str]:
 def _base_exprs(c: _Col, exact: bool) -> list[str]:
     v = c.value
     distinct = f"count(DISTINCT {v})" if exact else f"approx_count_distinct({v})"
-    if c.grouped:  # counted exactly by the values query instead
+    if c.grouped or c.local:  # counted exactly by the values / distribution query instead
         distinct = "NULL"
     if c.kind == "other":
         return [f"count({c.q})"]
@@ -336,6 +337,10 @@ def profile_relation(con: Any, relation: str,
     if not exact:  # large: skip the per-value isfinite() where storage stats prove it moot
         queries += _use_stored_stats(con, relation, cols)
     sample = sample_clause(n, sample_rows, sample_key(con, relation)) if n > sample_rows else ""
+    if exact and not sample:  # every value is read below anyway: count distinct there
+        for c in cols:
+            c.grouped = c.kind in ("string", "boolean")
+            c.local = _fetch_exact(c) is not None
     scan = _run_scan(con, relation, cols, exact, moments=not sample) if cols else {}
     queries += 1 if cols else 0
     dist, q = _run_distribution(con, relation, cols, scan, sample)
@@ -367,6 +372,22 @@ def _use_stored_stats(con: Any, relation: str, cols: list[_Col]) -> int:
         elif c.kind == "boolean" or (st.get("approx_unique") or HIGH_CARD) < HIGH_CARD // 10:
             c.grouped = True
     return 1
+
+
+# fetched exactly as numpy int64/uint64/float64 (wider ints, DECIMAL and ns timestamps are not)
+_EXACT_INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+               "UBIGINT", "INT1", "INT2", "INT4", "INT8", "INT", "LONG", "SHORT"}
+
+
+def _fetch_exact(c: _Col) -> str | None:
+    """An expression that fetches every value of ``c`` exactly (equal numbers <=> equal
+    values), or None. Ints come raw: as DOUBLE, values above 2**53 would collide."""
+    t = c.type.strip().upper()
+    if t in _EXACT_INTS:
+        return c.q
+    if c.kind == "float" or (c.kind == "temporal" and t != "TIMESTAMP_NS"):
+        return c.number  # DOUBLE, or epoch microseconds
+    return None
 
 
 def _is_finite(x: Any) -> bool:
@@ -413,15 +434,17 @@ def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int,
         return {}, 0
     exprs = []
     for c, (lo, hi) in todo:
-        exprs.append(f"{c.number} AS x{c.i}")
+        exprs.append(f"{(_fetch_exact(c) if c.local else None) or c.number} AS x{c.i}")
         if hi > lo:
             exprs.append(f"{bucket_sql(c.number, lo, hi)} AS b{c.i}")
     data = con.execute("SELECT " + ", ".join(exprs) + f" FROM {sample_source(relation, sample)}"
                        ).fetchnumpy()
     out = {}
     for c, (lo, hi) in todo:
-        x = np.sort(_present(data[f"x{c.i}"]).astype(np.float64))
-        if sample:
+        raw = np.sort(_present(data[f"x{c.i}"]))
+        x = raw.astype(np.float64)  # sorting before the cast keeps wide ints in exact order
+        distinct = int(np.count_nonzero(raw[1:] != raw[:-1])) + 1 if c.local and len(raw) else 0
+        if sample or c.local:
             avg, std = (float(x.mean()) if len(x) else None,
                         float(x.std(ddof=1)) if len(x) > 1 else None)
         else:
@@ -431,7 +454,7 @@ def _run_distribution(con: Any, relation: str, cols: list[_Col], scan: dict[int,
             counts = np.bincount(_present(data[f"b{c.i}"]).astype(np.int64), minlength=FINE_BINS)
             hist = {b: int(k) for b, k in enumerate(counts) if k}
         out[c.i] = (quantile_cont(x, [p for _, p in QUANTILES]) if len(x) else None, avg, std,
-                    hist)
+                    hist, distinct)
     return out, 1
 
 
@@ -511,6 +534,8 @@ def _column_stats(c: _Col, n: int, scan: list[Any], dist: tuple[Any, ...] | None
     base.update(distinct=int(scan[3] or 0), distinct_approx=not exact)
     if c.grouped:  # every value was counted: exact
         base.update(distinct=values.groups if values else 0, distinct_approx=False)
+    if c.local:  # every value was fetched: exact
+        base.update(distinct=dist[4] if dist is not None else 0)
     if c.kind in ("string", "boolean"):
         base.update(_value_stats(c, scan, values, count))
         return ColumnStats(**base)
@@ -552,7 +577,7 @@ def _numeric_stats(c: _Col, scan: list[Any], dist: Any, count: int,
     tz = "TIME ZONE" in c.type.upper() or c.type.upper() == "TIMESTAMPTZ"
     conv = (lambda x: _iso(x, tz)) if temporal else (lambda x: _num(x))
     lo, hi = (float(scan[4]), float(scan[5])) if temporal else (float(scan[1]), float(scan[2]))
-    qv, avg, std, hist = dist if dist is not None else (None, None, None, None)
+    qv, avg, std, hist, _ = dist if dist is not None else (None, None, None, None, None)
     mean = float(avg) if avg is not None else None
     sd = float(std) if std is not None else None
     out.update(lo=lo, hi=hi, mean_num=mean / 1e6 if temporal and mean is not None else mean)

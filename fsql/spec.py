@@ -62,8 +62,10 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
             ("append", "delete+insert", "merge"),
         ),
         ConfigKey("meta", (dict,), "Free-form metadata shown in docs."),
-        ConfigKey("statistics", (bool,), "Profile each new version (column statistics and "
-                  "drift vs the previous version); default true (false for incremental)."),
+        ConfigKey("statistics", (bool,), "Profile each new version at build (column "
+                  "statistics and drift vs the previous version); default true for feature_set "
+                  "models (and any model with drift expectations), false otherwise: "
+                  "`fsql stats` computes those on request."),
     ]
 }
 

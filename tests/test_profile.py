@@ -349,3 +349,27 @@ def test_low_cardinality_strings_get_exact_distinct_from_their_value_counts(
     assert (flag.distinct, flag.distinct_approx) == (2, False)
     assert high.distinct_approx and abs(high.distinct - 20000) < 2000
     assert sum(k for _, k in low.categories) == 20000 and len(low.categories) == 37
+
+
+def test_distinct_counted_in_numpy_equals_count_distinct(con: duckdb.DuckDBPyConnection) -> None:
+    """Small tables count distinct numbers from the fetched values (numpy), strings from their
+    value counts: equal to DuckDB's count(DISTINCT) — ints above 2**53 stay apart (fetched as
+    ints, not DOUBLE), -0.0 = 0.0, NaN/inf are nulls; DECIMAL, HUGEINT and ns timestamps keep
+    SQL's count."""
+    con.execute(AWKWARD.format(n=5_000))
+    con.execute("""create table aw2 as select *,
+        (9007199254740992 + (k % 3))::BIGINT as big,
+        (18446744073709551615 - (k % 4))::UBIGINT as ubig,
+        ((k % 5) * 1e30)::HUGEINT as huge,
+        case when k % 2 = 0 then -0.0 else 0.0 end::DOUBLE as zero,
+        (timestamp '2024-01-01' + to_microseconds(k % 7))::TIMESTAMP_NS as ns,
+        (k % 6)::FLOAT as fl, 's' || (k % 11) as s, k % 3 = 0 as b from aw""")
+    p = profile_relation(con, "aw2")
+    cols = [c.column for c in p.columns]
+    want = con.execute("select " + ", ".join(
+        f"count(distinct case when isfinite({c}) then {c} end)" if p.column(c).kind == "float"
+        else f"count(distinct {c})" for c in cols) + " from aw2").fetchone()
+    got = tuple(p.column(c).distinct for c in cols)
+    assert got == want
+    assert p.column("big").distinct == 3 and p.column("zero").distinct == 1
+    assert not any(p.column(c).distinct_approx for c in cols)

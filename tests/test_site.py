@@ -53,7 +53,8 @@ from {{ source('raw', 'events') }}
 select e.user_id, e.ts, sum(e.amount) over (partition by e.user_id order by e.ts) as spend
 from {{ ref('stg_events') }} e
 """,
-    "models/user_segments.sql": """select user_id, segment from {{ ref('segments') }}
+    "models/user_segments.sql": """{{ config(materialized='table', statistics=true) }}
+select user_id, segment from {{ ref('segments') }}
 """,
     "models/user_features.yml": f"""models:
   - name: user_features
@@ -194,7 +195,7 @@ def test_model_page_has_every_section(built: tuple[Path, SiteData]) -> None:
     assert 'class="hist"' in page and "Drift vs v1" in page and "PSI <b>" in page
     assert 'class="ref"' in page  # overlaid reference histogram
     assert 'class="prof"' in page and "SEQ_SCAN" in page
-    seg = (out / "m" / "segments.html").read_text()
+    seg = (out / "m" / "user_segments.html").read_text()  # statistics: true
     assert 'class="tvl">&lt;script&gt;alert(1)&lt;/script&gt;</span>' in seg  # top values
     assert 'href="../m/training_table.html"' in page  # downstream in the lineage svg
     assert 'href="../m/stg_events.html#col-amount"' in page  # column lineage link

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import fsql
-from conftest import run_cli
+from conftest import query_db, run_cli
 
 FILES = {
     "models/m.sql": "{{ config(materialized='table') }}\n"
@@ -50,3 +50,52 @@ def test_stats_drift_and_gate(make_project):
     assert json.loads(out.stdout)[1]["column"] == "x"
     out = run_cli("--project-dir", str(root), "drift", "m", "1", "3")
     assert out.returncode == 0 and "x" in out.stdout
+
+
+def _stored(root, model):
+    return query_db(root, "select version, count(*) from fsql_meta.column_stats where model = "
+                          f"'{model}' group by all order by 1")
+
+
+def test_builds_profile_feature_sets_and_tables_on_request(make_project):
+    """Default: feature sets are profiled at build; tables are not (that would double the build
+    of a project of many small intermediate tables) — `stats`/`drift` compute theirs on
+    request from the immutable version, equal to what a build would have stored;
+    `statistics: true` profiles a table at build, `false` turns a feature set's off."""
+    sql = ("select range as user_id, timestamp '2026-01-01' + to_hours(range) as ts, "
+           "(range % 7)::double as x from range(300)")
+    root = make_project({
+        "entities.yml": "entities:\n  - name: user\n    join_keys: [{name: user_id, type: BIGINT}]\n",
+        "models/t.sql": "{{ config(materialized='table') }}\n" + sql,
+        "models/t_on.sql": "{{ config(materialized='table', statistics=true) }}\n" + sql,
+        "models/fs.sql": "{{ config(materialized='feature_set', entities=['user'], "
+                         "timestamp='ts') }}\n" + sql,
+        "models/fs_off.sql": "{{ config(materialized='feature_set', entities=['user'], "
+                             "timestamp='ts', statistics=false) }}\n" + sql,
+    })
+    assert fsql.Project(root).run().exit_code == 0
+    assert _stored(root, "t") == [] and _stored(root, "fs_off") == []
+    assert _stored(root, "fs") == [(1, 3)] and _stored(root, "t_on") == [(1, 3)]
+    p = fsql.Project(root)
+    on_request = p.stats("t").to_dict()["columns"]
+    assert on_request == p.stats("t_on").to_dict()["columns"] == p.stats("fs").to_dict()["columns"]
+    assert _stored(root, "t") == []  # computed, not written by a reader
+    (root / "models" / "t.sql").write_text("{{ config(materialized='table') }}\n"
+                                          + sql.replace("% 7", "% 5"))
+    assert fsql.Project(root).run().exit_code == 0
+    drifts = {d.column: d for d in fsql.Project(root).drift("t")}
+    assert drifts["x"].psi > 0 and drifts["user_id"].psi == 0
+
+
+def test_drift_expectation_profiles_the_model_and_its_unprofiled_predecessor(make_project):
+    files = {"models/m.sql": "{{ config(materialized='table') }}\n"
+                             "select (range % 10)::double as x from range(1000)"}
+    root = make_project(files)
+    assert fsql.Project(root).run().exit_code == 0
+    assert _stored(root, "m") == []
+    (root / "models" / "m.yml").write_text(FILES["models/m.yml"])
+    (root / "models" / "m.sql").write_text(files["models/m.sql"].replace("% 10", "% 10 * 10"))
+    res = fsql.Project(root).run()
+    assert res.exit_code == 1  # v1 was profiled now, and the shift is over the threshold
+    failed = next(c for c in res.results[0].checks if not c["success"])
+    assert failed["type"] == "expect_column_psi_to_be_less_than"

@@ -169,7 +169,10 @@ def _statistics(data: SiteData, m: ModelInfo, cur: Version | None) -> str:
     stats = _stats_for(data, m, cur)
     if not stats:
         what = f" for v{cur.version}" if cur and data.has_stats_table else ""
-        return head + f'<p class="muted">No statistics yet{what}.</p></section>'
+        why = "" if m.is_feature_set or m.config.get("statistics") or cur is None else (
+            " Builds profile feature sets; set <code>statistics: true</code> in this model's "
+            f"config to profile every version, or run <code>fsql stats {esc(m.name)}</code>.")
+        return head + f'<p class="muted">No statistics yet{what}.{why}</p></section>'
     drift = {str(d.get("column_name")): d for d in data.drift.get((m.name, cur.version), ())} \
         if cur else {}
     cards = []
