@@ -19,7 +19,7 @@ from . import engine
 from .compiler import CompiledModel
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
-from .state import LiveVersion, NewVersion, StateStore, Write
+from .state import LiveVersion, NewVersion, Publish, StateStore, Write
 from .validator import Validate, check_error
 
 __all__ = ["ModelResult", "RunResult", "execute_plan"]
@@ -71,6 +71,19 @@ class RunResult:
                 "cleaned": list(self.cleaned), "results": [r.to_dict() for r in self.results]}
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A model built and validated: its result once ``publish`` is committed."""
+
+    result: ModelResult
+    publish: Publish
+    t0: float
+
+    @property
+    def model(self) -> str:
+        return self.result.model
+
+
 class _Run:
     """Mutable bookkeeping of one execution (kept private; results are frozen)."""
 
@@ -103,10 +116,46 @@ class _Run:
             hit = self._parents[name] = sorted(set(out))
         return hit
 
-    def build(self, step: PlanStep) -> ModelResult:
+    def build(self, step: PlanStep) -> ModelResult | _Ready:
         started = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
         res = self._build(step)
+        if isinstance(res, _Ready):
+            return replace(res, result=replace(res.result, started_at=started))
         return replace(res, started_at=started)
+
+    def publish(self, outcomes: list[ModelResult | _Ready]) -> list[ModelResult]:
+        """Publish every validated version among ``outcomes`` in ONE transaction (on the
+        scheduler's thread, while the workers go on building); if the batch fails, each
+        is retried alone so one bad publish does not take the others with it."""
+        ready = [o for o in outcomes if isinstance(o, _Ready)]
+        if ready:
+            try:
+                StateStore(self.con).publish_many([r.publish for r in ready])
+            except engine.DuckDBError:
+                return [self._publish_one(o) if isinstance(o, _Ready) else o for o in outcomes]
+        return [self._published(o) if isinstance(o, _Ready) else o for o in outcomes]
+
+    def _publish_one(self, r: _Ready) -> ModelResult:
+        try:
+            StateStore(self.con).publish_many([r.publish])
+        except engine.DuckDBError as e:
+            m = self.models[r.result.model]
+            view = f'"main"."{m.name}"'
+            err = ExecutionError(
+                f"cannot publish v{r.publish.new.version}: {str(e).splitlines()[0]}",
+                path=m.path, model=m.name, expected=f"{view} to be fsql's view of the live "
+                "version", hint=f"fsql owns the relation named after each model: drop or "
+                f"rename {view} (in DuckDB) and run again")
+            p = r.publish
+            StateStore(self.con).fail_version(p.new, err.message, p.checks, row_count=p.row_count,
+                                              columns=p.columns, duration_s=p.duration_s)
+            return replace(r.result, status="error", message=err.message, error=err)
+        return self._published(r)
+
+    def _published(self, r: _Ready) -> ModelResult:
+        with self.lock:
+            self.live[r.result.model] = r.publish.new.version
+        return replace(r.result, duration_s=time.perf_counter() - r.t0)  # with the publish
 
     def _new_version(self, m: CompiledModel, step: PlanStep) -> NewVersion:
         with self.lock:
@@ -115,11 +164,11 @@ class _Run:
         return NewVersion(m.name, version, m.kind, m.materialized, step.fingerprint,
                           m.own_hash, self.run_id, m.sql, inputs, m.config)
 
-    def _build(self, step: PlanStep) -> ModelResult:
-        """Write (autocommit) -> audit -> publish (ONE transaction: live view, state row,
-        statistics, drift). A kill -9 before the publish leaves only a relation no state row
-        records; the next run drops it. Threads publish concurrently; the scheduler pauses for
-        a checkpoint when the WAL grows (see ``_Scheduler``)."""
+    def _build(self, step: PlanStep) -> ModelResult | _Ready:
+        """Write (autocommit) -> audit; the scheduler then publishes (ONE transaction: live
+        view, state row, statistics, drift — see :meth:`publish`). A kill -9 before the
+        publish leaves only a relation no state row records; the next run drops it. The
+        scheduler pauses for a checkpoint when the WAL grows (see ``_Scheduler``)."""
         m = self.models[step.model]
         cur = self.con.cursor()
         new = self._new_version(m, step)
@@ -149,14 +198,11 @@ class _Run:
                                errs[0] if len(errs) == 1 else ErrorGroup(errs),
                                checks=tuple(v.checks), thread=thread, reason=step.reason)
         # the run holds the write lock: a model it knows no live version of has none
-        state.publish(new, row_count=rows, columns=columns, checks=v.checks, duration_s=dur,
-                      writes=writes + v.writes, pinned=m.name in self.pins,
-                      has_live=prev is not None)
-        with self.lock:
-            self.live[m.name] = new.version
-        dur = time.perf_counter() - t0  # the result's duration includes the publish
-        return ModelResult(m.name, "success", new.version, dur, rows, None,
-                           checks=tuple(v.checks), thread=thread, reason=step.reason)
+        pub = Publish(new, rows, columns, v.checks, dur, writes + v.writes,
+                      pinned=m.name in self.pins, has_live=prev is not None)
+        return _Ready(ModelResult(m.name, "success", new.version, dur, rows, None,
+                                  checks=tuple(v.checks), thread=thread, reason=step.reason),
+                      pub, t0)
 
     def _write(self, cur: Any, m: CompiledModel, new: NewVersion
                ) -> tuple[int | None, list[Write]]:
@@ -263,7 +309,7 @@ class _Scheduler:
         for s in steps:
             for p in run.parents(s.model):
                 self.children.setdefault(p, []).append(s.model)
-        self.running: dict[Future[ModelResult], str] = {}
+        self.running: dict[Future[ModelResult | _Ready], str] = {}
         self.wal, self.draining, self.deferred = wal, False, list[str]()
 
     def execute(self, threads: int) -> None:
@@ -276,11 +322,14 @@ class _Scheduler:
                     self._check(names, pool)
                     continue
                 done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                outcomes = [fut.result() for fut in
+                            sorted(done, key=lambda f: self.order[self.running[f]])]
+                for fut in done:
+                    del self.running[fut]
                 finished = []
-                for fut in sorted(done, key=lambda f: self.order[self.running[f]]):
-                    name = self.running.pop(fut)
-                    self._finish(fut.result())
-                    finished.append(name)
+                for res in self.run.publish(outcomes):
+                    self._finish(res)
+                    finished.append(res.model)
                 self.draining = self.draining or self._wal_bytes() > self.WAL_CHECKPOINT_BYTES
                 self._check([c for n in finished for c in self.children.get(n, ())], pool)
 

@@ -166,6 +166,34 @@ def test_failed_model_skips_dependants(make_project):
     assert result.exit_code == 1
 
 
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_publish_that_fails_fails_only_its_model(make_project, threads):
+    """Models finishing together are published in one transaction; when it fails (here: a
+    user table squats the name the live view needs), each is published alone, so only the
+    model whose publish fails is an error — with its name and a hint — and its dependant is
+    skipped, while the others go live."""
+    files = {f"models/m{i}.sql": "{{ config(materialized='table') }}\nselect " + str(i) +
+             " as n" for i in range(6)}
+    files["models/down.sql"] = "select n from {{ ref('m3') }}"
+    root = make_project(files)
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("create table main.m3 as select 'mine' as squatter")
+    con.close()
+    result = fsql.Project(root).run(threads=threads)
+    status = {r.model: r for r in result.results}
+    assert status["m3"].status == "error" and result.exit_code == 1
+    assert status["m3"].error is not None and status["m3"].error.model == "m3"
+    assert "m3" in status["m3"].message
+    assert status["down"].status == "skipped"
+    assert {n for n, r in status.items() if r.status == "success"} == {
+        "m0", "m1", "m2", "m4", "m5"}
+    assert query(root, "select squatter from main.m3") == [("mine",)]  # not replaced
+    assert query(root, "select status from fsql_meta.versions where model = 'm3'") == [
+        ("failed",)]  # recorded, not left for the next run to clean up as a leftover
+    assert query(root, "select n from main.m5") == [(5,)]
+    assert query(root, "select count(*) from fsql_meta.versions where status = 'live'") == [(5,)]
+
+
 def test_ephemeral_is_inlined(make_project):
     root = make_project({
         "models/base.sql": "{{ config(materialized='ephemeral') }}\nselect 1 as x union all "
