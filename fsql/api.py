@@ -31,7 +31,7 @@ from .lock import WriteLock
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
 from .project_cache import load_project
-from .spec import ProjectSpec
+from .spec import ProjectSpec, default_threads
 from .state import StateStore, VersionRow, drop_any
 from .testing import TestRun, run_tests
 from .validator import (
@@ -251,7 +251,8 @@ class Project:
                 con, manifest.models, plan, run_id=run_id,
                 live=live, pinned=state.pins(),
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
-                threads=threads or self._threads or self.spec.profile.threads,
+                threads=(threads or self._threads or self.spec.profile.threads
+                         or default_threads()),
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
                 cleaned=cleaned, profile=profile, wal=str(self.database) + ".wal",
                 incremental={n: (p, layout, manifest)

@@ -118,7 +118,8 @@ def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
 @vars_opt
 @click.option("--full-refresh", is_flag=True, help="Build new versions even if unchanged.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
-              help="Models built concurrently (default: profile.threads).")
+              help="Models built concurrently (default: profile.threads, else the CPU "
+              "count, at most 4).")
 @click.option("--fail-fast", is_flag=True, help="Stop scheduling after the first failure.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (build/skip and why) only.")
 @click.option("--profile", is_flag=True, help="Record DuckDB's operator profile per model "

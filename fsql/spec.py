@@ -162,8 +162,16 @@ class SeedSpec:
 @dataclass(frozen=True)
 class ProfileSpec:
     database: str = "warehouse.duckdb"
-    threads: int = 4
+    threads: int | None = None  # None: default_threads()
     memory_limit: str | None = None
+
+
+def default_threads() -> int:
+    """Models built at once when the profile does not say: the CPU count, at most 4 (each
+    DuckDB query already uses every core; more concurrent models only add memory)."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ _DICT: tuple[str, Any] = ("dict", {})
 # "list[str]", a model name, or "list[<model>]" (tests/test_compile_fast.py checks it is
 # fsql.yamlspec, field by field)
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
-    "ProfileYml": {"database": ("str", "warehouse.duckdb"), "threads": ("threads", 4),
+    "ProfileYml": {"database": ("str", "warehouse.duckdb"), "threads": ("threads", None),
                    "memory_limit": ("str?", None)},
     "ProjectYml": {"name": ("str", _REQUIRED), "description": ("str", ""),
                    "version": ("str|int?", None), "profile": ("ProfileYml", {}), "vars": _DICT,
@@ -187,7 +187,7 @@ def _fast_value(kind: str, v: Any) -> Any:
               "str|int?": (str, int, type(None)), "bool": (bool,)}[kind]
         return v if t in ok else _NO  # type() is: strict mode takes no bool for an int
     if kind == "threads":
-        return v if t is int and 1 <= v <= 256 else _NO
+        return v if v is None or (t is int and 1 <= v <= 256) else _NO
     if kind in ("dict", "dict?"):
         if v is None and kind == "dict?":
             return None

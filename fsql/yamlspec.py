@@ -32,7 +32,10 @@ class _Strict(BaseModel):
 
 class ProfileYml(_Strict):
     database: str = "warehouse.duckdb"
-    threads: int = Field(default=4, ge=1, le=256)
+    threads: int | None = Field(
+        default=None, ge=1, le=256,
+        description="Models built at once (default: the CPU count, at most 4 — DuckDB already "
+                    "runs each query on every core, so more only adds memory).")
     memory_limit: str | None = None
 
 

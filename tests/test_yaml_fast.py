@@ -25,6 +25,8 @@ def _kind(annotation: Any, field: Any) -> str:
         optional = type(None) in args
         if names == ["dict"]:
             return "dict?"
+        if names == ["int"] and any(getattr(m, "ge", None) == 1 for m in field.metadata):
+            return "threads"  # optional, 1..256
         return {("str",): "str", ("int",): "int", ("int", "str"): "str|int"}[tuple(names)] + (
             "?" if optional else "")
     if origin is list:
