@@ -178,12 +178,14 @@ class Project:
             self._ensure_sources(con, manifest, state)
             live = state.live()
             inc = self._incremental_plans(con, manifest, live, full_refresh, backfill)
+            pins = state.pins()
             plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
-                             live, full_refresh=full_refresh, pins=state.pins(),
+                             live, full_refresh=full_refresh, pins=pins,
                              incremental={n: p for n, (p, _) in inc.items()})
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
-                                 reporter, cleaned, profile, inc)
+                                 reporter, cleaned, profile, inc, pins=pins,
+                                 numbers=state.numbers)
 
     def test(self, select: Sequence[str] | str | None = None,
              exclude: Sequence[str] | str | None = None, *, version: int | None = None,
@@ -242,14 +244,15 @@ class Project:
     def _execute(self, con: Any, manifest: Manifest, plan: Plan, run_id: str, live: Any,
                  threads: int | None, fail_fast: bool, reporter: Any,
                  cleaned: tuple[str, ...], profile: bool = False,
-                 incremental: Any = None) -> RunResult:
+                 incremental: Any = None, pins: Any = None,
+                 numbers: dict[str, int] | None = None) -> RunResult:
         state = StateStore(con)
         state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
                         __version__)
         try:
             result = execute_plan(
                 con, manifest.models, plan, run_id=run_id,
-                live=live, pinned=state.pins(),
+                live=live, pinned=state.pins() if pins is None else pins, numbers=numbers,
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=(threads or self._threads or self.spec.profile.threads
                          or default_threads()),
@@ -260,8 +263,8 @@ class Project:
         except BaseException:
             state.finish_run(run_id, "interrupted")
             raise
-        state.record_model_runs(run_id, [r for r in result.results if r.status != "unchanged"])
-        state.finish_run(run_id, "success" if result.exit_code == 0 else "failed")
+        state.finish_run(run_id, "success" if result.exit_code == 0 else "failed",
+                         [r for r in result.results if r.status != "unchanged"])
         self._write_run_results(result)
         return result
 

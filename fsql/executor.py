@@ -168,16 +168,36 @@ class _Run:
         """Write (autocommit) -> audit; the scheduler then publishes (ONE transaction: live
         view, state row, statistics, drift — see :meth:`publish`). A kill -9 before the
         publish leaves only a relation no state row records; the next run drops it. The
-        scheduler pauses for a checkpoint when the WAL grows (see ``_Scheduler``)."""
+        scheduler pauses for a checkpoint when the WAL grows (see ``_Scheduler``).
+
+        Incremental models append to a parts table their previous versions share: their
+        write, audit and publish are ONE transaction on the worker (a kill leaves no rows
+        behind, so part ids can follow from the version number without a query). A check
+        whose query fails aborts that transaction: the model is then built again the
+        two-step way, where such a failure is just a failed check."""
         m = self.models[step.model]
-        cur = self.con.cursor()
         new = self._new_version(m, step)
+        if m.materialized == "incremental":
+            out = self._attempt(m, step, new, atomic=True)
+            if out is not None:
+                return out
+        out = self._attempt(m, step, new, atomic=False)
+        assert out is not None
+        return out
+
+    def _attempt(self, m: CompiledModel, step: PlanStep, new: NewVersion,
+                 atomic: bool) -> ModelResult | _Ready | None:
+        cur = self.con.cursor()
         thread = threading.current_thread().name
         t0 = time.perf_counter()
+        if atomic:
+            cur.execute("begin transaction")
         try:
-            rows, writes = self._write(cur, m, new)
+            rows, writes = self._write(cur, m, new, atomic)
             columns = engine.describe(cur, new.relation)
         except engine.DuckDBError as e:
+            if atomic:
+                cur.execute("rollback")
             err = self._map_error(m, e)
             StateStore(cur).fail_version(new, err.format())
             return ModelResult(m.name, "error", new.version, time.perf_counter() - t0, None,
@@ -192,26 +212,43 @@ class _Run:
                    if not c.get("success") and c.get("severity", "error") == "error"]
             msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
             errs = [check_error(m.name, c) for c in bad]
-            state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
-                               duration_s=dur, writes=writes + v.writes)
+            try:
+                state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
+                                   duration_s=dur, writes=writes + v.writes,
+                                   open_transaction=atomic)
+                if atomic:
+                    cur.execute("commit")
+            except engine.DuckDBError:
+                if not atomic:
+                    raise
+                cur.execute("rollback")  # a check's query aborted the transaction
+                return None
             return ModelResult(m.name, "failed", new.version, dur, rows, msg,
                                errs[0] if len(errs) == 1 else ErrorGroup(errs),
                                checks=tuple(v.checks), thread=thread, reason=step.reason)
         # the run holds the write lock: a model it knows no live version of has none
-        pub = Publish(new, rows, columns, v.checks, dur, writes + v.writes,
-                      pinned=m.name in self.pins, has_live=prev is not None)
-        return _Ready(ModelResult(m.name, "success", new.version, dur, rows, None,
-                                  checks=tuple(v.checks), thread=thread, reason=step.reason),
-                      pub, t0)
+        ready = _Ready(ModelResult(m.name, "success", new.version, dur, rows, None,
+                                   checks=tuple(v.checks), thread=thread, reason=step.reason),
+                       Publish(new, rows, columns, v.checks, dur, writes + v.writes,
+                               pinned=m.name in self.pins, has_live=prev is not None), t0)
+        if not atomic:
+            return ready
+        try:
+            state.publish_many([ready.publish], open_transaction=True)
+            cur.execute("commit")
+        except engine.DuckDBError:
+            cur.execute("rollback")  # a check's query aborted it, or the publish failed
+            return None
+        return self._published(ready)
 
-    def _write(self, cur: Any, m: CompiledModel, new: NewVersion
+    def _write(self, cur: Any, m: CompiledModel, new: NewVersion, atomic: bool = False
                ) -> tuple[int | None, list[Write]]:
         """Build the version's relation; (its row count, statements for the publish)."""
         rel, writes = new.relation, list[Write]()
         if self.profile:
             cur.execute("set enable_profiling = 'no_output'")
         if m.materialized == "incremental":
-            rows, writes = self._build_incremental(cur, m, new.version, rel)
+            rows, writes = self._build_incremental(cur, m, new.version, rel, atomic)
             if rows is None:
                 rows = int(cur.execute(f"select count(*) from {rel}").fetchone()[0])
         elif m.materialized == "view":
@@ -224,13 +261,14 @@ class _Run:
         return rows, writes
 
     def _build_incremental(self, cur: Any, m: CompiledModel, version: int,
-                           rel: str) -> tuple[int | None, list[Write]]:
-        from .incremental import build_incremental
+                           rel: str, atomic: bool) -> tuple[int | None, list[Write]]:
+        from .incremental import build_incremental, part_base
 
         plan, prev, manifest = self.incremental[m.name]
         return build_incremental(cur, m.name, version, rel, plan, prev,
                                  lambda a, b, inc: manifest.render_interval(m.name, a, b, inc),
-                                 m.config, self.lock, self.live_rows.get(m.name))
+                                 m.config, self.lock, self.live_rows.get(m.name),
+                                 part_base(version) if atomic else None)
 
     def _save_profile(self, cur: Any, model: str, version: int) -> Write:
         """DuckDB's operator profile of the build query (shown in the docs site's run view)."""
@@ -266,7 +304,8 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
                  compiled_paths: Mapping[str, str] | None = None,
                  cleaned: tuple[str, ...] = (), profile: bool = False,
                  incremental: Mapping[str, Any] | None = None,
-                 pinned: Collection[str] = (), wal: str | None = None) -> RunResult:
+                 pinned: Collection[str] = (), wal: str | None = None,
+                 numbers: Mapping[str, int] | None = None) -> RunResult:
     """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
@@ -274,7 +313,9 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
                reporter or (lambda *_: None), fail_fast, compiled_paths or {})
     run.profile = profile
     run.incremental = dict(incremental or {})
-    run.versions = StateStore(con).last_versions() if plan.to_build else {}
+    # the highest version number per model (``numbers``: already read by the caller)
+    run.versions = dict(numbers) if numbers is not None else (
+        StateStore(con).last_versions() if plan.to_build else {})
     run.pins = set(pinned)
     run.live_rows = {k: v.row_count for k, v in live.items()}
     for s in plan.steps:

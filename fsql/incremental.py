@@ -139,11 +139,12 @@ def live_layout(con: Any, model: str, version: int | None) -> tuple[int, list[An
 def build_incremental(cur: Any, model: str, version: int, rel: str, plan: IncrementalPlan,
                       prev: tuple[int, list[Any], list[datetime]] | None,
                       render: Callable[[datetime, datetime, bool], str], config: dict[str, Any],
-                      lock: Any, prev_rows: int | None = None
+                      lock: Any, prev_rows: int | None = None, base: int | None = None
                       ) -> tuple[int | None, list[tuple[str, list[Any]]]]:
     """Insert the new parts and create the version view ``rel``. Returns the version's row
     count when it follows from the inserts (None: count it) and the statement recording the
-    parts (run it in the transaction that records the version)."""
+    parts (run it in the transaction that records the version). Part ids are ``base`` + 1,
+    2, ... (see :func:`part_base`), or without ``base`` one more than the table's highest."""
     gen = _generation(cur, model, plan, prev)
     table = f'"{PARTS_SCHEMA}"."{model}__g{gen}"'
     segments: list[Any] = [] if plan.full or prev is None else [list(s) for s in prev[1]]
@@ -152,8 +153,12 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
     exists = bool(segments) or _exists(cur, f"{model}__g{gen}")
     rows: int | None = 0 if not segments else prev_rows
     for a, b in plan.ranges:
-        with lock:  # part ids are unique per model
-            part = _next_part(cur, table, exists)
+        if base is not None:
+            base += 1
+            part = base
+        else:
+            with lock:  # part ids are unique per model
+                part = _next_part(cur, table, exists)
         sql = render(a, b, bool(segments) or exists)
         rng = [a.strftime(_FMT), b.strftime(_FMT)]
         older = [seg for seg in segments if _may_hold(seg, rng)]
@@ -175,6 +180,19 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
     return rows, [(f"insert into {META}.version_parts values (?, ?, ?, ?, ?)",
                    [model, version, gen, json.dumps(segments),
                     json.dumps([t.strftime(_FMT) for t in plan.intervals])])]
+
+
+def part_base(version: int) -> int:
+    """Part ids of ``version`` are ``part_base(version) + 1, + 2, ...``: increasing with the
+    version (a merge keeps the newest part's row) and above every id that older layouts gave
+    out by counting (1, 2, ...). Only safe when the parts are written in the transaction that
+    records the version: a version number a killed run used is used again, but its rows were
+    never committed.
+
+    >>> part_base(3)
+    3145728
+    """
+    return version << 20
 
 
 def _may_hold(seg: list[Any], rng: list[str]) -> bool:

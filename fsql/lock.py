@@ -6,7 +6,6 @@ import fcntl
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from .errors import LockedError
 
@@ -18,32 +17,35 @@ class WriteLock:
 
     def __init__(self, db_path: Path) -> None:
         self.path = Path(str(db_path) + ".lock")
-        self._fh: IO[str] | None = None
+        self._fd: int | None = None
 
     def __enter__(self) -> WriteLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lock's life
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown pid"
-            fh.close()
-            pid, _, since = holder.partition(" ")
+            holder = os.pread(fd, _RECORD, 0).decode("utf-8", "replace").strip()
+            os.close(fd)
+            pid, _, since = (holder or "unknown pid").partition(" ")
             raise LockedError(
                 f"store {self.path.with_suffix('')} is locked by pid {pid} since {since or '?'}",
                 path=str(self.path), expected="no other fsql run on this store",
                 hint="wait for that run to finish (or stop it); the lock is released "
                      "automatically when that process exits") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()} {datetime.now(UTC).isoformat(timespec='seconds')}\n")
-        fh.flush()
-        self._fh = fh
+        # overwrite a fixed-width record in place: truncating the file instead makes ext4
+        # flush it (its truncate-and-rewrite heuristic) behind every pending write of the
+        # database — ~17 ms right after a build
+        who = f"{os.getpid()} {datetime.now(UTC).isoformat(timespec='seconds')}"
+        os.pwrite(fd, who.ljust(_RECORD - 1).encode("utf-8")[:_RECORD - 1] + b"\n", 0)
+        self._fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+_RECORD = 64  # bytes of "pid since" written at offset 0

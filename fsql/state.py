@@ -168,6 +168,8 @@ class StateStore:
 
     def __init__(self, con: Any) -> None:
         self.con = con
+        self._catalog: list[tuple[str, str, str]] | None = None
+        self.numbers: dict[str, int] | None = None  # highest version per model, once read
 
     @staticmethod
     def exists(con: Any) -> bool:
@@ -181,15 +183,24 @@ class StateStore:
         from .profile import STATS_DDL
 
         tables = DDL.count("create table") + STATS_DDL.count("create table")
-        row = self.con.execute(
-            "select (select count(*) from duckdb_tables() where schema_name = ? and "
-            "database_name = current_database()), (select count(*) from duckdb_schemas() "
-            "where schema_name in (?, ?, 'fsql_parts') and database_name = current_database())",
-            [META, META, VERSIONS_SCHEMA]).fetchone()
-        if row and int(row[0]) == tables and int(row[1]) == 3:
+        # the DDL creates the schemas before the tables: every table there => schemas too
+        if sum(1 for schema, *_ in self._survey() if schema == META) == tables:
             return
         self.con.execute(DDL)
         self.con.execute(STATS_DDL)
+        self._catalog = None
+
+    def _survey(self) -> list[tuple[str, str, str]]:
+        """(schema, name, TABLE|VIEW) of fsql's own relations: one catalog query, kept for
+        :meth:`clean_leftovers` (catalog functions cost ~0.4 ms a call, more when combined)."""
+        if self._catalog is None:
+            self._catalog = [tuple(r) for r in self.con.execute(
+                "select schema_name, table_name, 'TABLE' from duckdb_tables() where "
+                "schema_name in (?, ?) and database_name = current_database() union all "
+                "select schema_name, view_name, 'VIEW' from duckdb_views() where schema_name = ? "
+                "and database_name = current_database()",
+                [META, VERSIONS_SCHEMA, VERSIONS_SCHEMA]).fetchall()]
+        return self._catalog
 
     # -- reads ------------------------------------------------------------------------------
     def live(self) -> dict[str, LiveVersion]:
@@ -246,9 +257,12 @@ class StateStore:
         self.con.execute(f"insert into {META}.runs values (?, now(), null, 'running', ?, ?, ?, ?)",
                          [run_id, pid, command, json.dumps(args, default=str), version])
 
-    def finish_run(self, run_id: str, status: str) -> None:
-        self.con.execute(f"update {META}.runs set finished_at = now(), status = ? "
-                         f"where run_id = ?", [status, run_id])
+    def finish_run(self, run_id: str, status: str, results: Any = ()) -> None:
+        """Close the run's row, with one ``model_runs`` row per result (one transaction)."""
+        end: Write = (f"update {META}.runs set finished_at = now(), status = ? where "
+                      f"run_id = ?", [status, run_id])
+        rows = self._model_run_rows(run_id, results)
+        self._transaction([rows, end] if rows else [end])
 
     def begin_version(self, model: str, version: int, *, kind: str, materialized: str,
                       fingerprint: str, own_hash: str, run_id: str, sql: str,
@@ -260,10 +274,11 @@ class StateStore:
     def fail_version(self, new: NewVersion, message: str,
                      checks: list[dict[str, Any]] | None = None, *, row_count: int | None = None,
                      columns: list[tuple[str, str]] | None = None, duration_s: float | None = None,
-                     writes: Sequence[Write] = ()) -> None:
-        """Record a version that failed (its relation, if any, is kept for inspection)."""
+                     writes: Sequence[Write] = (), open_transaction: bool = False) -> None:
+        """Record a version that failed (its relation, if any, is kept for inspection).
+        ``open_transaction``: run the statements in the caller's transaction."""
         self._transaction([self._version_row(new, "failed", row_count, columns, checks,
-                                             duration_s, message), *writes])
+                                             duration_s, message), *writes], open_transaction)
 
     def publish(self, new: NewVersion, *, row_count: int | None,
                 columns: list[tuple[str, str]], checks: list[dict[str, Any]],
@@ -274,7 +289,7 @@ class StateStore:
         self.publish_many([Publish(new, row_count, columns, checks, duration_s, list(writes),
                                    pinned, has_live)])
 
-    def publish_many(self, items: Sequence[Publish]) -> None:
+    def publish_many(self, items: Sequence[Publish], open_transaction: bool = False) -> None:
         """Publish several versions (of different models) in ONE transaction: a view swap
         each, then one statement per kind of state change for all of them — DuckDB spends
         ~0.5-1 ms on any statement, so a batch costs little more than one publish."""
@@ -292,15 +307,19 @@ class StateStore:
                           f"({', '.join('?' * len(pinned))})", pinned))
         stmts.append(_version_rows([(p.new, "live", p.row_count, p.columns, p.checks,
                                      p.duration_s, None) for p in items]))
-        self._transaction(stmts + [w for p in items for w in p.writes])
+        self._transaction(stmts + [w for p in items for w in p.writes], open_transaction)
 
     def _version_row(self, new: NewVersion, status: str, row_count: int | None,
                      columns: list[tuple[str, str]] | None, checks: list[dict[str, Any]] | None,
                      duration_s: float | None, message: str | None) -> Write:
         return _version_rows([(new, status, row_count, columns, checks, duration_s, message)])
 
-    def _transaction(self, stmts: list[Write]) -> None:
+    def _transaction(self, stmts: list[Write], open_transaction: bool = False) -> None:
         con = self.con
+        if open_transaction:  # the caller's: it commits or rolls back
+            for sql, params in stmts:
+                con.execute(sql, params)
+            return
         con.execute("begin transaction")
         try:
             for sql, params in stmts:
@@ -332,25 +351,18 @@ class StateStore:
             raise
         return int(row[0]) if row else None
 
-    def record_model_run(self, run_id: str, model: str, status: str, version: int | None,
-                         duration_s: float, thread: str, message: str | None,
-                         started_at: str | None = None) -> None:
-        self.con.execute(
-            f"insert into {META}.model_runs values (?, ?, ?, ?, coalesce(cast(? as timestamp), "
-            f"now()), ?, ?, ?)", [run_id, model, status, version, started_at, duration_s,
-                                  thread, message])
-
-    def record_model_runs(self, run_id: str, results: Any) -> None:
-        """One row per model that did something in this run: one statement whose parameters
-        are one list per column (binding 8 parameters per row costs ~100x more)."""
+    @staticmethod
+    def _model_run_rows(run_id: str, results: Any) -> Write | None:
+        """One statement whose parameters are one list per column (binding 8 parameters
+        per row costs ~100x more)."""
         rows = [[run_id, r.model, r.status, r.version, r.started_at, r.duration_s, r.thread,
                  r.message] for r in results]
         if not rows:
-            return
-        cols = [list(c) for c in zip(*rows, strict=True)]
-        self.con.execute(f"insert into {META}.model_runs select unnest(?), unnest(?), "
-                         "unnest(?), unnest(?)::integer, coalesce(cast(unnest(?) as timestamp), "
-                         "now()), unnest(?)::double, unnest(?), unnest(?)", cols)
+            return None
+        return (f"insert into {META}.model_runs select unnest(?), unnest(?), unnest(?), "
+                "unnest(?)::integer, coalesce(cast(unnest(?) as timestamp), now()), "
+                "unnest(?)::double, unnest(?), unnest(?)",
+                [list(c) for c in zip(*rows, strict=True)])
 
     def set_source(self, key: str, hash_: str, relation: str) -> None:
         self.con.execute(f"delete from {META}.sources where key = ?", [key])
@@ -362,32 +374,43 @@ class StateStore:
             self.con.execute(sql)
 
     def clean_leftovers(self) -> list[str]:
-        """Drop relations of versions a killed run left 'building'; mark them abandoned."""
-        rows = self.con.execute(f"select model, version, relation from {META}.versions "
-                                f"where status = 'building'").fetchall()
-        for model, version, _rel in rows:
+        """Drop relations of versions a killed run left 'building' (mark them abandoned) and
+        relations no state row records; mark unfinished runs interrupted. Reads first, then
+        writes only what needs writing (a clean store costs three reads)."""
+        rows = self.con.execute(f"select model, version, status from {META}.versions"
+                                ).fetchall()
+        running, parts = self.con.execute(
+            f"select (select count(*) from {META}.runs where status = 'running'), "
+            f"(select list([model, version::varchar]) from {META}.version_parts)").fetchone()
+        building = sorted((m, v) for m, v, st in rows if st == "building")
+        for model, version in building:
             self.drop_relation(model, version)
             self.con.execute(f"update {META}.versions set status = 'abandoned', message = "
                              f"'left unfinished by an interrupted run' where model = ? and "
                              f"version = ?", [model, version])
-        self.con.execute(f"update {META}.runs set status = 'interrupted' "
-                         f"where status = 'running'")
-        return [f"{m} v{v}" for m, v, _ in rows] + self._drop_orphans()
+        if running:
+            self.con.execute(f"update {META}.runs set status = 'interrupted' "
+                             f"where status = 'running'")
+        known = {(m, int(v)) for m, v, _ in rows}
+        self.numbers = {}
+        for m, v in known:
+            self.numbers[m] = max(v, self.numbers.get(m, 0))
+        return [f"{m} v{v}" for m, v in building] + self._drop_orphans(known, parts or [])
 
-    def _drop_orphans(self) -> list[str]:
+    def _drop_orphans(self, known: set[tuple[str, int]], parts: list[list[str]]) -> list[str]:
         """Relations (and part lists) of versions a killed run created but never recorded."""
-        rows = self.con.execute(
-            f"select name, kind from (select table_name as name, 'TABLE' as kind from "
-            f"duckdb_tables() where schema_name = ? union all select view_name, 'VIEW' from "
-            f"duckdb_views() where schema_name = ?) t where not exists (select 1 from "
-            f"{META}.versions v where v.model || '__v' || v.version = t.name)",
-            [VERSIONS_SCHEMA, VERSIONS_SCHEMA]).fetchall()
-        for name, kind in rows:
+        names = {f"{m}__v{v}" for m, v in known}
+        orphans = sorted((n, k) for schema, n, k in self._survey()
+                         if schema == VERSIONS_SCHEMA and n not in names)
+        for name, kind in orphans:
             what = "view" if kind == "VIEW" else "table"
             self.con.execute(f'drop {what} "{VERSIONS_SCHEMA}"."{name}"')
-        self.con.execute(f"delete from {META}.version_parts p where not exists (select 1 from "
-                         f"{META}.versions v where v.model = p.model and v.version = p.version)")
-        return [n.replace("__v", " v") for n, _ in sorted(rows)]
+        if any((m, int(v)) not in known for m, v in parts):
+            self.con.execute(f"delete from {META}.version_parts p where not exists (select 1 "
+                             f"from {META}.versions v where v.model = p.model and "
+                             f"v.version = p.version)")
+        self._catalog = None
+        return [n.replace("__v", " v") for n, _ in orphans]
 
 
 def drop_any(con: Any, schema: str, name: str) -> None:

@@ -239,6 +239,10 @@ def test_second_concurrent_run_is_locked(make_project):
         with pytest.raises(LockedError) as info:
             fsql.Project(root).run()
     assert f"locked by pid {os.getpid()} since" in info.value.message
+    since = info.value.message.split(" since ")[1]
+    assert since[:2] == "20" and since.endswith("+00:00")  # the holder's start, unpadded
+    with WriteLock(project.database):  # released on exit: the next writer gets it
+        pass
 
 
 SLOW_MODEL = ("{{ config(materialized='table') }}\n"

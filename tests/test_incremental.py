@@ -7,6 +7,7 @@ import json
 from conftest import query_db as q
 
 import fsql
+from fsql.incremental import part_base
 
 EVENTS = "\n".join(["day,user_id,v"] + [f"2026-01-{d:02d},{u},{d * 10 + u}"
                                         for d in range(1, 11) for u in (1, 2)]) + "\n"
@@ -127,7 +128,8 @@ def test_daily_appends_keep_the_view_flat_and_count_rows_without_scanning(make_p
                                   "model = 'daily' and version = 4")[0][0])
     assert [s[1] for s in segments] == [[], [], [], []]
     view = q(root, "select sql from duckdb_views() where view_name = 'daily__v4'")[0][0]
-    assert "__fsql_part IN (1, 2, 3, 4)" in view.replace("in (", "IN (")
+    ids = ", ".join(str(part_base(v) + 1) for v in (1, 2, 3, 4))  # one part per version
+    assert f"__fsql_part IN ({ids})" in view.replace("in (", "IN (")
     assert _version_rows(root, 4) == q(root, "select count(*) from main.daily")[0][0] == 16
     files = {**FILES, "models/daily.sql": FILES["models/daily.sql"].replace(
         "end=var('end', '2026-01-06')", "end=var('end', '2026-01-06'), lookback=2")}
@@ -148,3 +150,125 @@ def test_rows_outside_the_interval_being_built_are_not_kept(make_project):
     fsql.Project(root, vars={"end": "2026-01-08"}).run()
     assert q(root, "select count(*), count(distinct (day, user_id)) from main.daily") == \
         [(14, 14)]
+
+
+def _with_check(severity: str) -> dict[str, str]:
+    return {**FILES, "models/daily.yml": f"""
+        models:
+          - name: daily
+            columns:
+              - name: v
+                expectations:
+                  - expect_column_values_to_not_be_null:
+                      where: "'abc'::int > 0"
+                      severity: {severity}
+    """}
+
+
+def test_a_check_whose_query_fails_falls_back_to_the_two_step_build(make_project, monkeypatch):
+    """An incremental version is written, audited and published in one transaction; a check
+    whose SQL fails (here a where: that cannot cast) aborts that transaction — fsql then
+    builds the version the two-step way, so the failure is just that check's result: a
+    warning publishes, an error keeps the previous version live. No rows are lost or
+    doubled either way."""
+    from fsql.executor import _Run
+
+    attempts: list[tuple[bool, bool]] = []  # (atomic, got a result)
+    attempt = _Run._attempt
+
+    def spy(self, m, step, new, atomic):  # type: ignore[no-untyped-def]
+        out = attempt(self, m, step, new, atomic)
+        attempts.append((atomic, out is not None))
+        return out
+
+    monkeypatch.setattr(_Run, "_attempt", spy)
+    root = make_project(_with_check("warn"))
+    assert fsql.Project(root).run().exit_code == 0
+    assert attempts == [(True, False), (False, True)]
+    res = fsql.Project(root, vars={"end": "2026-01-08"}).run()
+    assert res.exit_code == 0 and res.results[0].version == 2
+    check = res.results[0].checks[0]
+    assert not check["success"] and "Conversion Error" in check["exception"]
+    assert q(root, "select count(*) from main.daily") == [(14,)]
+    (root / "models" / "daily.yml").write_text(_with_check("error")["models/daily.yml"])
+    res = fsql.Project(root, vars={"end": "2026-01-09"}).run()
+    assert res.exit_code == 1 and res.results[0].status == "failed"
+    assert q(root, "select version, status from fsql_meta.versions order by 1") == [
+        (1, "superseded"), (2, "live"), (3, "failed")]
+    assert q(root, "select count(*) from main.daily") == [(14,)]
+    assert q(root, "select count(*) from fsql_versions.daily__v3") == [(16,)]  # kept to inspect
+    (root / "models" / "daily.yml").unlink()
+    assert fsql.Project(root, vars={"end": "2026-01-09"}).run().exit_code == 0
+    assert q(root, "select count(*), count(distinct (day, user_id)) from main.daily") == [
+        (16, 16)]
+
+
+HEAVY = """
+{{ config(materialized='incremental', time_column='day', batch_size='1 day',
+          start='2026-01-01', end=var('end')) }}
+select timestamp '2026-01-01' + to_days((x % 4)::int) as day, x, md5(x::varchar) as h
+from range({{ var('n') }}) t(x)
+where timestamp '2026-01-01' + to_days((x % 4)::int) >= '{{ start }}'
+  and timestamp '2026-01-01' + to_days((x % 4)::int) < '{{ end }}'
+"""
+
+
+def test_kill_9_mid_append_leaves_no_rows_behind(make_project):
+    """kill -9 while an incremental append runs: its rows were never committed (the append
+    and its publish are one transaction), so the next run's part ids — numbered from the
+    version, which is used again — meet no leftover rows: no duplicates, exact counts."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = make_project({"models/inc.sql": HEAVY})
+    assert fsql.Project(root, vars={"end": "2026-01-02", "n": 40}).run().exit_code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "fsql", "--project-dir", str(root), "run",
+                             "--vars", '{"end": "2026-01-03", "n": 80000000}'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wal = Path(str(root / "warehouse.duckdb") + ".wal")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (wal.exists() and wal.stat().st_size > 0):
+        time.sleep(0.02)
+    time.sleep(1.0)  # inside the append
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert q(root, "select count(*) from main.inc") == [(10,)]
+    res = fsql.Project(root, vars={"end": "2026-01-03", "n": 40}).run()
+    assert res.exit_code == 0 and res.results[0].version == 2  # the killed run's number
+    assert q(root, "select count(*), count(distinct x) from main.inc") == [(20, 20)]
+    assert q(root, "select count(*) from fsql_parts.inc__g1") == [(20,)]  # nothing left over
+
+
+CRASH_AT_PUBLISH = """
+import os, sys
+import fsql
+from fsql.state import StateStore
+
+def die(*args, **kwargs):
+    os._exit(9)  # the process dies between the append and its publish
+
+StateStore.publish_many = die
+fsql.Project(sys.argv[1], vars={"end": "2026-01-03", "n": 40}).run()
+"""
+
+
+def test_death_between_append_and_publish_leaves_no_rows_behind(make_project):
+    """The process dies after the append ran but before its publish: the append was not
+    committed on its own, so the parts table holds exactly the live version's rows, and
+    the retry (same version number, same part id) doubles nothing."""
+    import subprocess
+    import sys
+
+    root = make_project({"models/inc.sql": HEAVY})
+    assert fsql.Project(root, vars={"end": "2026-01-02", "n": 40}).run().exit_code == 0
+    proc = subprocess.run([sys.executable, "-c", CRASH_AT_PUBLISH, str(root)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    assert q(root, "select count(*) from fsql_parts.inc__g1") == [(10,)]
+    res = fsql.Project(root, vars={"end": "2026-01-03", "n": 40}).run()
+    assert res.exit_code == 0 and res.results[0].version == 2
+    assert q(root, "select count(*), count(distinct x) from main.inc") == [(20, 20)]
