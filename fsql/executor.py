@@ -19,7 +19,7 @@ from . import engine
 from .compiler import CompiledModel
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
-from .state import LiveVersion, NewVersion, Publish, StateStore, Write
+from .state import LiveVersion, NewVersion, Publish, StateStore, Write, supersede_sql
 from .validator import Validate, check_error
 
 __all__ = ["ModelResult", "RunResult", "execute_plan"]
@@ -105,6 +105,9 @@ class _Run:
         self.versions: dict[str, int] = {}   # highest version number per model
         self.pins: set[str] = set()          # models a rollback pinned
         self.live_rows: dict[str, int | None] = {}
+        self.live_columns: dict[str, tuple[tuple[str, str], ...]] = {}
+        # published versions whose predecessors are marked superseded when the run ends
+        self.superseding: list[tuple[str, int]] = []
 
     def parents(self, name: str) -> list[str]:
         """Physical parents (looking through ephemerals), computed once per model."""
@@ -130,14 +133,14 @@ class _Run:
         ready = [o for o in outcomes if isinstance(o, _Ready)]
         if ready:
             try:
-                StateStore(self.con).publish_many([r.publish for r in ready])
+                StateStore(self.con).publish_many([r.publish for r in ready], supersede=False)
             except engine.DuckDBError:
                 return [self._publish_one(o) if isinstance(o, _Ready) else o for o in outcomes]
         return [self._published(o) if isinstance(o, _Ready) else o for o in outcomes]
 
     def _publish_one(self, r: _Ready) -> ModelResult:
         try:
-            StateStore(self.con).publish_many([r.publish])
+            StateStore(self.con).publish_many([r.publish], supersede=False)
         except engine.DuckDBError as e:
             m = self.models[r.result.model]
             view = f'"main"."{m.name}"'
@@ -155,6 +158,8 @@ class _Run:
     def _published(self, r: _Ready) -> ModelResult:
         with self.lock:
             self.live[r.result.model] = r.publish.new.version
+            if r.publish.has_live:
+                self.superseding.append((r.result.model, r.publish.new.version))
         return replace(r.result, duration_s=time.perf_counter() - r.t0)  # with the publish
 
     def _new_version(self, m: CompiledModel, step: PlanStep) -> NewVersion:
@@ -194,7 +199,7 @@ class _Run:
             cur.execute("begin transaction")
         try:
             rows, writes = self._write(cur, m, new, atomic)
-            columns = engine.describe(cur, new.relation)
+            columns = self._appended_columns(m) or engine.describe(cur, new.relation)
         except engine.DuckDBError as e:
             if atomic:
                 cur.execute("rollback")
@@ -234,12 +239,21 @@ class _Run:
         if not atomic:
             return ready
         try:
-            state.publish_many([ready.publish], open_transaction=True)
+            state.publish_many([ready.publish], open_transaction=True, supersede=False)
             cur.execute("commit")
         except engine.DuckDBError:
             cur.execute("rollback")  # a check's query aborted it, or the publish failed
             return None
         return self._published(ready)
+
+    def _appended_columns(self, m: CompiledModel) -> list[tuple[str, str]] | None:
+        """An append to the live version's parts table keeps that table's columns (a new
+        generation, not an append, follows any change of the model's SQL)."""
+        if m.materialized != "incremental":
+            return None
+        plan, prev, _ = self.incremental[m.name]
+        cols = self.live_columns.get(m.name)
+        return list(cols) if not plan.full and prev is not None and cols else None
 
     def _write(self, cur: Any, m: CompiledModel, new: NewVersion, atomic: bool = False
                ) -> tuple[int | None, list[Write]]:
@@ -318,6 +332,7 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
         StateStore(con).last_versions() if plan.to_build else {})
     run.pins = set(pinned)
     run.live_rows = {k: v.row_count for k, v in live.items()}
+    run.live_columns = {k: v.columns for k, v in live.items()}
     for s in plan.steps:
         if s.action == "skip":
             run.results[s.model] = ModelResult(s.model, "unchanged", s.live_version,
@@ -325,7 +340,13 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
         elif s.action == "blocked":
             run.results[s.model] = ModelResult(s.model, "blocked", message=s.reason,
                                                reason=s.reason)
-    _Scheduler(run, [s for s in plan.steps if s.action == "build"], wal).execute(max(1, threads))
+    try:
+        _Scheduler(run, [s for s in plan.steps if s.action == "build"], wal).execute(
+            max(1, threads))
+    finally:  # one statement for the whole run (see state.VERSIONS)
+        done = supersede_sql(run.superseding)
+        if done:
+            con.execute(*done)
     results = tuple(run.results[s.model] for s in plan.steps)
     return RunResult(run_id, plan, results, started, time.perf_counter() - t0, cleaned)
 

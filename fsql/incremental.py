@@ -47,6 +47,15 @@ def parse_batch(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _fmt(t: datetime) -> str:
+    """``t`` as ``_FMT`` (isoformat is ~3x faster than strftime; 366 a day add up).
+
+    >>> _fmt(datetime(2026, 1, 2, 3, 4, 5, 6))
+    '2026-01-02 03:04:05'
+    """
+    return t.isoformat(sep=" ", timespec="seconds")
+
+
 def _ts(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
@@ -160,7 +169,7 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
             with lock:  # part ids are unique per model
                 part = _next_part(cur, table, exists)
         sql = render(a, b, bool(segments) or exists)
-        rng = [a.strftime(_FMT), b.strftime(_FMT)]
+        rng = [_fmt(a), _fmt(b)]
         older = [seg for seg in segments if _may_hold(seg, rng)]
         if rows is not None and older:  # rows of older parts this range replaces
             rows -= _rows_in(cur, table, older, time_col, rng)
@@ -179,7 +188,7 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
         rows = None  # a merged key may live in any part: count the view
     return rows, [(f"insert into {META}.version_parts values (?, ?, ?, ?, ?)",
                    [model, version, gen, json.dumps(segments),
-                    json.dumps([t.strftime(_FMT) for t in plan.intervals])])]
+                    json.dumps([_fmt(t) for t in plan.intervals])])]
 
 
 def part_base(version: int) -> int:

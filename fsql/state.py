@@ -14,8 +14,8 @@ from typing import Any
 
 from .renderer import VERSIONS_SCHEMA, relation_for, version_relation
 
-__all__ = ["LiveVersion", "NewVersion", "Publish", "StateStore", "VersionRow", "Write",
-           "insert_rows"]
+__all__ = ["VERSIONS", "LiveVersion", "NewVersion", "Publish", "StateStore", "VersionRow",
+           "Write", "insert_rows", "supersede_sql"]
 
 Write = tuple[str, list[Any]]  # one SQL statement + parameters, run inside a publish
 
@@ -47,6 +47,14 @@ create table if not exists {META}.version_parts (
 create table if not exists {META}.training_sets (
   name varchar, created_at timestamp, manifest varchar);
 """
+
+# ``versions`` as readers see it. A run marks the versions it replaced 'superseded' when it
+# ends (one statement, not one per publish: the view swap is what makes a version live); if
+# it is killed first, a model briefly has two 'live' rows — the one published last is live
+# (rollback re-publishes an old version), and the next run rewrites the others.
+VERSIONS = (f"(select * replace (case when status = 'live' and row_number() over (partition "
+            f"by model order by status = 'live' desc, published_at desc, version desc) > 1 "
+            f"then 'superseded' else status end as status) from {META}.versions)")
 
 _VERSION_COLS = ("model", "version", "status", "kind", "materialized", "fingerprint",
                  "own_hash", "run_id", "relation", "created_at", "published_at", "row_count",
@@ -109,6 +117,16 @@ class Publish:
     writes: list[Write]
     pinned: bool = True
     has_live: bool = True
+
+
+def supersede_sql(live: Sequence[tuple[str, int]]) -> Write | None:
+    """Mark every other 'live' version of these models superseded: ``live`` = the (model,
+    version) pairs now live."""
+    if not live:
+        return None
+    return (f"update {META}.versions v set status = 'superseded' from (select unnest(?) as m, "
+            f"unnest(?) as keep) k where v.model = k.m and v.status = 'live' and "
+            f"v.version <> k.keep", [[m for m, _ in live], [int(v) for _, v in live]])
 
 
 def _version_rows(rows: Sequence[tuple[NewVersion, str, int | None,
@@ -206,7 +224,7 @@ class StateStore:
     def live(self) -> dict[str, LiveVersion]:
         rows = self.con.execute(
             f"select model, version, fingerprint, own_hash, input_versions, columns, row_count "
-            f"from {META}.versions where status = 'live'").fetchall()
+            f"from {VERSIONS} where status = 'live'").fetchall()
         return {r[0]: LiveVersion(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"),
                                   tuple(tuple(c) for c in json.loads(r[5] or "[]")), r[6])
                 for r in rows}
@@ -219,7 +237,7 @@ class StateStore:
         if status is not None:
             where.append("status = ?")
             params.append(status)
-        sql = f"select {', '.join(_VERSION_COLS)} from {META}.versions"
+        sql = f"select {', '.join(_VERSION_COLS)} from {VERSIONS}"
         if where:
             sql += " where " + " and ".join(where)
         rows = self.con.execute(sql + " order by model, version", params).fetchall()
@@ -289,18 +307,17 @@ class StateStore:
         self.publish_many([Publish(new, row_count, columns, checks, duration_s, list(writes),
                                    pinned, has_live)])
 
-    def publish_many(self, items: Sequence[Publish], open_transaction: bool = False) -> None:
+    def publish_many(self, items: Sequence[Publish], open_transaction: bool = False,
+                     supersede: bool = True) -> None:
         """Publish several versions (of different models) in ONE transaction: a view swap
         each, then one statement per kind of state change for all of them — DuckDB spends
         ~0.5-1 ms on any statement, so a batch costs little more than one publish."""
         stmts: list[Write] = [
             (f"create or replace view {relation_for(p.new.model)} as select * from "
              f"{p.new.relation}", []) for p in items]
-        superseded = [p.new.model for p in items if p.has_live]
-        if superseded:
-            stmts.append((f"update {META}.versions set status = 'superseded' where status = "
-                          f"'live' and model in ({', '.join('?' * len(superseded))})",
-                          superseded))
+        if supersede:  # else the caller runs supersede_sql() later (see VERSIONS)
+            stmts += [w for w in [supersede_sql([(p.new.model, p.new.version) for p in items
+                                                 if p.has_live])] if w]
         pinned = [p.new.model for p in items if p.pinned]
         if pinned:  # only rollback pins a model; skip the statement when none is known
             stmts.append((f"delete from {META}.pins where model in "
@@ -334,7 +351,7 @@ class StateStore:
         con = self.con
         con.execute("begin transaction")
         try:
-            row = con.execute(f"select version from {META}.versions where model = ? and "
+            row = con.execute(f"select version from {VERSIONS} where model = ? and "
                               f"status = 'live'", [model]).fetchone()
             con.execute(f"create or replace view {relation_for(model)} as "
                         f"select * from {version_relation(model, version)}")
@@ -391,6 +408,11 @@ class StateStore:
         if running:
             self.con.execute(f"update {META}.runs set status = 'interrupted' "
                              f"where status = 'running'")
+        lives = [m for m, _, st in rows if st == "live"]
+        if len(lives) != len(set(lives)):  # a run killed before its end (see VERSIONS)
+            self.con.execute(f"update {META}.versions v set status = 'superseded' from "
+                             f"{VERSIONS} n where n.model = v.model and n.version = v.version "
+                             f"and v.status = 'live' and n.status = 'superseded'")
         known = {(m, int(v)) for m, v, _ in rows}
         self.numbers = {}
         for m, v in known:

@@ -339,3 +339,50 @@ def test_run_pauses_for_a_checkpoint_when_the_wal_grows(make_project, monkeypatc
     assert calls  # paused at least once, and every model still built
     assert sorted(live(root)) == sorted(["stg_txns", "user_spend", "other"] +
                                         [f"x{i}" for i in range(6)])
+
+
+DIE_BEFORE_RUN_END = """
+import os, sys
+import fsql
+import fsql.executor
+
+def die(*args, **kwargs):
+    os._exit(9)  # after the publish, before the run marks the old version superseded
+
+fsql.executor.supersede_sql = die
+fsql.Project(sys.argv[1]).run()
+"""
+
+
+def test_death_before_the_run_ends_leaves_one_live_version(make_project):
+    """A run marks the versions it replaced 'superseded' when it ends; a process that dies
+    after publishing but before that leaves two 'live' rows on disk. Readers (versions, the
+    live map, the docs site) still see one live version — the one published last, which the
+    live view shows — and the next run rewrites the old row."""
+    from fsql.site.data import _versions
+
+    root = make_project(SIMPLE)
+    assert fsql.Project(root).run().exit_code == 0
+    (root / "models" / "other.sql").write_text(
+        "{{ config(materialized='table') }}\nselect 43 as answer\n")
+    proc = subprocess.run([sys.executable, "-c", DIE_BEFORE_RUN_END, str(root)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    assert query(root, "select version from fsql_meta.versions where model = 'other' and "
+                       "status = 'live' order by 1") == [(1,), (2,)]  # both, on disk
+    assert query(root, "select answer from main.other") == [(43,)]
+    p = fsql.Project(root)
+    assert [(v.version, v.status) for v in p.versions("other")] == [(1, "superseded"),
+                                                                     (2, "live")]
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        from fsql.state import StateStore
+
+        assert StateStore(con).live()["other"].version == 2
+        assert [(v.version, v.status) for v in _versions(con)["other"]] == [
+            (1, "superseded"), (2, "live")]
+    finally:
+        con.close()
+    assert p.run().exit_code == 0  # nothing to build; rewrites the rows
+    assert query(root, "select version, status from fsql_meta.versions where model = "
+                       "'other' order by 1") == [(1, "superseded"), (2, "live")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -273,7 +273,18 @@ def _versions(con: Any) -> dict[str, tuple[Version, ...]]:
                           and len(c) >= 2),
             input_versions=_json(r["input_versions"], {}) or {},
             compiled_sql=str(r["compiled_sql"] or ""), message=str(r["message"] or "")))
-    return {k: tuple(v) for k, v in out.items()}
+    return {k: _one_live(v) for k, v in out.items()}
+
+
+def _one_live(vs: list[Version]) -> tuple[Version, ...]:
+    """A run killed before its end can leave two 'live' rows: the one published last is
+    live (see fsql.state.VERSIONS)."""
+    live = [v for v in vs if v.status == "live"]
+    if len(live) < 2:
+        return tuple(vs)
+    keep = max(live, key=lambda v: (v.published_at or "", v.version))  # ISO text sorts
+    return tuple(replace(v, status="superseded") if v.status == "live" and v is not keep else v
+                 for v in vs)
 
 
 def _runs(con: Any, tables: set[str]) -> tuple[tuple[Run, ...], dict[str, tuple[ModelRun, ...]]]:
