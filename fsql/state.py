@@ -124,6 +124,9 @@ def supersede_sql(live: Sequence[tuple[str, int]]) -> Write | None:
     version) pairs now live."""
     if not live:
         return None
+    if len(live) == 1:  # the daily run of one model: the plain form is ~3x cheaper
+        return (f"update {META}.versions set status = 'superseded' where model = ? and "
+                f"status = 'live' and version <> ?", [live[0][0], int(live[0][1])])
     return (f"update {META}.versions v set status = 'superseded' from (select unnest(?) as m, "
             f"unnest(?) as keep) k where v.model = k.m and v.status = 'live' and "
             f"v.version <> k.keep", [[m for m, _ in live], [int(v) for _, v in live]])
@@ -188,6 +191,8 @@ class StateStore:
         self.con = con
         self._catalog: list[tuple[str, str, str]] | None = None
         self.numbers: dict[str, int] | None = None  # highest version per model, once read
+        self._pins: dict[str, tuple[int, str]] | None = None
+        self._sources: dict[str, str] | None = None
 
     @staticmethod
     def exists(con: Any) -> bool:
@@ -222,9 +227,11 @@ class StateStore:
 
     # -- reads ------------------------------------------------------------------------------
     def live(self) -> dict[str, LiveVersion]:
+        # after clean_leftovers (a writer) the rows on disk are normalized: no window needed
+        src = f"{META}.versions" if self.numbers is not None else VERSIONS
         rows = self.con.execute(
             f"select model, version, fingerprint, own_hash, input_versions, columns, row_count "
-            f"from {VERSIONS} where status = 'live'").fetchall()
+            f"from {src} where status = 'live'").fetchall()
         return {r[0]: LiveVersion(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"),
                                   tuple(tuple(c) for c in json.loads(r[5] or "[]")), r[6])
                 for r in rows}
@@ -263,10 +270,14 @@ class StateStore:
 
     def pins(self) -> dict[str, tuple[int, str]]:
         """Models pinned to a version by ``rollback``: {model: (version, fingerprint)}."""
+        if self._pins is not None:  # read by clean_leftovers
+            return dict(self._pins)
         rows = self.con.execute(f"select model, version, fingerprint from {META}.pins").fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def source_hashes(self) -> dict[str, str]:
+        if self._sources is not None:  # read by clean_leftovers
+            return dict(self._sources)
         return dict(self.con.execute(f"select key, hash from {META}.sources").fetchall())
 
     # -- writes -----------------------------------------------------------------------------
@@ -382,6 +393,7 @@ class StateStore:
                 [list(c) for c in zip(*rows, strict=True)])
 
     def set_source(self, key: str, hash_: str, relation: str) -> None:
+        self._sources = None
         self.con.execute(f"delete from {META}.sources where key = ?", [key])
         self.con.execute(f"insert into {META}.sources values (?, ?, ?)", [key, hash_, relation])
 
@@ -396,9 +408,15 @@ class StateStore:
         writes only what needs writing (a clean store costs three reads)."""
         rows = self.con.execute(f"select model, version, status from {META}.versions"
                                 ).fetchall()
-        running, parts = self.con.execute(
+        running, parts, pins, sources = self.con.execute(
             f"select (select count(*) from {META}.runs where status = 'running'), "
-            f"(select list([model, version::varchar]) from {META}.version_parts)").fetchone()
+            f"(select list([model, version::varchar]) from {META}.version_parts), "
+            f"(select list(struct_pack(model := model, version := version, fingerprint := "
+            f"fingerprint)) from {META}.pins), "
+            f"(select list(struct_pack(key := key, hash := hash)) from {META}.sources)"
+        ).fetchone()
+        self._pins = {p["model"]: (p["version"], p["fingerprint"]) for p in pins or []}
+        self._sources = {s["key"]: s["hash"] for s in sources or []}
         building = sorted((m, v) for m, v, st in rows if st == "building")
         for model, version in building:
             self.drop_relation(model, version)
