@@ -89,7 +89,7 @@ def main() -> None:
     for rep in range(args.reps):
         b = build(con, 2)
         t1 = time.perf_counter()
-        p2 = profile_relation(con, rel(2))
+        p2 = profile_relation(con, rel(2), fresh=True)  # as the build does
         t2 = time.perf_counter()
         ranked = drift(con, p2, p1, rel(2), rel(1))
         t3 = time.perf_counter()

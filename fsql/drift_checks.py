@@ -87,7 +87,7 @@ def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tup
     version = _version_of(relation)
     if version is None:
         return None, []
-    prof = profile_relation(cur, relation, list(columns), row_count=row_count)
+    prof = profile_relation(cur, relation, list(columns), row_count=row_count, fresh=True)
     writes = profile_writes(model, version, prof)
     prev = _version_of(previous)
     if previous is None or prev is None:

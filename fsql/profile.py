@@ -237,6 +237,8 @@ def _base_exprs(c: _Col, exact: bool) -> list[str]:
     else:
         lo, hi = f"min({v})", f"max({v})"
     out = [f"count({v})", lo, hi, distinct]
+    if c.kind == "boolean":  # its value counts: no GROUP BY pass over the column
+        out.append(f"count_if({c.q})")
     if c.kind == "temporal":  # the range as epoch µs for the histogram
         out += [f"epoch_us(min({v}){'::TIMESTAMP' if c.type.upper() == 'DATE' else ''})",
                 f"epoch_us(max({v}){'::TIMESTAMP' if c.type.upper() == 'DATE' else ''})"]
@@ -312,12 +314,13 @@ def sample_source(relation: str, clause: str) -> str:
 # -- profiling -------------------------------------------------------------------------------
 def profile_relation(con: Any, relation: str,
                      columns: Sequence[tuple[str, str]] | None = None, *,
-                     sample_rows: int = SAMPLE_ROWS, row_count: int | None = None
-                     ) -> TableProfile:
+                     sample_rows: int = SAMPLE_ROWS, row_count: int | None = None,
+                     fresh: bool = False) -> TableProfile:
     """Profile every column of ``relation`` (a table, view or quoted name) in <= 4 queries.
 
     ``columns`` ((name, DuckDB type) pairs, e.g. from ``engine.describe``) with ``row_count``
-    saves a query.
+    saves a query. ``fresh``: the relation was just written (not yet checkpointed), so DuckDB
+    cannot answer count/min/max from its column statistics: one scan computes everything.
     Above ``sample_rows`` rows, quantiles, histograms and high-cardinality value counts come
     from a deterministic row-hash sample of about ``sample_rows`` rows (counts scaled to the table).
     """
@@ -341,8 +344,12 @@ def profile_relation(con: Any, relation: str,
         for c in cols:
             c.grouped = c.kind in ("string", "boolean")
             c.local = _fetch_exact(c) is not None
-    scan = _run_scan(con, relation, cols, exact, moments=not sample) if cols else {}
-    queries += 1 if cols else 0
+    for c in cols:  # true/false are counted by the scan (count_if)
+        c.grouped = c.grouped or c.kind == "boolean"
+    split = not exact and not fresh
+    scan = _run_scan(con, relation, cols, exact, moments=not sample, split=split) if cols \
+        else {}
+    queries += (2 if split else 1) if cols else 0
     dist, q = _run_distribution(con, relation, cols, scan, sample)
     values, q2 = _run_values(con, relation, cols, scan, sample)
     stats = tuple(_column_stats(c, n, scan[c.i], dist.get(c.i), values.get(c.i), exact,
@@ -400,11 +407,30 @@ def _is_finite(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+_NOT_FROM_STATS = ("approx_count_distinct(", "count(DISTINCT", "avg(", "stddev_samp(", "CASE ")
+
+
 def _run_scan(con: Any, relation: str, cols: list[_Col], exact: bool,
-              moments: bool = False) -> dict[int, list[Any]]:
+              moments: bool = False, split: bool = False) -> dict[int, list[Any]]:
+    """One aggregate row per column's expressions. ``split`` (large relations): the plain
+    count/min/max go in a query of their own, which DuckDB answers from its column
+    statistics when they are exact (instantly), instead of scanning for them next to the
+    distinct counts (~2.5x the time of the distinct counts alone at 1e7 rows)."""
     parts = [(c.i, _scan_exprs(c, exact, moments)) for c in cols]
-    sql = "SELECT " + ",\n  ".join(e for _, es in parts for e in es) + f"\nFROM {relation}"
-    row = list(con.execute(sql).fetchone())
+    flat = [e for _, es in parts for e in es]
+    # DuckDB keeps no min/max statistics it can answer BOOLEAN aggregates from, and one
+    # aggregate it cannot answer so makes the whole query scan
+    kinds = [c.kind for c, (_, es) in zip(cols, parts, strict=True) for _ in es]
+    slow = [i for i, e in enumerate(flat)
+            if kinds[i] == "boolean" or any(s in e for s in _NOT_FROM_STATS)]
+    groups = [list(range(len(flat)))]
+    if split and slow and len(slow) < len(flat):
+        groups = [[i for i in range(len(flat)) if i not in set(slow)], slow]
+    row: list[Any] = [None] * len(flat)
+    for idx in groups:
+        sql = "SELECT " + ",\n  ".join(flat[i] for i in idx) + f"\nFROM {relation}"
+        for i, v in zip(idx, con.execute(sql).fetchone(), strict=True):
+            row[i] = v
     out, pos = {}, 0
     for i, es in parts:
         out[i] = row[pos:pos + len(es)]
@@ -490,8 +516,14 @@ def _run_values(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[
                 sample: str) -> tuple[dict[int, _Values], int]:
     branches = []
     sampled: dict[int, bool] = {}
+    out: dict[int, _Values] = {}
     for c in cols:
-        if c.kind not in ("string", "boolean") or not scan[c.i][0]:
+        if c.kind == "boolean" and scan[c.i][0]:  # counted by the scan
+            count, true = int(scan[c.i][0]), int(scan[c.i][4])
+            pairs = sorted(((v, k) for v, k in (("true", true), ("false", count - true)) if k),
+                           key=lambda p: (-p[1], p[0]))
+            out[c.i] = _Values(pairs, len(pairs), False, count)
+        if c.kind != "string" or not scan[c.i][0]:
             continue
         use_sample = bool(sample) and not c.grouped and (scan[c.i][3] or 0) > HIGH_CARD
         sampled[c.i] = use_sample
@@ -499,12 +531,11 @@ def _run_values(con: Any, relation: str, cols: list[_Col], scan: dict[int, list[
         branches.append(f"SELECT {c.i} AS i, {c.q}::VARCHAR AS v, count(*) AS n FROM {src} "
                         f"WHERE {c.q} IS NOT NULL GROUP BY ALL")
     if not branches:
-        return {}, 0
+        return out, 0
     sql = ("SELECT i, v, n, count(*) OVER (PARTITION BY i) AS groups, "
            "sum(n) OVER (PARTITION BY i) AS seen FROM (\n" + "\nUNION ALL\n".join(branches)
            + f"\n) QUALIFY row_number() OVER (PARTITION BY i ORDER BY n DESC, v) <= "
            f"{CATEGORY_CAP} ORDER BY i, n DESC, v")
-    out: dict[int, _Values] = {}
     for i, v, n, groups, seen in con.execute(sql).fetchall():
         entry = out.setdefault(i, _Values([], int(groups), sampled[i], int(seen)))
         entry.pairs.append((v, int(n)))

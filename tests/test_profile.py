@@ -373,3 +373,23 @@ def test_distinct_counted_in_numpy_equals_count_distinct(con: duckdb.DuckDBPyCon
     assert got == want
     assert p.column("big").distinct == 3 and p.column("zero").distinct == 1
     assert not any(p.column(c).distinct_approx for c in cols)
+
+
+def test_stored_table_answers_count_min_max_from_duckdb_statistics(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the exact-distinct size, a stored (checkpointed) table's count/min/max go in a
+    query of their own, which DuckDB answers from its column statistics; a just-written
+    version (``fresh``) keeps one scan. Both give the same profile."""
+    monkeypatch.setattr(prof, "EXACT_DISTINCT_MAX", 100)
+    db = duckdb.connect(str(tmp_path / "s.duckdb"))
+    db.execute(AWKWARD.format(n=5_000))
+    db.execute("alter table aw add column flag boolean default false")
+    db.execute("update aw set flag = (k % 3 = 0)")
+    db.execute("checkpoint")
+    split = profile_relation(db, "aw")
+    fresh = profile_relation(db, "aw", fresh=True)
+    assert split.queries == fresh.queries + 1
+    assert split.to_dict()["columns"] == fresh.to_dict()["columns"]
+    flag = split.column("flag")
+    assert flag.top_values == [{"value": False, "count": 3333}, {"value": True, "count": 1667}]
+    assert (flag.distinct, flag.mean) == (2, 1667 / 5000)
