@@ -276,13 +276,12 @@ class _Run:
 
     def _build_incremental(self, cur: Any, m: CompiledModel, version: int,
                            rel: str, atomic: bool) -> tuple[int | None, list[Write]]:
-        from .incremental import build_incremental, part_base
+        from .incremental import build_incremental
 
         plan, prev, manifest = self.incremental[m.name]
         return build_incremental(cur, m.name, version, rel, plan, prev,
                                  lambda a, b, inc: manifest.render_interval(m.name, a, b, inc),
-                                 m.config, self.lock, self.live_rows.get(m.name),
-                                 part_base(version) if atomic else None)
+                                 m.config, self.live_rows.get(m.name), atomic)
 
     def _save_profile(self, cur: Any, model: str, version: int) -> Write:
         """DuckDB's operator profile of the build query (shown in the docs site's run view)."""

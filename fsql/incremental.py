@@ -148,12 +148,13 @@ def live_layout(con: Any, model: str, version: int | None) -> tuple[int, list[An
 def build_incremental(cur: Any, model: str, version: int, rel: str, plan: IncrementalPlan,
                       prev: tuple[int, list[Any], list[datetime]] | None,
                       render: Callable[[datetime, datetime, bool], str], config: dict[str, Any],
-                      lock: Any, prev_rows: int | None = None, base: int | None = None
+                      prev_rows: int | None = None, atomic: bool = True
                       ) -> tuple[int | None, list[tuple[str, list[Any]]]]:
     """Insert the new parts and create the version view ``rel``. Returns the version's row
     count when it follows from the inserts (None: count it) and the statement recording the
-    parts (run it in the transaction that records the version). Part ids are ``base`` + 1,
-    2, ... (see :func:`part_base`), or without ``base`` one more than the table's highest."""
+    parts (run it in the transaction that records the version). Part ids are
+    ``part_base(version)`` + 1, 2, ...; ``atomic=False`` (the inserts commit on their own)
+    first deletes rows a killed earlier attempt with the same version number left."""
     gen = _generation(cur, model, plan, prev)
     table = f'"{PARTS_SCHEMA}"."{model}__g{gen}"'
     segments: list[Any] = [] if plan.full or prev is None else [list(s) for s in prev[1]]
@@ -161,13 +162,12 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
     # appending to the live generation: its table exists (it holds the previous parts)
     exists = bool(segments) or _exists(cur, f"{model}__g{gen}")
     rows: int | None = 0 if not segments else prev_rows
-    for a, b in plan.ranges:
-        if base is not None:
-            base += 1
-            part = base
-        else:
-            with lock:  # part ids are unique per model
-                part = _next_part(cur, table, exists)
+    base = part_base(version)
+    if exists and not atomic:
+        cur.execute(f"delete from {table} where __fsql_part > {base} and __fsql_part < "
+                    f"{part_base(version + 1)}")
+    for k, (a, b) in enumerate(plan.ranges, start=1):
+        part = base + k
         sql = render(a, b, bool(segments) or exists)
         rng = [_fmt(a), _fmt(b)]
         older = [seg for seg in segments if _may_hold(seg, rng)]
@@ -194,9 +194,9 @@ def build_incremental(cur: Any, model: str, version: int, rel: str, plan: Increm
 def part_base(version: int) -> int:
     """Part ids of ``version`` are ``part_base(version) + 1, + 2, ...``: increasing with the
     version (a merge keeps the newest part's row) and above every id that older layouts gave
-    out by counting (1, 2, ...). Only safe when the parts are written in the transaction that
-    records the version: a version number a killed run used is used again, but its rows were
-    never committed.
+    out by counting (1, 2, ...). A version number a killed run used is used again: its rows
+    were never committed (one transaction), or the retry deletes them first (two-step build).
+    The version in the id also lets a version's part filter use ranges (:func:`part_filter`).
 
     >>> part_base(3)
     3145728
@@ -238,16 +238,48 @@ def _exists(cur: Any, name: str) -> bool:
                             "table_name = ?", [PARTS_SCHEMA, name]).fetchall())
 
 
-def _next_part(cur: Any, table: str, exists: bool) -> int:
-    if not exists:
-        return 1
-    row = cur.execute(f"select max(__fsql_part) from {table}").fetchone()
-    return int(row[0] or 0) + 1
+def part_filter(segments: Sequence[Any]) -> list[str]:
+    """SQL conditions true exactly for the rows of the whole (unexcluded) parts in
+    ``segments``, whatever other parts the table holds — as ranges where they can be, so a
+    version's view does not grow with its history (DuckDB parses every view when it opens a
+    database: 365 views listing 365-730 ids each made opening ~6x slower).
+
+    A version's parts all appear in every later layout of its line (layouts are copied
+    forward, only gaining exclusions), so a run of consecutive version numbers whose parts are
+    all whole is one range of ids; ids older layouts handed out by counting form ranges where
+    they are consecutive.
+
+    >>> parts = [[part_base(v) + 1, []] for v in (1, 2, 3, 5)] + [[7, []], [8, []]]
+    >>> for cond in part_filter(parts):
+    ...     print(cond)
+    __fsql_part between 7 and 8
+    __fsql_part between 1048576 and 4194303
+    __fsql_part in (5242881)
+    """
+    whole = sorted(int(p) for p, excluded, *_ in segments if not excluded)
+    partial = {int(p) >> 20 for p, excluded, *_ in segments if excluded}
+    counted = [p for p in whole if p < part_base(1)]
+    versions = sorted({p >> 20 for p in whole if p >= part_base(1)} - partial)
+    spans = [(r[0], r[-1]) for r in _consecutive(counted) if len(r) > 1]
+    spans += [(part_base(r[0]), part_base(r[-1] + 1) - 1) for r in _consecutive(versions)
+              if len(r) > 1 or len([p for p in whole if p >> 20 == r[0]]) > 1]
+    singles = [p for p in whole if not any(lo <= p <= hi for lo, hi in spans)]
+    conds = [f"__fsql_part between {lo} and {hi}" for lo, hi in spans]
+    return conds + ([f"__fsql_part in ({', '.join(map(str, singles))})"] if singles else [])
+
+
+def _consecutive(xs: Sequence[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for x in xs:
+        if out and out[-1][-1] + 1 == x:
+            out[-1].append(x)
+        else:
+            out.append([x])
+    return out
 
 
 def _view_sql(table: str, segments: list[Any], time_col: str, config: dict[str, Any]) -> str:
-    whole = [str(int(part)) for part, excluded, *_ in segments if not excluded]
-    conds = [f"__fsql_part in ({', '.join(whole)})"] if whole else []
+    conds = part_filter(segments)
     for part, excluded, *_ in segments:
         if excluded:
             outside = " and ".join(f"not ({_in_range(time_col, [a, b])})" for a, b in excluded)

@@ -128,8 +128,8 @@ def test_daily_appends_keep_the_view_flat_and_count_rows_without_scanning(make_p
                                   "model = 'daily' and version = 4")[0][0])
     assert [s[1] for s in segments] == [[], [], [], []]
     view = q(root, "select sql from duckdb_views() where view_name = 'daily__v4'")[0][0]
-    ids = ", ".join(str(part_base(v) + 1) for v in (1, 2, 3, 4))  # one part per version
-    assert f"__fsql_part IN ({ids})" in view.replace("in (", "IN (")
+    # one part per version, versions 1-4 consecutive: one range, however long the history
+    assert f"(__fsql_part BETWEEN {part_base(1)} AND {part_base(5) - 1})" in view
     assert _version_rows(root, 4) == q(root, "select count(*) from main.daily")[0][0] == 16
     files = {**FILES, "models/daily.sql": FILES["models/daily.sql"].replace(
         "end=var('end', '2026-01-06')", "end=var('end', '2026-01-06'), lookback=2")}
@@ -272,3 +272,63 @@ def test_death_between_append_and_publish_leaves_no_rows_behind(make_project):
     res = fsql.Project(root, vars={"end": "2026-01-03", "n": 40}).run()
     assert res.exit_code == 0 and res.results[0].version == 2
     assert q(root, "select count(*), count(distinct x) from main.inc") == [(20, 20)]
+
+
+def test_a_failed_version_s_parts_stay_out_of_later_views(make_project):
+    """Part ids carry their version number, so a version's view is ranges of versions; a
+    failed version's parts (kept in the shared table for inspection) break the range."""
+    root = make_project(FILES)
+    assert fsql.Project(root).run().exit_code == 0  # v1: 5 days
+    assert fsql.Project(root, vars={"end": "2026-01-07"}).run().exit_code == 0  # v2
+    (root / "models" / "daily.yml").write_text(
+        "models:\n  - name: daily\n    columns:\n      - name: v\n        expectations:\n"
+        "          - expect_column_values_to_be_null: {mostly: 1.0}\n")
+    res = fsql.Project(root, vars={"end": "2026-01-08"}).run()  # v3: v is never null
+    assert res.results[0].status == "failed"
+    (root / "models" / "daily.yml").unlink()
+    for end in ("2026-01-08", "2026-01-09"):  # v4, v5
+        assert fsql.Project(root, vars={"end": end}).run().exit_code == 0
+    assert q(root, "select count(*), count(distinct (day, user_id)) from main.daily") == [
+        (16, 16)]
+    assert q(root, "select count(*) from fsql_parts.daily__g1 where __fsql_part between "
+                   f"{part_base(3)} and {part_base(4) - 1}") == [(2,)]  # v3's part, kept
+    view = q(root, "select sql from duckdb_views() where view_name = 'daily__v5'")[0][0]
+    assert f"BETWEEN {part_base(1)} AND {part_base(3) - 1}" in view
+    assert f"BETWEEN {part_base(4)} AND {part_base(6) - 1}" in view
+
+
+DIE_IN_TWO_STEP_PUBLISH = """
+import os, sys
+import fsql
+from fsql.state import StateStore
+
+one_transaction = StateStore.publish_many
+
+def publish_many(self, items, open_transaction=False, supersede=True):
+    if not open_transaction:  # the two-step build's publish: its rows are committed already
+        os._exit(9)
+    return one_transaction(self, items, open_transaction, supersede)
+
+StateStore.publish_many = publish_many
+fsql.Project(sys.argv[1], vars={"end": sys.argv[2]}).run()
+"""
+
+
+def test_two_step_retry_deletes_what_a_killed_attempt_left(make_project):
+    """The two-step build (after a check's SQL aborted the one transaction) commits its rows
+    before the publish; if the process dies in between, the retry — same version number,
+    same part ids — first deletes them, so nothing is doubled."""
+    import subprocess
+    import sys
+
+    root = make_project(_with_check("warn"))
+    assert fsql.Project(root).run().exit_code == 0  # v1, two-step (the check's SQL fails)
+    proc = subprocess.run([sys.executable, "-c", DIE_IN_TWO_STEP_PUBLISH, str(root),
+                           "2026-01-07"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    assert q(root, "select count(*) from fsql_parts.daily__g1") == [(12,)]  # 2 left behind
+    res = fsql.Project(root, vars={"end": "2026-01-07"}).run()
+    assert res.exit_code == 0 and res.results[0].version == 2
+    assert q(root, "select count(*), count(distinct (day, user_id)) from main.daily") == [
+        (12, 12)]
+    assert q(root, "select count(*) from fsql_parts.daily__g1") == [(12,)]
