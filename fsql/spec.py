@@ -171,7 +171,9 @@ def default_threads() -> int:
     DuckDB query already uses every core; more concurrent models only add memory)."""
     import os
 
-    return max(1, min(4, os.cpu_count() or 1))
+    # the CPUs this process may run on (a container's limit), not the host's count
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cpus or 1))
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,14 @@ def test_bad_selectors(bad, hint):
     with pytest.raises(SelectorError) as info:
         GRAPH.select([bad])
     assert hint in (info.value.hint or "")
+
+
+def test_default_threads_is_the_usable_cpu_count_at_most_4(monkeypatch):
+    import os
+
+    from fsql.spec import default_threads
+
+    for cpus, want in ((1, 1), (2, 2), (3, 3), (16, 4)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cpus: set(range(n)),
+                            raising=False)
+        assert default_threads() == want
