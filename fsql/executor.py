@@ -19,6 +19,7 @@ from . import engine
 from .compiler import CompiledModel
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
+from .renderer import version_relation
 from .state import LiveVersion, NewVersion, Publish, StateStore, Write, supersede_sql
 from .validator import Validate, check_error
 
@@ -192,59 +193,64 @@ class _Run:
 
     def _attempt(self, m: CompiledModel, step: PlanStep, new: NewVersion,
                  atomic: bool) -> ModelResult | _Ready | None:
+        """Build, audit and (``atomic``) publish ``new``; None when a check's query aborted
+        the one transaction (the caller retries the two-step way)."""
         cur = self.con.cursor()
-        thread = threading.current_thread().name
         t0 = time.perf_counter()
         if atomic:
             cur.execute("begin transaction")
+        built = self._write_or_error(cur, m, step, new, atomic, t0)
+        if isinstance(built, ModelResult):
+            return built
+        rows, writes, columns = built
+        prev = self.live.get(m.name)
+        v = self.validate(cur, m, new.relation, columns,
+                          version_relation(m.name, prev) if prev else None, rows)
+        dur, state = time.perf_counter() - t0, StateStore(cur)
+        if not v.passed:
+            res = self._failed(m, step, new, rows, v.checks, dur)
+            ok = _record(cur, atomic, lambda: state.fail_version(
+                new, res.message or "", v.checks, row_count=rows, columns=columns,
+                duration_s=dur, writes=writes + v.writes, open_transaction=atomic))
+            return res if ok else None
+        # the run holds the write lock: a model it knows no live version of has none
+        ready = _Ready(ModelResult(m.name, "success", new.version, dur, rows, None,
+                                   checks=tuple(v.checks), thread=_thread(),
+                                   reason=step.reason),
+                       Publish(new, rows, columns, v.checks, dur, writes + v.writes,
+                               pinned=m.name in self.pins, has_live=prev is not None), t0)
+        if not atomic:
+            return ready  # the scheduler publishes it (see publish)
+        ok = _record(cur, True, lambda: state.publish_many([ready.publish], open_transaction=True,
+                                                           supersede=False))
+        return self._published(ready) if ok else None
+
+    def _write_or_error(self, cur: Any, m: CompiledModel, step: PlanStep, new: NewVersion,
+                        atomic: bool, t0: float
+                        ) -> tuple[int | None, list[Write], list[tuple[str, str]]] | ModelResult:
+        """(rows, statements for the publish, columns), or the error result of a SQL error
+        (recorded as a failed version)."""
         try:
             rows, writes = self._write(cur, m, new, atomic)
-            columns = self._appended_columns(m) or engine.describe(cur, new.relation)
+            return rows, writes, self._appended_columns(m) or engine.describe(cur, new.relation)
         except engine.DuckDBError as e:
             if atomic:
                 cur.execute("rollback")
             err = self._map_error(m, e)
             StateStore(cur).fail_version(new, err.format())
             return ModelResult(m.name, "error", new.version, time.perf_counter() - t0, None,
-                               err.message, err, thread=thread, reason=step.reason)
-        prev = self.live.get(m.name)
-        prev_rel = f'"fsql_versions"."{m.name}__v{prev}"' if prev else None
-        v = self.validate(cur, m, new.relation, columns, prev_rel, rows)
-        dur = time.perf_counter() - t0
-        state = StateStore(cur)
-        if not v.passed:
-            bad = [c for c in v.checks
-                   if not c.get("success") and c.get("severity", "error") == "error"]
-            msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
-            errs = [check_error(m.name, c) for c in bad]
-            try:
-                state.fail_version(new, msg, v.checks, row_count=rows, columns=columns,
-                                   duration_s=dur, writes=writes + v.writes,
-                                   open_transaction=atomic)
-                if atomic:
-                    cur.execute("commit")
-            except engine.DuckDBError:
-                if not atomic:
-                    raise
-                cur.execute("rollback")  # a check's query aborted the transaction
-                return None
-            return ModelResult(m.name, "failed", new.version, dur, rows, msg,
-                               errs[0] if len(errs) == 1 else ErrorGroup(errs),
-                               checks=tuple(v.checks), thread=thread, reason=step.reason)
-        # the run holds the write lock: a model it knows no live version of has none
-        ready = _Ready(ModelResult(m.name, "success", new.version, dur, rows, None,
-                                   checks=tuple(v.checks), thread=thread, reason=step.reason),
-                       Publish(new, rows, columns, v.checks, dur, writes + v.writes,
-                               pinned=m.name in self.pins, has_live=prev is not None), t0)
-        if not atomic:
-            return ready
-        try:
-            state.publish_many([ready.publish], open_transaction=True, supersede=False)
-            cur.execute("commit")
-        except engine.DuckDBError:
-            cur.execute("rollback")  # a check's query aborted it, or the publish failed
-            return None
-        return self._published(ready)
+                               err.message, err, thread=_thread(), reason=step.reason)
+
+    @staticmethod
+    def _failed(m: CompiledModel, step: PlanStep, new: NewVersion, rows: int | None,
+                checks: list[dict[str, Any]], dur: float) -> ModelResult:
+        """The result of a version whose error-severity checks failed."""
+        bad = [c for c in checks if not c.get("success") and c.get("severity", "error") == "error"]
+        msg = "; ".join(c.get("message") or c.get("id", "") for c in bad)
+        errs = [check_error(m.name, c) for c in bad]
+        return ModelResult(m.name, "failed", new.version, dur, rows, msg,
+                           errs[0] if len(errs) == 1 else ErrorGroup(errs),
+                           checks=tuple(checks), thread=_thread(), reason=step.reason)
 
     def _appended_columns(self, m: CompiledModel) -> list[tuple[str, str]] | None:
         """An append to the live version's parts table keeps that table's columns (a new
@@ -309,6 +315,26 @@ class _Run:
         return ExecutionError(f"{first}", path=m.path, line=line, col=col if line else None,
                               model=m.name, expected="SQL that DuckDB can run against the "
                               "inputs", hint=hint)
+
+
+def _thread() -> str:
+    return threading.current_thread().name
+
+
+def _record(cur: Any, atomic: bool, write: Callable[[], None]) -> bool:
+    """Run ``write`` (inside the open transaction when ``atomic``, then commit). False: a
+    check's query had aborted that transaction (DuckDB then refuses every statement), so it
+    is rolled back. Outside a transaction an error propagates."""
+    try:
+        write()
+        if atomic:
+            cur.execute("commit")
+    except engine.DuckDBError:
+        if not atomic:
+            raise
+        cur.execute("rollback")
+        return False
+    return True
 
 
 def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, run_id: str,
