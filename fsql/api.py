@@ -243,16 +243,15 @@ class Project:
 
     def _execute(self, con: Any, manifest: Manifest, plan: Plan, run_id: str, live: Any,
                  threads: int | None, fail_fast: bool, reporter: Any,
-                 cleaned: tuple[str, ...], profile: bool = False,
-                 incremental: Any = None, pins: Any = None,
-                 numbers: dict[str, int] | None = None) -> RunResult:
+                 cleaned: tuple[str, ...], profile: bool,
+                 incremental: Any, pins: Any, numbers: dict[str, int] | None) -> RunResult:
         state = StateStore(con)
         state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
                         __version__)
         try:
             result = execute_plan(
                 con, manifest.models, plan, run_id=run_id,
-                live=live, pinned=state.pins() if pins is None else pins, numbers=numbers,
+                live=live, pinned=pins, numbers=numbers,
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=(threads or self._threads or self.spec.profile.threads
                          or default_threads()),

@@ -80,10 +80,6 @@ class _Ready:
     publish: Publish
     t0: float
 
-    @property
-    def model(self) -> str:
-        return self.result.model
-
 
 class _Run:
     """Mutable bookkeeping of one execution (kept private; results are frozen)."""

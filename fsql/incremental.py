@@ -13,6 +13,7 @@ exactly their parts. A change of the model's SQL starts a new generation (a full
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -259,10 +260,11 @@ def part_filter(segments: Sequence[Any]) -> list[str]:
     whole = sorted(int(p) for p, excluded, *_ in segments if not excluded)
     partial = {int(p) >> 20 for p, excluded, *_ in segments if excluded}
     counted = [p for p in whole if p < part_base(1)]
-    versions = sorted({p >> 20 for p in whole if p >= part_base(1)} - partial)
+    per_version = Counter(p >> 20 for p in whole if p >= part_base(1))
+    versions = sorted(set(per_version) - partial)
     spans = [(r[0], r[-1]) for r in _consecutive(counted) if len(r) > 1]
     spans += [(part_base(r[0]), part_base(r[-1] + 1) - 1) for r in _consecutive(versions)
-              if len(r) > 1 or len([p for p in whole if p >> 20 == r[0]]) > 1]
+              if len(r) > 1 or per_version[r[0]] > 1]
     singles = [p for p in whole if not any(lo <= p <= hi for lo, hi in spans)]
     conds = [f"__fsql_part between {lo} and {hi}" for lo, hi in spans]
     return conds + ([f"__fsql_part in ({', '.join(map(str, singles))})"] if singles else [])

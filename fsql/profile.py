@@ -421,11 +421,11 @@ def _run_scan(con: Any, relation: str, cols: list[_Col], exact: bool,
     # DuckDB keeps no min/max statistics it can answer BOOLEAN aggregates from, and one
     # aggregate it cannot answer so makes the whole query scan
     kinds = [c.kind for c, (_, es) in zip(cols, parts, strict=True) for _ in es]
-    slow = [i for i, e in enumerate(flat)
-            if kinds[i] == "boolean" or any(s in e for s in _NOT_FROM_STATS)]
+    slow = {i for i, e in enumerate(flat)
+            if kinds[i] == "boolean" or any(s in e for s in _NOT_FROM_STATS)}
     groups = [list(range(len(flat)))]
     if split and slow and len(slow) < len(flat):
-        groups = [[i for i in range(len(flat)) if i not in set(slow)], slow]
+        groups = [[i for i in groups[0] if i not in slow], sorted(slow)]
     row: list[Any] = [None] * len(flat)
     for idx in groups:
         sql = "SELECT " + ",\n  ".join(flat[i] for i in idx) + f"\nFROM {relation}"

@@ -191,6 +191,7 @@ class StateStore:
         self.con = con
         self._catalog: list[tuple[str, str, str]] | None = None
         self.numbers: dict[str, int] | None = None  # highest version per model, once read
+        self.cleaned = False  # clean_leftovers ran: no duplicate 'live' rows on disk
         self._pins: dict[str, tuple[int, str]] | None = None
         self._sources: dict[str, str] | None = None
 
@@ -228,7 +229,7 @@ class StateStore:
     # -- reads ------------------------------------------------------------------------------
     def live(self) -> dict[str, LiveVersion]:
         # after clean_leftovers (a writer) the rows on disk are normalized: no window needed
-        src = f"{META}.versions" if self.numbers is not None else VERSIONS
+        src = f"{META}.versions" if self.cleaned else VERSIONS
         rows = self.con.execute(
             f"select model, version, fingerprint, own_hash, input_versions, columns, row_count "
             f"from {src} where status = 'live'").fetchall()
@@ -431,6 +432,7 @@ class StateStore:
             self.con.execute(f"update {META}.versions v set status = 'superseded' from "
                              f"{VERSIONS} n where n.model = v.model and n.version = v.version "
                              f"and v.status = 'live' and n.status = 'superseded'")
+        self.cleaned = True
         known = {(m, int(v)) for m, v, _ in rows}
         self.numbers = {}
         for m, v in known:

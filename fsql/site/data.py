@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -242,10 +242,13 @@ def _ts(v: Any) -> str:
     return str(v)
 
 
-def _select(con: Any, table: str, wanted: list[str], tail: str = "") -> list[dict[str, Any]]:
+def _select(con: Any, table: str, wanted: list[str], tail: str = "",
+            source: str | None = None) -> list[dict[str, Any]]:
+    """``wanted`` columns of ``fsql_meta.<table>`` (or of ``source``, a query over it); NULL
+    for a column an older store lacks."""
     have = _cols(con, table)
     exprs = [c if c in have else f"null as {c}" for c in wanted]
-    cur = con.execute(f"select {', '.join(exprs)} from fsql_meta.{table} {tail}")
+    cur = con.execute(f"select {', '.join(exprs)} from {source or 'fsql_meta.' + table} {tail}")
     return [dict(zip(wanted, r, strict=True)) for r in cur.fetchall()]
 
 
@@ -255,9 +258,11 @@ _VERSION_COLS = ["model", "version", "status", "row_count", "created_at", "publi
 
 
 def _versions(con: Any) -> dict[str, tuple[Version, ...]]:
+    from ..state import VERSIONS  # one 'live' row per model, as every reader sees it
+
     rows = _select(con, "versions", _VERSION_COLS,
                    f"qualify row_number() over (partition by model order by version desc) "
-                   f"<= {MAX_VERSIONS} order by model, version")
+                   f"<= {MAX_VERSIONS} order by model, version", source=VERSIONS)
     out: dict[str, list[Version]] = {}
     for r in rows:
         checks = _json(r["checks"], [])
@@ -273,18 +278,7 @@ def _versions(con: Any) -> dict[str, tuple[Version, ...]]:
                           and len(c) >= 2),
             input_versions=_json(r["input_versions"], {}) or {},
             compiled_sql=str(r["compiled_sql"] or ""), message=str(r["message"] or "")))
-    return {k: _one_live(v) for k, v in out.items()}
-
-
-def _one_live(vs: list[Version]) -> tuple[Version, ...]:
-    """A run killed before its end can leave two 'live' rows: the one published last is
-    live (see fsql.state.VERSIONS)."""
-    live = [v for v in vs if v.status == "live"]
-    if len(live) < 2:
-        return tuple(vs)
-    keep = max(live, key=lambda v: (v.published_at or "", v.version))  # ISO text sorts
-    return tuple(replace(v, status="superseded") if v.status == "live" and v is not keep else v
-                 for v in vs)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _runs(con: Any, tables: set[str]) -> tuple[tuple[Run, ...], dict[str, tuple[ModelRun, ...]]]:
