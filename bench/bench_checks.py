@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fsql import engine  # noqa: E402
+from fsql.engines import duckdb as engine  # noqa: E402
 from fsql.expectations import parse_expectation, run_suite  # noqa: E402
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fsql.engine import connect  # noqa: E402
+from fsql.engines.duckdb import connect  # noqa: E402
 from fsql.expectations import parse_expectation, run_suite  # noqa: E402
 
 SUITE: list[tuple[Any, str | None]] = [

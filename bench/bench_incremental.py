@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import fsql  # noqa: E402
-from fsql import engine  # noqa: E402
+from fsql.engines import duckdb as engine  # noqa: E402
 
 MODEL = """{{ config(materialized='incremental', time_column='day', batch_size='1 day',
           start='2025-01-01', end=var('end')) }}

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fsql  # noqa: E402
-from fsql import engine  # noqa: E402
+from fsql.engines import duckdb as engine  # noqa: E402
 
 
 def frame(rows: int):  # type: ignore[no-untyped-def]

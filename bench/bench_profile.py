@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fsql.engine import connect  # noqa: E402
+from fsql.engines.duckdb import connect  # noqa: E402
 from fsql.profile import profile_relation, store_profile  # noqa: E402
 from fsql.profile_drift import drift, store_drift  # noqa: E402
 

@@ -46,7 +46,7 @@ FEAST_REF = {("fs_1e6", 10_000): 0.38, ("fs_1e6", 100_000): 1.1, ("fs_1e7", 10_0
 def generate() -> None:
     """Create the feature tables (ordered by event time, as appended daily)."""
     sys.path.insert(0, str(ROOT))
-    from fsql.engine import connect
+    from fsql.engines.duckdb import connect
 
     OUT.mkdir(parents=True, exist_ok=True)
     con = connect(DB)
@@ -143,7 +143,7 @@ def run_one(method: str, table: str, n: int, runs: int) -> dict:
     import numpy as np
     import pyarrow as pa
 
-    from fsql.engine import connect
+    from fsql.engines.duckdb import connect
     from fsql.retrieval import FeatureView, entity_fingerprint, get_training_set
 
     con = connect(DB, read_only=True)

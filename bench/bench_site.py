@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gen_project  # noqa: E402
 
-from fsql.engine import connect  # noqa: E402
+from fsql.engines.duckdb import connect  # noqa: E402
 from fsql.site import generate_site, load_site_data  # noqa: E402
 
 N_VERSIONS, N_RUNS, THREADS = 3, 5, 4

@@ -20,9 +20,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import __version__, engine
+from . import __version__
 from .compiler import CompiledModel, source_sql
 from .drift_checks import profile_and_drift, profiles_at_build
+from .engines import duckdb as engine
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model

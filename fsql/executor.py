@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from . import engine
 from .compiler import CompiledModel
+from .engines import duckdb as engine
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
 from .renderer import version_relation

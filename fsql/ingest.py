@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from . import engine
+from .engines import duckdb as engine
 from .errors import ConfigError, IngestError, did_you_mean
 from .featureset import arrow_to_duckdb_type
 from .lock import WriteLock

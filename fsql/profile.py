@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from .engine import quote_ident
+from .engines.duckdb import quote_ident
 
 __all__ = [
     "ColumnStats", "TableProfile", "profile_relation", "STATS_DDL", "store_profile",

@@ -1,7 +1,7 @@
 """Point-in-time training sets: entity data + pinned feature-set versions -> one table.
 
 >>> import pandas as pd
->>> from fsql.engine import connect
+>>> from fsql.engines.duckdb import connect
 >>> con = connect()
 >>> _ = con.execute("CREATE TABLE fv AS SELECT 1 AS user_id, DATE '2024-01-01' AS ts, 2.5 AS v")
 >>> _ = con.execute("ALTER TABLE fv ALTER v TYPE DOUBLE")
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fsql.engine import Connection, DuckDBError, quote_ident, register_frame
+from fsql.engines.duckdb import Connection, DuckDBError, quote_ident, register_frame
 from fsql.errors import ConfigError, ExecutionError, did_you_mean
 from fsql.retrieval_sql import (
     ROW_INDEX,

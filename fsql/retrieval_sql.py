@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fsql.engine import quote_ident
+from fsql.engines.duckdb import quote_ident
 from fsql.errors import ConfigError, did_you_mean
 
 __all__ = [

@@ -307,7 +307,7 @@ def _typed(con: Any, m: ModelSpec, layout: Layout | None,
            df: Mapping[str, Sequence[Any]]) -> list[tuple[str, str]]:
     """Create table ``batch`` on ``con`` holding ``df`` cast to the feature set's types;
     ConfigError naming the column and row when a value does not convert."""
-    from .engine import DuckDBError, describe, quote_ident, register_frame
+    from .engines.duckdb import DuckDBError, describe, quote_ident, register_frame
 
     table = _arrow_batch(m, layout, df)
     types = _batch_types(m, layout)
@@ -353,7 +353,7 @@ class PushValidator:
         self.online = online
 
     def __call__(self, name: str, df: Mapping[str, Sequence[Any]]) -> list[str]:
-        from .engine import connect
+        from .engines.duckdb import connect
         from .expectations import REGISTRY, run_suite
 
         m = self.spec.model(name)
@@ -385,7 +385,7 @@ class OfflineWriter:
         self.online = online
 
     def __call__(self, name: str, df: Mapping[str, Sequence[Any]]) -> int:
-        from .engine import arrow_table, connect
+        from .engines.duckdb import arrow_table, connect
         from .online.server import HTTPError
 
         m = self.spec.model(name)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import engine
 from .api import Project
 from .compiler import CompiledModel, parse_ttl
+from .engines import duckdb as engine
 from .errors import ConfigError, FsqlError, did_you_mean
 from .featureset import FeatureSet
 from .renderer import version_relation

@@ -125,7 +125,7 @@ def _target(project: Any, con: Any, name: str, version: int | None) -> tuple[int
 
 def _test_one(project: Any, con: Any, name: str, target: tuple[int | None, str], engine: str,
               result_format: str) -> ModelTest:
-    from .engine import describe
+    from .engines.duckdb import describe
     from .validator import expectation_check
 
     version, rel = target

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import engine
 from .compiler import CompiledModel
+from .engines import duckdb as engine
 from .errors import ExecutionError, did_you_mean
 from .spec import ColumnSpec
 

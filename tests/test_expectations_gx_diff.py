@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
-
 import great_expectations as gx  # the gx extra: .ci/run installs it, so this never skips
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

@@ -257,7 +257,7 @@ def test_column_stats_dict_round_trip() -> None:
 
 
 def test_high_cardinality_strings_are_counted_on_the_sample():
-    from fsql.engine import connect
+    from fsql.engines.duckdb import connect
     from fsql.profile import profile_relation
 
     con = connect()

@@ -22,7 +22,7 @@ def test_all_is_sorted_and_pinned():
 
 
 @pytest.mark.parametrize("module", ["fsql.errors", "fsql.graph", "fsql.compiler", "fsql.yamlio",
-                                    "fsql.failures", "fsql.featureset", "fsql.engine",
+                                    "fsql.failures", "fsql.featureset", "fsql.engines.duckdb",
                                     "fsql.retrieval_sql", "fsql.expectations"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))

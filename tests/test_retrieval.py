@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fsql.engine import connect, quote_ident
+from fsql.engines.duckdb import connect, quote_ident
 from fsql.errors import ConfigError
 from fsql.retrieval import FeatureView, TrainingSet, get_training_set, parse_feature_refs
 from fsql.retrieval_sql import training_set_sql

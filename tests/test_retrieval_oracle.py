@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fsql.engine import connect, quote_ident
+from fsql.engines.duckdb import connect, quote_ident
 from fsql.retrieval import FeatureView, get_training_set, parse_feature_refs
 
 ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"

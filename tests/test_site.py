@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import fsql
-from fsql.engine import connect
+from fsql.engines.duckdb import connect
 from fsql.site import SiteData, generate_site, load_site_data
 from fsql.site.charts import profile_html, profile_roots
 from fsql.site.data import Column, ModelInfo

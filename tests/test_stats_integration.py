@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-import fsql
 from conftest import query_db, run_cli
+
+import fsql
 
 FILES = {
     "models/m.sql": "{{ config(materialized='table') }}\n"

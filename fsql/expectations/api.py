@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fsql.engine import DuckDBError, quote_ident
+from fsql.engines.duckdb import DuckDBError, quote_ident
 from fsql.errors import ConfigError
 
 from .checks_agg import AGG_CHECKS, rows_check
@@ -189,7 +189,7 @@ def validate(
             "model names need a project: use fsql.Project(dir).validate(...)",
             expected="a pandas DataFrame or an Arrow table",
         )
-    from fsql.engine import connect, register_frame
+    from fsql.engines.duckdb import connect, register_frame
 
     specs = [parse_expectation(raw) for raw in expectations]
     con = connect()

@@ -7,7 +7,7 @@ import math
 from collections.abc import Generator, Iterable
 from typing import Any
 
-from fsql.engine import quote_ident
+from fsql.engines.duckdb import quote_ident
 
 from . import stats
 from .checks_map import Check, Gen, in_list, run_map, value_set_members

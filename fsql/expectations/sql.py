@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from fsql.engine import DuckDBError, quote_ident
+from fsql.engines.duckdb import DuckDBError, quote_ident
 
 __all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN"]
 

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from itertools import chain
 from typing import Any
 
-from fsql.engine import Connection, DuckDBError, quote_ident
+from fsql.engines.duckdb import Connection, DuckDBError, quote_ident
 from fsql.errors import ConfigError, ExecutionError, did_you_mean
 from fsql.online.base import (
     FeatureSetStatus,

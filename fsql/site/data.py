@@ -1,8 +1,9 @@
 """What the docs site shows: the manifest plus the state tables, read once into frozen dataclasses.
 
 ``load_site_data(manifest, con)`` is the only function that touches DuckDB (through a read-only
-connection opened by ``fsql.engine.connect``). Every state table is optional: a project that was
-never run, or a store without statistics/profiles yet, still gives a complete (emptier) site.
+connection opened by ``fsql.engines.duckdb.connect``). Every state table is optional: a
+project that was never run, or a store without statistics/profiles yet, still gives a complete
+(emptier) site.
 """
 
 from __future__ import annotations
@@ -372,7 +373,8 @@ def _profiles(con: Any, runs: tuple[Run, ...]) -> dict[str, tuple[str, dict[str,
 def load_site_data(manifest: Mapping[str, Any], con: Any | None) -> SiteData:
     """Read the manifest and the ``fsql_meta`` state tables (any of which may be missing).
 
-    ``con`` is a read-only connection (``fsql.engine.connect(path, read_only=True)``) or None
+    ``con`` is a read-only connection (``fsql.engines.duckdb.connect(path, read_only=True)``)
+    or None
     when the project has no database yet.
     """
     base = _from_manifest(manifest)
