@@ -32,7 +32,7 @@ from .lock import WriteLock
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
 from .project_cache import load_project
-from .spec import ProjectSpec, default_threads
+from .spec import ProfileSpec, ProjectSpec, default_threads
 from .state import StateStore, VersionRow, drop_any
 from .testing import TestRun, run_tests
 from .validator import (
@@ -75,20 +75,41 @@ class Project:
     """
 
     def __init__(self, path: str | Path = ".", *, vars: dict[str, Any] | None = None,
-                 threads: int | None = None, database: str | Path | None = None) -> None:
+                 threads: int | None = None, database: str | Path | None = None,
+                 target: str | None = None) -> None:
         self.root = Path(path).resolve()
         self.vars = dict(vars or {})
         self._threads = threads
         self._database = Path(database) if database else None
+        self.target_name = target or os.environ.get("FSQL_TARGET") or None
 
     # -- loading and compiling ----------------------------------------------------------------
     @cached_property
     def spec(self) -> ProjectSpec:
         return load_project(self.root)
 
+    @cached_property
+    def profile(self) -> ProfileSpec:
+        """The profile of the chosen target (``target=`` / ``--target`` / FSQL_TARGET)."""
+        name = self.target_name
+        if name is None:
+            return self.spec.profile
+        found = self.spec.targets.get(name)
+        if found is None:
+            known = sorted(self.spec.targets)
+            raise ConfigError(f"unknown target '{name}'",
+                              path=str(self.root / "fsql_project.yml"),
+                              expected="one of: " + (", ".join(known) or "(no targets declared)"),
+                              hint=did_you_mean(name, known)
+                              or "declare it under `targets:` in fsql_project.yml")
+        return found
+
     @property
     def database(self) -> Path:
-        return self._database or self.spec.database_path
+        if self._database:
+            return self._database
+        p = Path(self.profile.database)
+        return p if p.is_absolute() else self.root / p
 
     @property
     def target(self) -> Path:
@@ -254,7 +275,7 @@ class Project:
                 con, manifest.models, plan, run_id=run_id,
                 live=live, pinned=pins, numbers=numbers,
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
-                threads=(threads or self._threads or self.spec.profile.threads
+                threads=(threads or self._threads or self.profile.threads
                          or default_threads()),
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
                 cleaned=cleaned, profile=profile, wal=str(self.database) + ".wal",
@@ -312,7 +333,7 @@ class Project:
 
     # -- reading ------------------------------------------------------------------------------
     def _writer(self) -> Any:
-        return _Conn(self.database, read_only=False, memory_limit=self.spec.profile.memory_limit)
+        return _Conn(self.database, read_only=False, memory_limit=self.profile.memory_limit)
 
     def _reader(self, missing_ok: bool = False) -> Any:
         if not self.database.exists():
@@ -320,7 +341,7 @@ class Project:
                 return _Conn(None, read_only=True, memory_limit=None, none=True)
             raise ConfigError(f"no warehouse at {self.database}", path=str(self.database),
                               expected="a built project", hint="run `fsql run` first")
-        return _Conn(self.database, read_only=True, memory_limit=self.spec.profile.memory_limit)
+        return _Conn(self.database, read_only=True, memory_limit=self.profile.memory_limit)
 
     def ls(self) -> list[dict[str, Any]]:
         """Models with materialization, live version and last status."""

@@ -22,14 +22,16 @@ __all__ = ["cli", "main"]
 class Ctx:
     """Options shared by every command."""
 
-    def __init__(self, project_dir: str, debug: bool, quiet: bool, log_format: str) -> None:
+    def __init__(self, project_dir: str, debug: bool, quiet: bool, log_format: str,
+                 target: str | None = None) -> None:
         self.project_dir, self.debug, self.quiet, self.log_format = (project_dir, debug, quiet,
                                                                      log_format)
+        self.target = target
 
     def project(self, **kwargs: Any) -> Any:
         from .api import Project
 
-        return Project(self.project_dir, **kwargs)
+        return Project(self.project_dir, target=self.target, **kwargs)
 
     def echo(self, text: str = "", **style: Any) -> None:
         if not self.quiet and self.log_format == "text":
@@ -47,18 +49,22 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.version_option(__version__, "--version", prog_name="fsql")
 @click.option("--project-dir", default=".", show_default=True, envvar="FSQL_PROJECT_DIR",
               help="Folder holding fsql_project.yml.")
+@click.option("--target", "-t", default=None, envvar="FSQL_TARGET",
+              help="A target of fsql_project.yml's `targets:` (another database or engine, "
+                   "e.g. spark).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors and the summary line.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one JSON event per line (for CI logs).")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: str, debug: bool, quiet: bool, log_format: str) -> None:
+def cli(ctx: click.Context, project_dir: str, target: str | None, debug: bool, quiet: bool,
+        log_format: str) -> None:
     """fsql: a feature store that feels like dbt.
 
     Write features as Jinja SQL models with YAML metadata; fsql builds them in DuckDB as
     versioned feature tables, checks them before they go live, and serves them to ML.
     """
-    ctx.obj = Ctx(project_dir, debug, quiet, log_format)
+    ctx.obj = Ctx(project_dir, debug, quiet, log_format, target)
 
 
 def _vars(value: str | None) -> dict[str, Any]:
@@ -107,7 +113,7 @@ def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
     from .manifest import compile_project  # Project(...).compile() without importing DuckDB
 
     t0 = time.perf_counter()
-    manifest = compile_project(c.project_dir, _vars(vars_))
+    manifest = compile_project(c.project_dir, _vars(vars_), target=c.target)
     chosen = manifest.graph.select(list(select), list(exclude))
     c.echo(f"compiled {len(chosen)} models in {time.perf_counter() - t0:.2f}s -> target/")
 

@@ -22,6 +22,7 @@ from .spec import (
     RawExpectation,
     SeedSpec,
     SourceSpec,
+    SparkSpec,
 )
 from .yamlio import YamlDoc, load_file, validate
 
@@ -73,15 +74,45 @@ def load_project(root: str | Path) -> ProjectSpec:
                for k, s in sources.items()}
     ErrorGroup.raise_if(errors)
     assert project is not None
-    prof = project.profile
+    profile = _profile(project.profile)
     return ProjectSpec(
-        root=root, name=project.name, description=project.description,
-        profile=ProfileSpec(prof.database, prof.threads, prof.memory_limit),
+        root=root, name=project.name, description=project.description, profile=profile,
+        targets={n: _target(profile, n, t) for n, t in sorted(project.targets.items())},
         vars=dict(project.vars), models=models, sources=sources, entities=entities,
         seeds=_seeds(root), macros=_texts(root, "macros"),
         generic_expectations=generics,
         online_store=project.online_store,
     )
+
+
+def _profile(prof: Any) -> ProfileSpec:
+    return ProfileSpec(prof.database, prof.threads, prof.memory_limit, prof.engine,
+                       _spark(prof.spark) if prof.engine == "spark" else None)
+
+
+def _spark(yml: Any) -> SparkSpec:
+    if yml is None:
+        return SparkSpec()
+    return SparkSpec(yml.master, tuple(sorted((k, _conf_text(v)) for k, v in yml.conf.items())),
+                     yml.warehouse, yml.table_format, yml.database)
+
+
+def _conf_text(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _target(base: ProfileSpec, name: str, t: Any) -> ProfileSpec:
+    """``base`` with the keys ``t`` sets replaced. A target that moves to another engine
+    keeps its state in a file of its own (``<target>_state.duckdb``) unless it names one:
+    the versions of two engines must never share one state store."""
+    engine = t.engine or base.engine
+    database = t.database or (base.database if engine == base.engine
+                              else f"{name}_state.duckdb")
+    spark = None
+    if engine == "spark":
+        spark = _spark(t.spark) if t.spark is not None else (base.spark or SparkSpec())
+    return ProfileSpec(database, t.threads or base.threads, t.memory_limit or base.memory_limit,
+                       engine, spark, name)
 
 
 def _collect(pair: tuple[Any, list[ConfigError]] | None, errors: list[FsqlError]) -> Any:

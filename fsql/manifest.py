@@ -176,7 +176,8 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 
-def compile_project(root: str | Path, vars: dict[str, Any] | None = None) -> Manifest:
+def compile_project(root: str | Path, vars: dict[str, Any] | None = None, *,
+                    target: str | None = None) -> Manifest:
     """``fsql compile``: what ``fsql.Project(root, vars=vars).compile()`` does, without
     importing the build machinery (DuckDB, state) unless a model refs a version or an as_of
     (then the Project's own lookups run)."""
@@ -190,13 +191,13 @@ def compile_project(root: str | Path, vars: dict[str, Any] | None = None) -> Man
         if not found:
             from .api import Project
 
-            found.append(Project(root, vars=vars))
+            found.append(Project(root, vars=vars, target=target))
         return found[0]
 
-    target = root / "target"
+    out = root / "target"
     manifest = build_manifest(spec, vars, lambda m, a: project()._resolve_as_of(m, a),
-                              target / ".cache", lambda m: project()._versions_of(m), target)
-    manifest.write(target)
+                              out / ".cache", lambda m: project()._versions_of(m), out)
+    manifest.write(out)
     return manifest
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "ProjectSpec",
     "SeedSpec",
     "SourceSpec",
+    "SparkSpec",
 ]
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "feature_set", "incremental")
@@ -160,10 +161,24 @@ class SeedSpec:
 
 
 @dataclass(frozen=True)
+class SparkSpec:
+    """A Spark target's session and storage (see ``yamlspec.SparkYml``)."""
+
+    master: str = "local[2]"
+    conf: tuple[tuple[str, str], ...] = ()
+    warehouse: str = "spark-warehouse"
+    table_format: str = "parquet"
+    database: str | None = None
+
+
+@dataclass(frozen=True)
 class ProfileSpec:
     database: str = "warehouse.duckdb"
     threads: int | None = None  # None: default_threads()
     memory_limit: str | None = None
+    engine: str = "duckdb"  # duckdb | spark
+    spark: SparkSpec | None = None
+    target: str | None = None  # the name of the target this profile came from
 
 
 def default_threads() -> int:
@@ -192,6 +207,7 @@ class ProjectSpec:
     macros: tuple[tuple[str, str], ...]  # (relative path, text)
     generic_expectations: tuple[tuple[str, str], ...] = ()  # (relative path, text)
     online_store: dict[str, Any] | None = None
+    targets: dict[str, ProfileSpec] = field(default_factory=dict)  # --target NAME
     # fsql.project_cache's signature of the files this was read from ("" when not known)
     signature: str = field(default="", compare=False, repr=False)
 

@@ -214,7 +214,8 @@ class FeatureStore:
             else:
                 path.write_text(old, encoding="utf-8")
             raise
-        self.project = Project(self.project.root, vars=self.project.vars)
+        self.project = Project(self.project.root, vars=self.project.vars,
+                               target=self.project.target_name)
         return path
 
     def ingest(self, fs: FeatureSet | str, df: Any, *, mode: str = "append") -> int:
@@ -228,7 +229,8 @@ class FeatureStore:
         name = fs if isinstance(fs, str) else fs.name
         self.close()
         version = ingest_frame(self.project, name, df, mode=mode)
-        self.project = Project(self.project.root, vars=self.project.vars)
+        self.project = Project(self.project.root, vars=self.project.vars,
+                               target=self.project.target_name)
         return version
 
 

@@ -126,11 +126,13 @@ _DICT: tuple[str, Any] = ("dict", {})
 # "list[str]", a model name, or "list[<model>]" (tests/test_compile_fast.py checks it is
 # fsql.yamlspec, field by field)
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
-    "ProfileYml": {"database": ("str", "warehouse.duckdb"), "threads": ("threads", None),
-                   "memory_limit": ("str?", None)},
+    "ProfileYml": {"engine": ("=", "duckdb"), "database": ("str", "warehouse.duckdb"),
+                   "threads": ("threads", None), "memory_limit": ("str?", None),
+                   "spark": ("=", None)},
     "ProjectYml": {"name": ("str", _REQUIRED), "description": ("str", ""),
-                   "version": ("str|int?", None), "profile": ("ProfileYml", {}), "vars": _DICT,
-                   "models": _DICT, "seeds": _DICT, "online_store": ("dict?", None)},
+                   "version": ("str|int?", None), "profile": ("ProfileYml", {}),
+                   "targets": ("=", {}), "vars": _DICT, "models": _DICT, "seeds": _DICT,
+                   "online_store": ("dict?", None)},
     "ColumnYml": {"name": ("str", _REQUIRED), "type": ("str?", None), "description": ("str", ""),
                   "tags": ("list[str]", []), "expectations": _LIST, "tests": _LIST,
                   "meta": _DICT},
@@ -172,8 +174,10 @@ def _fast(model: str, value: Any) -> Any:
     for name, (kind, default, *attr) in fields.items():
         if name in value:
             v = _fast_value(kind, value[name])
+            v = default if kind == "=" and value[name] == default else v
         else:
-            v = _NO if default is _REQUIRED else _fast_value(kind, default)
+            v = _NO if default is _REQUIRED else (
+                default if kind == "=" else _fast_value(kind, default))
         if v is _NO:
             return None
         out[attr[0] if attr else name] = v
@@ -182,6 +186,8 @@ def _fast(model: str, value: Any) -> Any:
 
 def _fast_value(kind: str, v: Any) -> Any:
     t = type(v)
+    if kind == "=":  # only the default (e.g. the duckdb engine): anything else goes to pydantic
+        return _NO
     if kind in ("str", "str?", "int?", "str|int?", "bool"):
         ok = {"str": (str,), "str?": (str, type(None)), "int?": (int, type(None)),
               "str|int?": (str, int, type(None)), "bool": (bool,)}[kind]

@@ -5,7 +5,7 @@ docs/project-reference.md is generated from these classes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,8 @@ __all__ = [
     "SourceTableYml",
     "SourceYml",
     "SourcesFileYml",
+    "SparkYml",
+    "TargetYml",
 ]
 
 
@@ -30,13 +32,46 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+class SparkYml(_Strict):
+    """Where a Spark target runs (docs/spark.md)."""
+
+    master: str = Field(default="local[2]", description=(
+        "local[N], spark://host:7077, or a Spark Connect URL sc://host:15002."))
+    conf: dict[str, str | int | float | bool] = Field(
+        default={}, description="Spark configuration applied when the session starts.")
+    warehouse: str = Field(default="spark-warehouse", description=(
+        "Where version tables are written (a path relative to the project, or any URI "
+        "Spark can write: hdfs://, s3a://, ...)."))
+    table_format: Literal["parquet", "iceberg", "delta"] = Field(default="parquet", description=(
+        "Format of version tables; iceberg and delta need their jars on the cluster."))
+    database: str | None = Field(default=None, description=(
+        "Catalog database of the live views (default: the project's name); versions go to "
+        "<database>__versions, sources to <database>__<source>."))
+
+
 class ProfileYml(_Strict):
-    database: str = "warehouse.duckdb"
+    engine: Literal["duckdb", "spark"] = Field(default="duckdb", description=(
+        "Where models are built: duckdb (embedded, the default) or spark."))
+    database: str = Field(default="warehouse.duckdb", description=(
+        "The DuckDB file: the data and the state (fsql_meta) on duckdb; only the state on "
+        "spark."))
     threads: int | None = Field(
         default=None, ge=1, le=256,
         description="Models built at once (default: the CPU count, at most 4 — DuckDB already "
                     "runs each query on every core, so more only adds memory).")
     memory_limit: str | None = None
+    spark: SparkYml | None = None
+
+
+class TargetYml(_Strict):
+    """A named variant of the profile (``--target NAME``): keys given here replace the
+    profile's."""
+
+    engine: Literal["duckdb", "spark"] | None = None
+    database: str | None = None
+    threads: int | None = Field(default=None, ge=1, le=256)
+    memory_limit: str | None = None
+    spark: SparkYml | None = None
 
 
 class ProjectYml(_Strict):
@@ -44,6 +79,7 @@ class ProjectYml(_Strict):
     description: str = ""
     version: str | int | None = None
     profile: ProfileYml = ProfileYml()
+    targets: dict[str, TargetYml] = {}
     vars: dict[str, Any] = {}
     models: dict[str, Any] = {}
     seeds: dict[str, Any] = {}

@@ -45,14 +45,17 @@ def _kind(annotation: Any, field: Any) -> str:
 
 def test_fields_mirror_yamlspec() -> None:
     models = {n: getattr(yamlspec, n) for n in yamlspec.__all__}
-    assert set(FIELDS) == set(models)
+    # reached only through "=" fields (their default is all the fast path accepts)
+    pydantic_only = {"SparkYml", "TargetYml"}
+    assert set(FIELDS) == set(models) - pydantic_only
+    models = {n: m for n, m in models.items() if n not in pydantic_only}
     for name, model in models.items():
         fields = {(f.alias or n): (n, f) for n, f in model.model_fields.items()}
         assert set(FIELDS[name]) == set(fields), name
         for key, (kind, default, *attr) in FIELDS[name].items():
             attr_name, f = fields[key]
             assert (attr[0] if attr else key) == attr_name
-            assert kind == _kind(f.annotation, f), (name, key)
+            assert kind == "=" or kind == _kind(f.annotation, f), (name, key)
             if f.is_required():
                 assert default is yamlio._REQUIRED, (name, key)
             elif isinstance(f.default, BaseModel):
@@ -77,6 +80,10 @@ DOCS = [
                     "vars": {"a": 1, "b": [1, 2]}, "models": {"staging": {"+tags": ["x"]}},
                     "version": 2, "online_store": {"type": "sqlite"}}),
     ("ProjectYml", {"name": "p", "version": "1.0"}),
+    ("ProjectYml", {"name": "p", "profile": {"engine": "duckdb", "spark": None}, "targets": {}}),
+    ("ProjectYml", {"name": "p", "targets": {"s": {"engine": "spark",
+                                                   "spark": {"master": "local[1]"}}}}),
+    ("ProjectYml", {"name": "p", "profile": {"engine": "sparkk"}}),
     ("ProjectYml", {"name": "p", "version": 1.5}),
     ("ProjectYml", {"name": "p", "version": True}),
     ("ProjectYml", {"name": "p", "profile": {"threads": 0}}),
@@ -137,6 +144,8 @@ def test_fast_path_is_pydantic(model: str, data: Any) -> None:
 
 def test_fast_path_takes_every_valid_document() -> None:
     for model, data in DOCS:
+        if isinstance(data, dict) and data.get("targets"):
+            continue  # a target is left to pydantic (see yamlio "=" fields)
         valid = not yamlio.validate(getattr(yamlspec, model), YamlDoc("x.yml", data))[1]
         assert (yamlio._fast(model, data) is not None) == valid, (model, data)
 
