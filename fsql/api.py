@@ -32,6 +32,7 @@ from .lock import WriteLock
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
 from .project_cache import load_project
+from .renderer import version_relation
 from .spec import ProfileSpec, ProjectSpec, default_threads
 from .state import StateStore, VersionRow, drop_any
 from .testing import TestRun, run_tests
@@ -82,6 +83,7 @@ class Project:
         self._threads = threads
         self._database = Path(database) if database else None
         self.target_name = target or os.environ.get("FSQL_TARGET") or None
+        self._engine: Any = None  # a two-phase engine (Spark), opened on first use
 
     # -- loading and compiling ----------------------------------------------------------------
     @cached_property
@@ -194,11 +196,13 @@ class Project:
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
         with WriteLock(self.database), self._writer() as con:
-            state = StateStore(con)
+            state = StateStore(con, two_phase=self.two_phase)
             state.init()
-            cleaned = tuple(state.clean_leftovers())
+            eng = self.engine(con)
+            cleaned = tuple(state.clean_leftovers(undo=self._undo(eng, state)))
             self._ensure_sources(con, manifest, state)
             live = state.live()
+            self._set_live(eng, live)
             inc = self._incremental_plans(con, manifest, live, full_refresh, backfill)
             pins = state.pins()
             plan = make_plan(manifest.models, manifest.fingerprints, manifest.graph, selected,
@@ -263,6 +267,46 @@ class Project:
                               hint="add CSV files under seeds/")
         return self.run(select=seeds, **kwargs)
 
+    @property
+    def two_phase(self) -> bool:
+        """The data lives in another engine than the state store (Spark)."""
+        return self.profile.engine != "duckdb"
+
+    def engine(self, con: Any) -> Any:
+        """The profile's engine (one per Project: a Spark session is reused by every model
+        and command of this process; DuckDB's runs on ``con``)."""
+        if not self.two_phase:
+            from .engines.duckdb import DuckDBEngine
+
+            return DuckDBEngine(con)
+        if self._engine is None:
+            from .engines import open_engine
+
+            self._engine = open_engine(self.profile, con, self.root, self.spec.name)
+            self._engine.file_sources = {k for k, s in self.spec.sources.items() if s.path}
+        return self._engine
+
+    @staticmethod
+    def _set_live(eng: Any, live: Any) -> None:
+        if hasattr(eng, "live"):
+            eng.live.clear()
+            eng.live.update({k: v.version for k, v in live.items()})
+
+    def _undo(self, eng: Any, state: StateStore) -> Any:
+        """Two-phase engines: how a version a killed run left 'building' is undone (its
+        table removed, the model's view pointed back at the live version)."""
+        if not self.two_phase:
+            return None
+
+        def undo(model: str, version: int) -> None:
+            eng.drop_relation(None, version_relation(model, version))
+            live = state.live().get(model)
+            if live is not None:
+                eng.publish_views([(model, live.version)])
+            else:
+                eng.drop_view(model)
+        return undo
+
     def _execute(self, con: Any, manifest: Manifest, plan: Plan, run_id: str, live: Any,
                  threads: int | None, fail_fast: bool, reporter: Any,
                  cleaned: tuple[str, ...], profile: bool,
@@ -272,7 +316,7 @@ class Project:
                         __version__)
         try:
             result = execute_plan(
-                con, manifest.models, plan, run_id=run_id,
+                con, manifest.models, plan, run_id=run_id, engine=self.engine(con),
                 live=live, pinned=pins, numbers=numbers,
                 validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
                 threads=(threads or self._threads or self.profile.threads
@@ -315,6 +359,10 @@ class Project:
         known = state.source_hashes()
         for key, s in sorted(self.spec.sources.items()):
             if s.path is None or known.get(key) == manifest.source_hashes[key]:
+                continue
+            if self.two_phase:  # loaded where the engine reads it (Spark: a table directory)
+                rel = self.engine(con).load_source(self.root, s)
+                state.set_source(key, manifest.source_hashes[key], rel)
                 continue
             rel = f'"{s.source}"."{s.name}"'
             con.execute(f'create schema if not exists "{s.source}"')

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .compiler import CompiledModel
-from .engines import duckdb as engine
+from .engines.base import Engine
+from .engines.duckdb import DuckDBError, error_position
 from .errors import ErrorGroup, ExecutionError, FsqlError
 from .planner import Plan, PlanStep
 from .renderer import version_relation
@@ -84,11 +85,13 @@ class _Ready:
 class _Run:
     """Mutable bookkeeping of one execution (kept private; results are frozen)."""
 
-    def __init__(self, con: Any, models: Mapping[str, CompiledModel], plan: Plan,
+    def __init__(self, con: Any, engine: Engine, models: Mapping[str, CompiledModel], plan: Plan,
                  run_id: str, live_versions: dict[str, int], validate: Validate,
                  reporter: Callable[[str, Any], None], fail_fast: bool,
                  paths: Mapping[str, str]) -> None:
         self.con, self.models, self.plan, self.run_id = con, models, plan, run_id
+        self.engine = engine  # where the data is; ``con`` holds the state (the same for DuckDB)
+        self.two_phase = not engine.caps.transactions
         self.live = dict(live_versions)
         self.validate, self.report, self.fail_fast = validate, reporter, fail_fast
         self.paths = paths
@@ -130,15 +133,15 @@ class _Run:
         ready = [o for o in outcomes if isinstance(o, _Ready)]
         if ready:
             try:
-                StateStore(self.con).publish_many([r.publish for r in ready], supersede=False)
-            except engine.DuckDBError:
+                self._publish([r.publish for r in ready])
+            except self._errors():
                 return [self._publish_one(o) if isinstance(o, _Ready) else o for o in outcomes]
         return [self._published(o) if isinstance(o, _Ready) else o for o in outcomes]
 
     def _publish_one(self, r: _Ready) -> ModelResult:
         try:
-            StateStore(self.con).publish_many([r.publish], supersede=False)
-        except engine.DuckDBError as e:
+            self._publish([r.publish])
+        except self._errors() as e:
             m = self.models[r.result.model]
             view = f'"main"."{m.name}"'
             err = ExecutionError(
@@ -147,10 +150,32 @@ class _Run:
                 "version", hint=f"fsql owns the relation named after each model: drop or "
                 f"rename {view} (in DuckDB) and run again")
             p = r.publish
-            StateStore(self.con).fail_version(p.new, err.message, p.checks, row_count=p.row_count,
-                                              columns=p.columns, duration_s=p.duration_s)
+            self._state(self.con).fail_version(p.new, err.message, p.checks,
+                                               row_count=p.row_count, columns=p.columns,
+                                               duration_s=p.duration_s)
             return replace(r.result, status="error", message=err.message, error=err)
         return self._published(r)
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        return (DuckDBError, self.engine.Error)  # the state store's, the engine's
+
+    def _publish(self, items: list[Publish]) -> None:
+        """Transactional engines: view swaps and state in one transaction. Two-phase: swap
+        the views (the user-visible commit), then record them (see StateStore.two_phase)."""
+        if self.two_phase:
+            self.engine.publish_views([(p.new.model, p.new.version) for p in items])
+            for p in items:
+                self.engine_live(p.new.model, p.new.version)
+        self._state(self.con).publish_many(items, supersede=False)
+
+    def engine_live(self, model: str, version: int) -> None:
+        live = getattr(self.engine, "live", None)
+        if live is not None:
+            with self.lock:
+                live[model] = version
+
+    def _state(self, cur: Any) -> StateStore:
+        return StateStore(cur, two_phase=self.two_phase)
 
     def _published(self, r: _Ready) -> ModelResult:
         with self.lock:
@@ -179,7 +204,7 @@ class _Run:
         two-step way, where such a failure is just a failed check."""
         m = self.models[step.model]
         new = self._new_version(m, step)
-        if m.materialized == "incremental":
+        if m.materialized == "incremental" and not self.two_phase:
             out = self._attempt(m, step, new, atomic=True)
             if out is not None:
                 return out
@@ -191,18 +216,27 @@ class _Run:
                  atomic: bool) -> ModelResult | _Ready | None:
         """Build, audit and (``atomic``) publish ``new``; None when a check's query aborted
         the one transaction (the caller retries the two-step way)."""
-        cur = self.con.cursor()
+        cur = self.engine.cursor()  # the data; ``scur`` the state (the same cursor on DuckDB)
+        scur = self.con.cursor() if self.two_phase else cur
         t0 = time.perf_counter()
         if atomic:
             cur.execute("begin transaction")
-        built = self._write_or_error(cur, m, step, new, atomic, t0)
+        elif self.two_phase:  # recorded before the table exists: a kill leaves a trace
+            with self.lock:
+                self._state(scur).begin_building(new)
+        built = self._write_or_error(cur, scur, m, step, new, atomic, t0)
         if isinstance(built, ModelResult):
             return built
         rows, writes, columns = built
         prev = self.live.get(m.name)
-        v = self.validate(cur, m, new.relation, columns,
-                          version_relation(m.name, prev) if prev else None, rows)
-        dur, state = time.perf_counter() - t0, StateStore(cur)
+        try:
+            v = self.validate(cur, m, new.relation, columns,
+                              version_relation(m.name, prev) if prev else None, rows)
+        except self.engine.Error as e:
+            if not self.two_phase:
+                raise
+            return self._error(scur, m, step, new, t0, e)
+        dur, state = time.perf_counter() - t0, self._state(scur)
         if not v.passed:
             res = self._failed(m, step, new, rows, v.checks, dur)
             ok = _record(cur, atomic, lambda: state.fail_version(
@@ -221,21 +255,27 @@ class _Run:
                                                            supersede=False))
         return self._published(ready) if ok else None
 
-    def _write_or_error(self, cur: Any, m: CompiledModel, step: PlanStep, new: NewVersion,
-                        atomic: bool, t0: float
+    def _write_or_error(self, cur: Any, scur: Any, m: CompiledModel, step: PlanStep,
+                        new: NewVersion, atomic: bool, t0: float
                         ) -> tuple[int | None, list[Write], list[tuple[str, str]]] | ModelResult:
         """(rows, statements for the publish, columns), or the error result of a SQL error
         (recorded as a failed version)."""
         try:
             rows, writes = self._write(cur, m, new, atomic)
-            return rows, writes, self._appended_columns(m) or engine.describe(cur, new.relation)
-        except engine.DuckDBError as e:
+            return rows, writes, (self._appended_columns(m)
+                                  or self.engine.describe(cur, new.relation))
+        except self.engine.Error as e:
             if atomic:
                 cur.execute("rollback")
-            err = self._map_error(m, e)
-            StateStore(cur).fail_version(new, err.format())
-            return ModelResult(m.name, "error", new.version, time.perf_counter() - t0, None,
-                               err.message, err, thread=_thread(), reason=step.reason)
+            return self._error(scur, m, step, new, t0, e)
+
+    def _error(self, scur: Any, m: CompiledModel, step: PlanStep, new: NewVersion, t0: float,
+               e: BaseException) -> ModelResult:
+        err = self._map_error(m, e)
+        with self.lock:
+            self._state(scur).fail_version(new, err.format())
+        return ModelResult(m.name, "error", new.version, time.perf_counter() - t0, None,
+                           err.message, err, thread=_thread(), reason=step.reason)
 
     @staticmethod
     def _failed(m: CompiledModel, step: PlanStep, new: NewVersion, rows: int | None,
@@ -261,18 +301,16 @@ class _Run:
                ) -> tuple[int | None, list[Write]]:
         """Build the version's relation; (its row count, statements for the publish)."""
         rel, writes = new.relation, list[Write]()
-        if self.profile:
+        profile = self.profile and self.engine.caps.operator_profile
+        if profile:
             cur.execute("set enable_profiling = 'no_output'")
-        if m.materialized == "incremental":
+        if m.materialized == "incremental" and not self.two_phase:
             rows, writes = self._build_incremental(cur, m, new.version, rel, atomic)
             if rows is None:
                 rows = int(cur.execute(f"select count(*) from {rel}").fetchone()[0])
-        elif m.materialized == "view":
-            cur.execute(f"create view {rel} as\n{m.sql}")
-            rows = None
-        else:  # CREATE TABLE AS answers with its row count: no count(*) scan
-            rows = int(cur.execute(f"create table {rel} as\n{m.sql}").fetchone()[0])
-        if self.profile:
+        else:
+            rows = self.engine.create_version(cur, rel, m.sql, m.materialized)
+        if profile:
             writes.append(self._save_profile(cur, m.name, new.version))
         return rows, writes
 
@@ -293,8 +331,8 @@ class _Run:
         return ("insert into fsql_meta.model_profiles values (?, ?, ?, now(), ?)",
                 [self.run_id, model, version, info])
 
-    def _map_error(self, m: CompiledModel, e: Exception) -> ExecutionError:
-        line, col = engine.error_position(e, "x\n" + m.sql)
+    def _map_error(self, m: CompiledModel, e: BaseException) -> ExecutionError:
+        line, col = error_position(e, "x\n" + m.sql)
         line = line - 1 if line and line > 1 else None
         compiled = self.paths.get(m.name, "")
         first = str(e).split("\n")[0]
@@ -325,7 +363,7 @@ def _record(cur: Any, atomic: bool, write: Callable[[], None]) -> bool:
         write()
         if atomic:
             cur.execute("commit")
-    except engine.DuckDBError:
+    except DuckDBError:
         if not atomic:
             raise
         cur.execute("rollback")
@@ -334,6 +372,7 @@ def _record(cur: Any, atomic: bool, write: Callable[[], None]) -> bool:
 
 
 def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, run_id: str,
+                 engine: Engine | None = None,
                  live: Mapping[str, LiveVersion], validate: Validate, threads: int = 4,
                  fail_fast: bool = False, reporter: Callable[[str, Any], None] | None = None,
                  compiled_paths: Mapping[str, str] | None = None,
@@ -344,7 +383,12 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
     """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
-    run = _Run(con, models, plan, run_id, {k: v.version for k, v in live.items()}, validate,
+    if engine is None:
+        from .engines.duckdb import DuckDBEngine
+
+        engine = DuckDBEngine(con)
+    run = _Run(con, engine, models, plan, run_id, {k: v.version for k, v in live.items()},
+               validate,
                reporter or (lambda *_: None), fail_fast, compiled_paths or {})
     run.profile = profile
     run.incremental = dict(incremental or {})
@@ -426,7 +470,7 @@ class _Scheduler:
         self.draining = False
         try:
             self.run.con.execute("checkpoint")
-        except engine.DuckDBError:  # best effort: DuckDB checkpoints again at close
+        except DuckDBError:  # best effort: DuckDB checkpoints again at close
             pass
 
     def _finish(self, res: ModelResult) -> None:

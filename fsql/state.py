@@ -187,8 +187,12 @@ class VersionRow:
 class StateStore:
     """Reads and writes fsql_meta through a DuckDB connection or cursor."""
 
-    def __init__(self, con: Any) -> None:
+    def __init__(self, con: Any, *, two_phase: bool = False) -> None:
+        """``two_phase``: the data lives in another engine (Spark): versions are recorded
+        'building' before their table is written, and live views are swapped by the engine
+        before the publish is recorded (see fsql.engines.spark)."""
         self.con = con
+        self.two_phase = two_phase
         self._catalog: list[tuple[str, str, str]] | None = None
         self.numbers: dict[str, int] | None = None  # highest version per model, once read
         self.cleaned = False  # clean_leftovers ran: no duplicate 'live' rows on disk
@@ -307,8 +311,21 @@ class StateStore:
                      writes: Sequence[Write] = (), open_transaction: bool = False) -> None:
         """Record a version that failed (its relation, if any, is kept for inspection).
         ``open_transaction``: run the statements in the caller's transaction."""
-        self._transaction([self._version_row(new, "failed", row_count, columns, checks,
-                                             duration_s, message), *writes], open_transaction)
+        intents = [self._drop_intents([new])] if self.two_phase else []
+        self._transaction([*intents, self._version_row(new, "failed", row_count, columns, checks,
+                                                       duration_s, message), *writes],
+                          open_transaction)
+
+    def begin_building(self, new: NewVersion) -> None:
+        """Two-phase engines: the row that says a table of ``new`` may exist (a killed run
+        leaves it 'building'; the next run removes that table, see clean_leftovers)."""
+        self._transaction([self._version_row(new, "building", None, None, None, None, None)])
+
+    @staticmethod
+    def _drop_intents(news: Sequence[NewVersion]) -> Write:
+        cond = " or ".join(["(model = ? and version = ?)"] * len(news))
+        return (f"delete from {META}.versions where status = 'building' and ({cond})",
+                [x for n in news for x in (n.model, n.version)])
 
     def publish(self, new: NewVersion, *, row_count: int | None,
                 columns: list[tuple[str, str]], checks: list[dict[str, Any]],
@@ -324,9 +341,11 @@ class StateStore:
         """Publish several versions (of different models) in ONE transaction: a view swap
         each, then one statement per kind of state change for all of them — DuckDB spends
         ~0.5-1 ms on any statement, so a batch costs little more than one publish."""
-        stmts: list[Write] = [
+        stmts: list[Write] = [] if self.two_phase else [
             (f"create or replace view {relation_for(p.new.model)} as select * from "
              f"{p.new.relation}", []) for p in items]
+        if self.two_phase:
+            stmts.append(self._drop_intents([p.new for p in items]))
         if supersede:  # else the caller runs supersede_sql() later (see VERSIONS)
             stmts += [w for w in [supersede_sql([(p.new.model, p.new.version) for p in items
                                                  if p.has_live])] if w]
@@ -403,10 +422,11 @@ class StateStore:
         if sql:
             self.con.execute(sql)
 
-    def clean_leftovers(self) -> list[str]:
+    def clean_leftovers(self, undo: Any = None) -> list[str]:
         """Drop relations of versions a killed run left 'building' (mark them abandoned) and
         relations no state row records; mark unfinished runs interrupted. Reads first, then
-        writes only what needs writing (a clean store costs three reads)."""
+        writes only what needs writing (a clean store costs three reads). ``undo(model,
+        version)``: how a two-phase engine removes a 'building' version's table."""
         rows = self.con.execute(f"select model, version, status from {META}.versions"
                                 ).fetchall()
         running, parts, pins, sources = self.con.execute(
@@ -420,7 +440,7 @@ class StateStore:
         self._sources = {s["key"]: s["hash"] for s in sources or []}
         building = sorted((m, v) for m, v, st in rows if st == "building")
         for model, version in building:
-            self.drop_relation(model, version)
+            (undo or self.drop_relation)(model, version)
             self.con.execute(f"update {META}.versions set status = 'abandoned', message = "
                              f"'left unfinished by an interrupted run' where model = ? and "
                              f"version = ?", [model, version])

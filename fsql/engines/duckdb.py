@@ -1,4 +1,5 @@
-"""The only module that imports duckdb: connections and DuckDB error mapping.
+"""The DuckDB engine (the embedded default): connections, the engine operations, and DuckDB
+error mapping.
 
 >>> con = connect()
 >>> con.execute("select 41 + 1").fetchone()
@@ -12,7 +13,10 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["Connection", "DuckDBError", "connect", "quote_ident", "register_frame"]
+from .base import Capabilities, Engine
+
+__all__ = ["Connection", "DuckDBEngine", "DuckDBError", "connect", "quote_ident",
+           "register_frame"]
 
 Connection = duckdb.DuckDBPyConnection
 DuckDBError = duckdb.Error
@@ -73,6 +77,8 @@ def canonical_type(con: Any, declared: str) -> str | None:
     hit = _CANONICAL.get(declared)
     if hit is not None:
         return hit
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine's cursor: type names
+        con = _types_connection()                      # are DuckDB's (the authoring dialect)
     try:
         row = con.execute(f"select typeof(cast(null as {declared}))").fetchone()
     except duckdb.Error:
@@ -81,6 +87,15 @@ def canonical_type(con: Any, declared: str) -> str | None:
         return None
     _CANONICAL[declared] = str(row[0])
     return str(row[0])
+
+
+_TYPES_CON: list[duckdb.DuckDBPyConnection] = []
+
+
+def _types_connection() -> duckdb.DuckDBPyConnection:
+    if not _TYPES_CON:
+        _TYPES_CON.append(duckdb.connect())
+    return _TYPES_CON[0].cursor()
 
 
 def error_kind(e: BaseException) -> str:
@@ -120,3 +135,53 @@ def _locate_col(src_line: str, shown: str, col: int) -> int:
 
 def is_lock_error(e: BaseException) -> bool:
     return isinstance(e, duckdb.IOException) and "lock" in str(e).lower()
+
+
+class DuckDBEngine(Engine):
+    """fsql's SQL as written, on one DuckDB connection (data and state share the file, so
+    a publish is one transaction)."""
+
+    name = "duckdb"
+    Error: type[BaseException] = duckdb.Error
+    caps = Capabilities(transactions=True, asof_join=True, replace_view=True,
+                        operator_profile=True, views_as_views=True)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    @classmethod
+    def in_memory(cls) -> DuckDBEngine:
+        return cls(connect())
+
+    def cursor(self) -> Any:
+        return self.con.cursor()
+
+    def create_version(self, cur: Any, relation: str, select_sql: str,
+                       materialized: str) -> int | None:
+        if materialized == "view":
+            cur.execute(f"create view {relation} as\n{select_sql}")
+            return None
+        # CREATE TABLE AS answers with its row count: no count(*) scan
+        return int(cur.execute(f"create table {relation} as\n{select_sql}").fetchone()[0])
+
+    def drop_relation(self, cur: Any, relation: str) -> None:
+        for kind in ("view", "table"):
+            try:
+                cur.execute(f"drop {kind} if exists {relation}")
+                return
+            except duckdb.CatalogException:  # "is not a view": drop it as the other kind
+                continue
+
+    def describe(self, cur: Any, relation: str) -> list[tuple[str, str]]:
+        return describe(cur, relation)
+
+    def fetch_arrow(self, sql: str) -> Any:
+        return arrow_table(self.con, sql)
+
+    def stream(self, sql: str, batch_rows: int) -> Any:
+        cur = self.con.cursor().execute(sql)
+        return iter(lambda: cur.fetchmany(batch_rows), [])
+
+    def upload_frame(self, name: str, data: Any) -> str:
+        register_frame(self.con, name, data)
+        return quote_ident(name)

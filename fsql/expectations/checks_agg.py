@@ -441,8 +441,8 @@ def relation_of(to: str) -> str:
 
     m = re.fullmatch(r"\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*", to)
     name = m.group(1) if m else to.strip()
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        return quote_ident(name)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):  # a model: its live view, by the
+        return f"{quote_ident('main')}.{quote_ident(name)}"  # canonical name every engine maps
     return name
 
 

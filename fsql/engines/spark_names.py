@@ -1,0 +1,84 @@
+"""fsql's DuckDB SQL as Spark SQL with its canonical relation names mapped onto a Spark
+engine's storage (versions and sources read by path). Pure: sqlglot only.
+
+>>> transpile('select count(*) from "fsql_versions"."m__v3" where x = ?',
+...           lambda db, t: ("parquet", f"/w/{t}") if db == "fsql_versions" else None)
+'SELECT COUNT(*) FROM parquet.`/w/m__v3` WHERE x = ?'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+__all__ = ["spark_sql", "transpile"]
+
+# (db, table) -> the (db, table) Spark reads instead, or None to leave it
+Resolver = Callable[[str, str], "tuple[str, str] | None"]
+
+
+@lru_cache(maxsize=4096)
+def spark_sql(sql: str) -> str:
+    """DuckDB SQL -> Spark SQL, names as written (cached: generated SQL repeats)."""
+    try:
+        from .spark_sql import to_spark  # the semantic-trap fixes, when present
+    except ImportError:
+        return ";\n".join(sqlglot.transpile(sql, read="duckdb", write="spark"))
+    return to_spark(sql)
+
+
+def transpile(sql: str, resolve: Resolver) -> str:
+    """``sql`` for Spark, every ``db.table`` that ``resolve`` knows replaced by its answer."""
+    tree = sqlglot.parse_one(spark_sql(sql), read="spark")
+    for win in tree.find_all(exp.Window):
+        # DuckDB numbers rows in scan order; Spark wants an order: the scan order's id
+        if isinstance(win.this, exp.RowNumber) and not win.args.get("order"):
+            win.set("order", exp.Order(expressions=[exp.Ordered(
+                this=exp.Anonymous(this="monotonically_increasing_id"))]))
+    for trunc in list(tree.find_all(exp.TimestampTrunc)):
+        # DuckDB's date_trunc gives a (naive) TIMESTAMP; Spark's a TIMESTAMP_LTZ
+        if not isinstance(trunc.parent, exp.Cast):
+            trunc.replace(exp.Cast(this=trunc.copy(),
+                                   to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")))
+    for pct in list(tree.find_all(exp.PercentileDisc, exp.PercentileCont)):
+        _within_group(pct)
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    for table in list(tree.find_all(exp.Table)):
+        if not table.db or (not table.db and table.name in ctes):
+            continue
+        target = resolve(table.db, table.name)
+        if target is None:
+            continue
+        new = exp.Table(this=exp.Identifier(this=target[1], quoted=True),
+                        db=exp.Identifier(this=target[0], quoted=False))
+        alias = table.args.get("alias")
+        if alias is not None:
+            new.set("alias", alias)
+        table.replace(new)
+    return tree.sql(dialect="spark")
+
+
+def _within_group(pct: exp.Expression) -> None:
+    """DuckDB's ``quantile_disc(x, q)`` / ``(x, [q1, q2])`` is Spark's ``percentile_disc(q)
+    WITHIN GROUP (ORDER BY x)``, one per fraction (an array of them for a list); a FILTER
+    clause is kept on each."""
+    if isinstance(pct.parent, exp.WithinGroup) or pct.args.get("expression") is None:
+        return
+    col, frac = pct.this, pct.args["expression"]
+    node = pct.parent if isinstance(pct.parent, exp.Filter) else pct
+    where = node.args.get("expression") if node is not pct else None
+    fracs = frac.expressions if isinstance(frac, exp.Array) else [frac]
+    # (an anonymous call: sqlglot's Spark writer turns the typed one into percentile_approx)
+    name = "percentile_disc" if isinstance(pct, exp.PercentileDisc) else "percentile_cont"
+
+    def one(q: exp.Expression) -> exp.Expression:
+        agg: exp.Expression = exp.WithinGroup(
+            this=exp.Anonymous(this=name, expressions=[q.copy()]),
+            expression=exp.Order(expressions=[exp.Ordered(this=col.copy())]))
+        return exp.Filter(this=agg, expression=where.copy()) if where is not None else agg
+
+    parts = [one(q) for q in fracs]
+    node.replace(exp.Array(expressions=parts) if isinstance(frac, exp.Array) else parts[0])
