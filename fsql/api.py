@@ -292,6 +292,10 @@ class Project:
             eng.live.clear()
             eng.live.update({k: v.version for k, v in live.items()})
 
+    def _drop_version(self, con: Any) -> Any:
+        eng = self.engine(con)
+        return lambda model, version: eng.drop_relation(None, version_relation(model, version))
+
     def _undo(self, eng: Any, state: StateStore) -> Any:
         """Two-phase engines: how a version a killed run left 'building' is undone (its
         table removed, the model's view pointed back at the live version)."""
@@ -414,14 +418,25 @@ class Project:
         """Column names and the first ``limit`` rows of the live (or a given) version."""
         rel = self._relation(model, version, as_of)
         with self._reader() as con:
-            cur = con.execute(f"select * from {rel} limit {int(limit)}")
+            cur = self._data(con).execute(f"select * from {rel} limit {int(limit)}")
             return [d[0] for d in cur.description], cur.fetchall()
 
     def read(self, model: str, *, version: int | None = None, as_of: str | None = None) -> Any:
         """The live (or a given) version of a model as a pandas DataFrame."""
         rel = self._relation(model, version, as_of)
         with self._reader() as con:
+            if self.two_phase:
+                return self._data(con).engine.fetch_arrow(f"select * from {rel}").to_pandas()
             return con.execute(f"select * from {rel}").df()
+
+    def _data(self, con: Any) -> Any:
+        """Where a reader's data queries go: ``con`` itself on DuckDB; on a two-phase
+        engine a cursor of it, knowing the live versions ``con`` (the state) records."""
+        if not self.two_phase:
+            return con
+        eng = self.engine(con)
+        self._set_live(eng, StateStore(con).live() if StateStore.exists(con) else {})
+        return eng.cursor()
 
     def _relation(self, model: str, version: int | None, as_of: str | None) -> str:
         self._check_model(model)
@@ -457,8 +472,10 @@ class Project:
         self._check_model(model)
         manifest = self.compile(write=False)
         with WriteLock(self.database), self._writer() as con:
-            StateStore(con).init()
-            return rollback_model(con, model, version, manifest.fingerprints[model])
+            StateStore(con, two_phase=self.two_phase).init()
+            views = self.engine(con).publish_views if self.two_phase else None
+            return rollback_model(con, model, version, manifest.fingerprints[model],
+                                  publish_views=views)
 
     def gc(self, *, keep: int = 5, older_than: str | None = None,
            dry_run: bool = False) -> GcResult:
@@ -472,15 +489,17 @@ class Project:
                       for r in m.refs if r.version is not None}
         with WriteLock(self.database), self._writer() as con:
             StateStore(con).init()
+            drop = self._drop_version(con) if self.two_phase else None
             return gc_versions(con, keep=keep, older_than=age, dry_run=dry_run,
-                               referenced=referenced)
+                               referenced=referenced, drop=drop)
 
     def diff(self, model: str, a: int, b: int, *, sample: int = 5) -> DiffResult:
         """Schema, row count and keyed row differences between versions ``a`` and ``b``."""
         self._check_model(model)
         m = self.compile(write=False).models[model]
         with self._reader() as con:
-            return diff_versions(con, model, a, b, self._unique_key(m), sample)
+            return diff_versions(con, model, a, b, self._unique_key(m), sample,
+                                 data=self._data(con))
 
     def stats(self, model: str, *, version: int | None = None) -> Any:
         """Column statistics of a version (default: live) as a TableProfile
@@ -489,7 +508,7 @@ class Project:
 
         v = self._version_number(model, version)
         with self._reader() as con:
-            return load_profile(con, model, v) or self._profile_now(con, model, v)
+            return load_profile(con, model, v) or self._profile_now(self._data(con), model, v)
 
     def _profile_now(self, con: Any, model: str, version: int) -> Any:
         """Statistics of a version that was not profiled at build (``statistics: false``, the
@@ -514,10 +533,11 @@ class Project:
                 if not prev:
                     return []
                 a = prev[-1]
-            pa = load_profile(con, model, a) or self._profile_now(con, model, a)
-            pb = load_profile(con, model, vb) or self._profile_now(con, model, vb)
+            data = self._data(con)
+            pa = load_profile(con, model, a) or self._profile_now(data, model, a)
+            pb = load_profile(con, model, vb) or self._profile_now(data, model, vb)
             rel = self._relation
-            return drift(con, pb, pa, rel(model, vb, None), rel(model, a, None))
+            return drift(data, pb, pa, rel(model, vb, None), rel(model, a, None))
 
     def _version_number(self, model: str, version: int | None) -> int:
         self._check_model(model)

@@ -19,8 +19,10 @@ __all__ = ["DiffResult", "GcResult", "diff_versions", "gc_versions", "rollback_m
 _READABLE = ("live", "superseded", "rolled_back")
 
 
-def rollback_model(con: Any, model: str, version: int, code_fingerprint: str) -> int | None:
-    """Make ``version`` live again; dependants see new input versions and rebuild next run."""
+def rollback_model(con: Any, model: str, version: int, code_fingerprint: str,
+                   publish_views: Any = None) -> int | None:
+    """Make ``version`` live again; dependants see new input versions and rebuild next run.
+    ``publish_views``: a two-phase engine's view swap (done first, then recorded)."""
     rows = {r.version: r for r in StateStore(con).versions(model)}
     row = rows.get(version)
     if row is None or row.status not in _READABLE:
@@ -31,7 +33,10 @@ def rollback_model(con: Any, model: str, version: int, code_fingerprint: str) ->
                           hint=f"see `fsql versions {model}`")
     if row.status == "live":
         return version
-    return StateStore(con).rollback(model, version, code_fingerprint)
+    if publish_views is not None:
+        publish_views([(model, version)])
+    return StateStore(con, two_phase=publish_views is not None).rollback(
+        model, version, code_fingerprint)
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,10 @@ class GcResult:
 
 def gc_versions(con: Any, *, keep: int, older_than: timedelta | None = None,
                 dry_run: bool = False, models: Sequence[str] | None = None,
-                referenced: set[tuple[str, int]] | None = None) -> GcResult:
+                referenced: set[tuple[str, int]] | None = None, drop: Any = None) -> GcResult:
     """Drop old version relations: never a live one, nor one pinned by a saved training set,
-    a rollback, or a model's ``ref('m', version=N)`` (``referenced``)."""
+    a rollback, or a model's ``ref('m', version=N)`` (``referenced``). ``drop(model,
+    version)``: how a two-phase engine removes a version's table (else DuckDB's)."""
     pinned = _training_set_pins(con) | {(m, v) for m, (v, _) in StateStore(con).pins().items()}
     pinned |= referenced or set()
     cutoff = datetime.now(UTC).replace(tzinfo=None) - older_than if older_than else None
@@ -69,17 +75,19 @@ def gc_versions(con: Any, *, keep: int, older_than: timedelta | None = None,
             if cutoff is not None and r.created_at and r.created_at > cutoff:
                 continue
             (kept if (model, r.version) in pinned else doomed).append(r)
-    size = sum((_size(con, r) for r in doomed), 0)
+    size = 0 if drop else sum((_size(con, r) for r in doomed), 0)
     if not dry_run:
-        _drop(con, doomed)
-        size += _compact_parts(con)
+        _drop(con, doomed, drop)
+        size += 0 if drop else _compact_parts(con)
     return GcResult(tuple(f"{r.model} v{r.version}" for r in doomed),
                     tuple(f"{r.model} v{r.version}" for r in kept), size, dry_run)
 
 
-def _drop(con: Any, rows: list[VersionRow]) -> None:
+def _drop(con: Any, rows: list[VersionRow], drop: Any = None) -> None:
     for r in rows:
-        sql = drop_relation_sql(con, r.model, r.version)
+        if drop is not None:  # the data is elsewhere: remove it, then record that
+            drop(r.model, r.version)
+        sql = None if drop else drop_relation_sql(con, r.model, r.version)
         con.execute("begin transaction")
         if sql:
             con.execute(sql)
@@ -164,9 +172,11 @@ class DiffResult:
 
 
 def diff_versions(con: Any, model: str, a: int, b: int, key: Sequence[str] = (),
-                  sample: int = 5) -> DiffResult:
-    """Schema, row counts and (with a unique key) added / removed / changed rows."""
+                  sample: int = 5, data: Any = None) -> DiffResult:
+    """Schema, row counts and (with a unique key) added / removed / changed rows. ``data``:
+    where the versions' rows are read (default: ``con``, the state's DuckDB)."""
     rows = {r.version: r for r in StateStore(con).versions(model)}
+    con = data if data is not None else con
     for v in (a, b):
         if v not in rows or rows[v].status not in _READABLE:
             raise ConfigError(f"model '{model}' has no readable version {v}", model=model,

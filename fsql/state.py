@@ -384,8 +384,9 @@ class StateStore:
         try:
             row = con.execute(f"select version from {VERSIONS} where model = ? and "
                               f"status = 'live'", [model]).fetchone()
-            con.execute(f"create or replace view {relation_for(model)} as "
-                        f"select * from {version_relation(model, version)}")
+            if not self.two_phase:  # (a two-phase engine swapped its view already)
+                con.execute(f"create or replace view {relation_for(model)} as "
+                            f"select * from {version_relation(model, version)}")
             con.execute(f"update {META}.versions set status = 'rolled_back' "
                         f"where model = ? and status = 'live'", [model])
             con.execute(f"update {META}.versions set status = 'live', published_at = now() "

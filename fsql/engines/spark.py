@@ -35,6 +35,8 @@ from .base import Capabilities, Engine
 __all__ = ["SparkEngine", "session", "spark_type_to_duckdb"]
 
 _SESSION: dict[str, Any] = {}
+_TEMP_TABLE = re.compile(r"create or replace temp(?:orary)? table (\w+) as (.*)", re.I | re.S)
+_DROP_TEMP = re.compile(r"drop table if exists (__fsql_\w+)$", re.I)
 _TRACE = bool(os.environ.get("FSQL_SPARK_TRACE"))  # print each query Spark runs
 _SEED = re.compile(r"select \* from read_csv\('(?:[^']|'')*', header = true\)")
 _LOCK = threading.Lock()
@@ -134,9 +136,18 @@ class SparkCursor:
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> SparkCursor:
         stmt = sql.strip().lower()
+        self._rows, self._pos, self.description = [], 0, None
         if stmt.startswith(("set ", "pragma ", "checkpoint", "begin", "commit", "rollback")):
-            self._rows, self._pos, self.description = [], 0, None
             return self  # DuckDB session settings and transactions: nothing to do on Spark
+        temp = _TEMP_TABLE.match(sql.strip())
+        if temp:  # a scratch table of one session: a cached temporary view
+            self.engine.df(temp.group(2), parameters).cache().createOrReplaceTempView(
+                temp.group(1))
+            return self
+        dropped = _DROP_TEMP.match(sql.strip())
+        if dropped:
+            self.engine.spark.catalog.dropTempView(dropped.group(1))
+            return self
         df = self.engine.df(sql, parameters)
         self.description = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
         self._rows, self._pos = [tuple(r) for r in df.collect()], 0
@@ -235,13 +246,13 @@ class SparkEngine(Engine):
 
     def df(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
         text = self.to_spark(sql)
-        df = self.spark.sql(text, args=list(parameters)) if parameters else self.spark.sql(text)
         if _TRACE:
             import sys
             import time
 
             print(f"fsql spark {time.strftime('%H:%M:%S')}: {text[:300]}", file=sys.stderr)
-        return df
+        return self.spark.sql(text, args=list(parameters)) if parameters else \
+            self.spark.sql(text)
 
     # -- operations ----------------------------------------------------------------------
     def cursor(self) -> SparkCursor:

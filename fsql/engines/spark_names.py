@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -30,6 +31,16 @@ def spark_sql(sql: str) -> str:
     return to_spark(sql)
 
 
+# DuckDB functions sqlglot passes through unchanged -> Spark SQL of the same answer
+_FUNCTIONS = {
+    # Spark has no infinite temporals; a float's text names its non-finite values
+    "ISFINITE": "(CASE WHEN {0} IS NULL THEN NULL ELSE CAST({0} AS STRING) NOT IN "
+                "('NaN', 'Infinity', '-Infinity') END)",
+    "EPOCH_US": "UNIX_MICROS(CAST({0} AS TIMESTAMP_LTZ))",  # sessions run in UTC
+    "EPOCH_MS": "UNIX_MILLIS(CAST({0} AS TIMESTAMP_LTZ))",
+}
+
+
 def transpile(sql: str, resolve: Resolver) -> str:
     """``sql`` for Spark, every ``db.table`` that ``resolve`` knows replaced by its answer."""
     tree = sqlglot.parse_one(spark_sql(sql), read="spark")
@@ -43,6 +54,11 @@ def transpile(sql: str, resolve: Resolver) -> str:
         if not isinstance(trunc.parent, exp.Cast):
             trunc.replace(exp.Cast(this=trunc.copy(),
                                    to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")))
+    for fn in reversed(list(tree.find_all(exp.Anonymous, bfs=False))):  # innermost first
+        fix = _FUNCTIONS.get(str(fn.this).upper())
+        if fix is not None:
+            fn.replace(sqlglot.parse_one(fix.format(*[a.sql("spark") for a in fn.expressions]),
+                                         read="spark"))
     for pct in list(tree.find_all(exp.PercentileDisc, exp.PercentileCont)):
         _within_group(pct)
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
@@ -61,7 +77,7 @@ def transpile(sql: str, resolve: Resolver) -> str:
     return tree.sql(dialect="spark")
 
 
-def _within_group(pct: exp.Expression) -> None:
+def _within_group(pct: Any) -> None:
     """DuckDB's ``quantile_disc(x, q)`` / ``(x, [q1, q2])`` is Spark's ``percentile_disc(q)
     WITHIN GROUP (ORDER BY x)``, one per fraction (an array of them for a list); a FILTER
     clause is kept on each."""
