@@ -332,6 +332,8 @@ class _Run:
                 [self.run_id, model, version, info])
 
     def _map_error(self, m: CompiledModel, e: BaseException) -> ExecutionError:
+        if self.two_phase:
+            return self._engine_error(m, e)
         line, col = error_position(e, "x\n" + m.sql)
         line = line - 1 if line and line > 1 else None
         compiled = self.paths.get(m.name, "")
@@ -349,6 +351,18 @@ class _Run:
         return ExecutionError(f"{first}", path=m.path, line=line, col=col if line else None,
                               model=m.name, expected="SQL that DuckDB can run against the "
                               "inputs", hint=hint)
+
+
+    def _engine_error(self, m: CompiledModel, e: BaseException) -> ExecutionError:
+        """An error of another engine (Spark): its message, and where to see the SQL it ran."""
+        first = (str(e).strip().split("\n") or [type(e).__name__])[0]
+        first = re.sub(r";? ?line \d+ pos \d+;?$", "", first).strip()
+        name = self.engine.name
+        target = getattr(self.engine, "target", None) or name
+        return ExecutionError(first, path=m.path, model=m.name,
+                              expected=f"SQL that {name} can run against the inputs",
+                              hint=f"`fsql --target {target} compile` writes the {name} SQL "
+                                   f"and flags constructs that do not carry over")
 
 
 def _thread() -> str:

@@ -83,3 +83,25 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_cli
+
+
+SPARK_TARGET = """
+targets:
+  spark:
+    engine: spark
+    spark:
+      master: local[2]
+      conf: {spark.sql.shuffle.partitions: 4, spark.default.parallelism: 4}
+"""
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """One local Spark session for the whole test run (it takes seconds to start); fsql's
+    Spark engine reuses it (``fsql.engines.spark.session``). Never skipped: .ci/run installs a
+    Java runtime and pyspark."""
+    from fsql.engines.spark import session
+    from fsql.spec import SparkSpec
+
+    return session(SparkSpec(conf=(("spark.sql.shuffle.partitions", "4"),
+                                   ("spark.default.parallelism", "4"))))

@@ -19,7 +19,7 @@ def open_engine(profile: Any, con: Any, root: Path, project: str) -> Any:
     if profile.engine == "spark":
         from .spark import SparkEngine
 
-        return SparkEngine(profile.spark, root, project)
+        return SparkEngine(profile.spark, root, project, profile.target)
     from .duckdb import DuckDBEngine
 
     return DuckDBEngine(con)

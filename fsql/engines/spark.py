@@ -36,6 +36,7 @@ __all__ = ["SparkEngine", "session", "spark_type_to_duckdb"]
 
 _SESSION: dict[str, Any] = {}
 _TEMP_TABLE = re.compile(r"create or replace temp(?:orary)? table (\w+) as (.*)", re.I | re.S)
+_DESCRIBE = re.compile(r"describe (select .*)", re.I | re.S)
 _DROP_TEMP = re.compile(r"drop table if exists (__fsql_\w+)$", re.I)
 _TRACE = bool(os.environ.get("FSQL_SPARK_TRACE"))  # print each query Spark runs
 _SEED = re.compile(r"select \* from read_csv\('(?:[^']|'')*', header = true\)")
@@ -126,56 +127,84 @@ def _first_line(e: BaseException) -> str:
 
 
 class SparkCursor:
-    """Runs fsql's DuckDB SQL on Spark (transpiled), DB-API style."""
+    """Runs fsql's DuckDB SQL on Spark (transpiled), DB-API style. ``fetchmany`` streams
+    (partition by partition: the driver never holds the whole result); ``fetchone`` /
+    ``fetchall`` collect."""
 
     def __init__(self, engine: SparkEngine) -> None:
         self.engine = engine
-        self._rows: list[tuple[Any, ...]] = []
+        self._df: Any = None
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._iter: Iterator[Any] | None = None
         self._pos = 0
-        self.description: list[tuple[str, ...]] | None = None
+        self.description: list[tuple[str, str]] | None = None
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> SparkCursor:
-        stmt = sql.strip().lower()
-        self._rows, self._pos, self.description = [], 0, None
-        if stmt.startswith(("set ", "pragma ", "checkpoint", "begin", "commit", "rollback")):
+        text = sql.strip()
+        self._df, self._rows, self._iter, self._pos, self.description = None, None, None, 0, None
+        if text.lower().startswith(("set ", "pragma ", "checkpoint", "begin", "commit",
+                                    "rollback")):
+            self._rows = []
             return self  # DuckDB session settings and transactions: nothing to do on Spark
-        temp = _TEMP_TABLE.match(sql.strip())
+        if self._special(text, parameters):
+            return self
+        self._df = self.engine.df(sql, parameters)
+        self.description = [(f.name, spark_type_to_duckdb(f.dataType.simpleString()))
+                            for f in self._df.schema.fields]
+        return self
+
+    def _special(self, text: str, parameters: Sequence[Any] | None) -> bool:
+        """DuckDB statements Spark says differently: scratch tables, DESCRIBE."""
+        temp, dropped = _TEMP_TABLE.match(text), _DROP_TEMP.match(text)
+        desc = _DESCRIBE.match(text)
         if temp:  # a scratch table of one session: a cached temporary view
             self.engine.df(temp.group(2), parameters).cache().createOrReplaceTempView(
                 temp.group(1))
-            return self
-        dropped = _DROP_TEMP.match(sql.strip())
-        if dropped:
+        elif dropped:
             self.engine.spark.catalog.dropTempView(dropped.group(1))
-            return self
-        df = self.engine.df(sql, parameters)
-        self.description = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
-        self._rows, self._pos = [tuple(r) for r in df.collect()], 0
-        return self
+        elif desc:  # DuckDB's DESCRIBE rows: name, type, null, key, default, extra
+            schema = self.engine.df(desc.group(1), parameters).schema
+            self._rows = [(f.name, spark_type_to_duckdb(f.dataType.simpleString()),
+                           "YES", None, None, None) for f in schema.fields]
+        return bool(temp or dropped or desc)
+
+    def _collected(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            self._rows = [] if self._df is None else [tuple(r) for r in self._df.collect()]
+        return self._rows
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        if self._pos >= len(self._rows):
+        rows = self._collected()
+        if self._pos >= len(rows):
             return None
         self._pos += 1
-        return self._rows[self._pos - 1]
+        return rows[self._pos - 1]
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        out, self._pos = self._rows[self._pos:], len(self._rows)
+        rows = self._collected()
+        out, self._pos = rows[self._pos:], len(rows)
         return out
 
     def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
-        out = self._rows[self._pos:self._pos + size]
-        self._pos += len(out)
-        return out
+        if self._rows is not None or self._df is None:
+            rows = self._collected()
+            out = rows[self._pos:self._pos + size]
+            self._pos += len(out)
+            return out
+        if self._iter is None:
+            self._iter = self._df.toLocalIterator(prefetchPartitions=True)
+        return [tuple(r) for _, r in zip(range(size), self._iter, strict=False)]
 
     def fetchnumpy(self) -> dict[str, Any]:
         import numpy as np
 
-        names = [d[0] for d in self.description or []]
-        rows = self.fetchall()
-        return {n: np.ma.masked_invalid(np.array([r[i] for r in rows], dtype=object))
-                if any(r[i] is None for r in rows) else np.array([r[i] for r in rows])
-                for i, n in enumerate(names)}
+        table = self._df.toArrow()
+        return {n: np.ma.masked_invalid(np.array(table.column(n).to_pylist(), dtype=object))
+                if table.column(n).null_count else table.column(n).to_numpy()
+                for n in table.column_names}
+
+    def df(self) -> Any:
+        return self._df.toArrow().to_pandas()
 
     @property
     def columns(self) -> list[str]:
@@ -183,6 +212,9 @@ class SparkCursor:
 
     def cursor(self) -> SparkCursor:
         return SparkCursor(self.engine)
+
+    def close(self) -> None:
+        self._df = self._iter = None
 
 
 class SparkEngine(Engine):
@@ -192,8 +224,9 @@ class SparkEngine(Engine):
     caps = Capabilities(transactions=False, asof_join=False, replace_view=True,
                         operator_profile=False, views_as_views=False)
 
-    def __init__(self, spec: Any, root: Path, project: str) -> None:
+    def __init__(self, spec: Any, root: Path, project: str, target: str | None = None) -> None:
         self.spec = spec
+        self.target = target  # the name of the target (for hints)
         self.database = _ident(spec.database or project)
         warehouse = spec.warehouse
         self.warehouse = warehouse if "://" in warehouse else str((root / warehouse).resolve())
@@ -306,14 +339,8 @@ class SparkEngine(Engine):
         return self.df(sql).toArrow()
 
     def stream(self, sql: str, batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
-        batch: list[tuple[Any, ...]] = []
-        for row in self.df(sql).toLocalIterator(prefetchPartitions=True):
-            batch.append(tuple(row))
-            if len(batch) >= batch_rows:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        cur = self.cursor().execute(sql)
+        return iter(lambda: cur.fetchmany(batch_rows), [])
 
     def upload_frame(self, name: str, data: Any) -> str:
         import pyarrow as pa

@@ -1,0 +1,157 @@
+"""The same project on DuckDB and on Spark gives the same answers (issue 13's acceptance test).
+
+The sample project (``fsql init``) gets a ``spark`` target and is built once per engine from
+the same files; every test compares what a user reads through the public API. One local
+Spark session serves the whole test run (the ``spark`` fixture).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SPARK_TARGET
+
+import fsql
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def both(spark, tmp_path_factory) -> tuple[Path, Any, Any]:  # type: ignore[no-untyped-def]
+    """The sample project built on DuckDB and on Spark: (root, duck result, spark result)."""
+    root = tmp_path_factory.mktemp("sample") / "demo"
+    fsql.init_project(root)
+    with open(root / "fsql_project.yml", "a", encoding="utf-8") as f:
+        f.write(SPARK_TARGET)
+    duck = fsql.Project(root).run()
+    sprk = fsql.Project(root, target="spark").run()
+    return root, duck, sprk
+
+
+def test_both_engines_build_every_model(both):
+    _, duck, sprk = both
+    assert duck.exit_code == 0, [(r.model, r.message) for r in duck.results]
+    assert sprk.exit_code == 0, [(r.model, r.message) for r in sprk.results]
+    assert [r.model for r in duck.results] == [r.model for r in sprk.results]
+    assert [r.rows for r in duck.results] == [r.rows for r in sprk.results]
+
+
+def test_every_relation_is_equal(both):
+    root, duck, _ = both
+    d, s = fsql.Project(root), fsql.Project(root, target="spark")
+    for r in duck.results:
+        a, b = d.read(r.model), s.read(r.model)
+        assert list(a.columns) == list(b.columns), r.model
+        assert [_family(t) for t in a.dtypes] == [_family(t) for t in b.dtypes], r.model
+        assert _rows(a) == _rows(b) or _close(_rows(a), _rows(b)), r.model
+
+
+def test_expectation_results_are_equal(both):
+    _, duck, sprk = both
+    for a, b in zip(duck.results, sprk.results, strict=True):
+        ca = {c["id"]: c for c in a.checks}
+        cb = {c["id"]: c for c in b.checks}
+        assert sorted(ca) == sorted(cb), a.model
+        for k in ca:
+            assert ca[k]["success"] == cb[k]["success"], (a.model, k)
+            assert _close(_result(ca[k]), _result(cb[k])), (a.model, k, ca[k], cb[k])
+
+
+def test_statistics_are_equal(both):
+    root, duck, _ = both
+    d, s = fsql.Project(root), fsql.Project(root, target="spark")
+    for r in duck.results:
+        if r.model not in _feature_sets(root):
+            continue
+        a, b = d.stats(r.model).to_dict(), s.stats(r.model).to_dict()
+        assert a["row_count"] == b["row_count"], r.model
+        for ca, cb in zip(a["columns"], b["columns"], strict=True):
+            ca.pop("duration_s", None), cb.pop("duration_s", None)
+            assert _close(ca, cb), (r.model, ca["column"], ca, cb)
+
+
+def test_training_sets_are_equal_row_for_row(both):
+    root, _, _ = both
+    features = ["user_spend_7d:*", "user_spend_30d:*", "user_recency:*", "merchant_risk:*"]
+    with fsql.FeatureStore(root) as fs:
+        a = fs.get_training_set("training_entities", features).to_pandas()
+    with fsql.FeatureStore(root, target="spark") as fs:
+        b = fs.get_training_set("training_entities", features).to_pandas()
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b) > 1000
+    assert _close(_rows(a, sort=False), _rows(b, sort=False))
+
+
+def test_a_noop_run_on_spark_starts_no_spark(both):
+    root, _, _ = both
+    p = fsql.Project(root, target="spark")
+    res = p.run()
+    assert res.exit_code == 0 and {r.status for r in res.results} == {"unchanged"}
+    assert p._engine is None or not p._engine.started
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _feature_sets(root: Path) -> set[str]:
+    return {n for n, m in fsql.Project(root).compile(write=False).models.items()
+            if m.materialized == "feature_set"}
+
+
+def _family(dtype: Any) -> str:
+    kind = getattr(dtype, "kind", "O")
+    return {"i": "int", "u": "int", "f": "float", "b": "bool", "M": "time", "m": "delta"}.get(
+        kind, "object")
+
+
+def _rows(frame: Any, sort: bool = True) -> list[tuple[Any, ...]]:
+    rows = [tuple(_plain(v) for v in r) for r in frame.itertuples(index=False)]
+    return sorted(rows, key=lambda r: tuple((v is None, str(type(v)), v) for v in r)) \
+        if sort else rows
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if hasattr(v, "to_pydatetime"):
+        return v.to_pydatetime().replace(tzinfo=None)
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=None)
+    if isinstance(v, date):
+        return v
+    if type(v).__module__ == "numpy":
+        return v.item()
+    try:
+        import pandas as pd
+
+        if v is pd.NaT or v is pd.NA:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+def _result(check: dict[str, Any]) -> dict[str, Any]:
+    keep = ("observed_value", "element_count", "missing_count", "unexpected_count",
+            "unexpected_percent", "partial_unexpected_list")
+    res = check.get("result") or {}
+    return {k: res.get(k) for k in keep if k in res}
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats within 1e-12 relative (sums add up in another order on Spark)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12) or (
+            math.isnan(a) and math.isnan(b))
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return bool(_plain(a) == _plain(b))
