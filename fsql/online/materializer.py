@@ -23,7 +23,6 @@ from typing import Any
 
 from fsql.engines.duckdb import Connection, DuckDBError, quote_ident
 from fsql.errors import ConfigError, ExecutionError, did_you_mean
-from fsql.retrieval_sql import orderable
 from fsql.online.base import (
     FeatureSetStatus,
     Key,
@@ -34,6 +33,7 @@ from fsql.online.base import (
     to_epoch_us,
     us_to_iso,
 )
+from fsql.retrieval_sql import orderable
 
 __all__ = ["MaterializeResult", "materialize", "materialize_all", "to_epoch_us", "us_to_iso"]
 
