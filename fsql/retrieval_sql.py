@@ -38,6 +38,7 @@ from fsql.errors import ConfigError, did_you_mean
 __all__ = [
     "ROW_INDEX",
     "FeatureView",
+    "check_names",
     "orderable",
     "output_names",
     "parse_feature_refs",
@@ -159,7 +160,7 @@ def training_set_sql(
     used). ``column_types`` maps ``(relation, column)`` to DuckDB type names so timestamp
     normalization can skip casts; without it a generic expression is used.
     """
-    _check_names(entity_columns, entity_timestamp, views, full_feature_names)
+    check_names(entity_columns, entity_timestamp, views, full_feature_names)
     types = column_types or {}
     ets = utc_expr(quote_ident(entity_timestamp), types.get((entity_relation, entity_timestamp)))
     row = quote_ident(row_index) if row_index else "row_number() OVER () - 1"
@@ -291,12 +292,14 @@ def _ttl_interval(ttl_seconds: float | None) -> str | None:
     return f"to_microseconds({int(round(ttl_seconds * 1_000_000))}::BIGINT)"
 
 
-def _check_names(
+def check_names(
     entity_columns: Sequence[str],
     entity_timestamp: str,
     views: Sequence[FeatureView],
     full_feature_names: bool,
 ) -> None:
+    """Raise a :class:`ConfigError` naming the column when the entity timestamp or a join
+    key is missing from the entity columns, or an output column name collides."""
     cols = list(entity_columns)
     if entity_timestamp not in cols:
         raise ConfigError(
