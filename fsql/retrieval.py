@@ -233,7 +233,8 @@ def _pick_timestamp(table: pyarrow.Table, wanted: str | None, join_keys: set[str
 def _column_types(
     con: Connection, entity_rel: str, table: pyarrow.Table, views: Sequence[FeatureView]
 ) -> dict[tuple[str, str], str]:
-    """DuckDB types of the timestamp columns, so SQL normalizes them without casts."""
+    """DuckDB types of the timestamp columns (so SQL normalizes them without casts) and of
+    the features (the tie-break leaves out unorderable ones)."""
     import pyarrow as pa
 
     types: dict[tuple[str, str], str] = {}
@@ -244,7 +245,7 @@ def _column_types(
             elif f.type.unit == "us":
                 types[(entity_rel, f.name)] = "TIMESTAMP"
     for view in views:
-        cols = [c for c in (view.timestamp, view.created_timestamp) if c]
+        cols = [c for c in (view.timestamp, view.created_timestamp, *view.features) if c]
         select = ", ".join(quote_ident(c) for c in cols)
         try:
             described = con.execute(f"DESCRIBE SELECT {select} FROM {view.relation}").fetchall()

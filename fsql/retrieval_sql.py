@@ -7,16 +7,19 @@ Pure functions (no connection): :func:`parse_feature_refs` resolves ``"fs:col"``
 Semantics (Feast 0.67): per entity row and feature view, the row with equal join keys
 and the greatest event timestamp ``<=`` the entity timestamp and ``>=`` entity
 timestamp minus TTL (both inclusive; TTL ``None``/0 = unlimited); ties on the event
-timestamp go to the greatest created timestamp, then (exact duplicates) to the
-greatest hash of the feature values, so the pick never depends on physical order.
-No visible row gives nulls; every entity row is kept, in input order.
+timestamp go to the greatest created timestamp (NULL smallest), then (exact
+duplicates) to the greatest feature values (:func:`tiebreak_columns`), so the pick
+never depends on physical order and every engine makes the same one (the Spark
+variant is :mod:`fsql.engines.spark_retrieval`). No visible row gives nulls; every
+entity row is kept, in input order.
 
 Query plan per view (measured fastest correct variant, see bench/bench_retrieval.py):
 restrict the feature rows to the distinct entity keys (semi join) and the time window
 ``[min(entity ts) - TTL, max(entity ts)]``, then one ``ASOF LEFT JOIN`` whose
-inequality is on a sort key ``(event ts, created ts, hash)`` -- this folds the
+inequality is on a sort key ``(event ts, created ts)`` -- this folds the
 created-timestamp dedupe into the ASOF sort instead of a separate window/aggregate --
-then null out matches older than the TTL.
+then replace matches that have exact duplicates by their tie-break winner (an
+aggregate over the tied groups only) and null out matches older than the TTL.
 
 >>> view = FeatureView("fv", '"fv"', ("user_id",), "ts", None, None, ("v",))
 >>> sql = training_set_sql('"ent"', ["user_id", "event_timestamp"], "event_timestamp", [view])
@@ -35,8 +38,11 @@ from fsql.errors import ConfigError, did_you_mean
 __all__ = [
     "ROW_INDEX",
     "FeatureView",
+    "check_names",
+    "orderable",
     "output_names",
     "parse_feature_refs",
+    "tiebreak_columns",
     "training_set_sql",
     "utc_expr",
 ]
@@ -154,7 +160,7 @@ def training_set_sql(
     used). ``column_types`` maps ``(relation, column)`` to DuckDB type names so timestamp
     normalization can skip casts; without it a generic expression is used.
     """
-    _check_names(entity_columns, entity_timestamp, views, full_feature_names)
+    check_names(entity_columns, entity_timestamp, views, full_feature_names)
     types = column_types or {}
     ets = utc_expr(quote_ident(entity_timestamp), types.get((entity_relation, entity_timestamp)))
     row = quote_ident(row_index) if row_index else "row_number() OVER () - 1"
@@ -170,8 +176,14 @@ def training_set_sql(
     for i, view in enumerate(views):
         ctes.append(f"__fsql_f{i} AS ({_view_sql(view, types)})")
         joins.append(_asof_join(i, view))
+        ties = _ties_sql(i, view, types)
+        if ties:
+            ctes.append(ties)
+            joins.append(_ties_join(i, view))
         for j in range(len(view.features)):
             value = f"f{i}.__fsql_c{j}"
+            if ties:  # an exact tie on (keys, ts, created): the greatest feature values win
+                value = f"CASE WHEN t{i}.__fsql_sk IS NULL THEN {value} ELSE t{i}.__fsql_v.c{j} END"
             ttl = _ttl_interval(view.ttl_seconds)
             if ttl:
                 value = f"CASE WHEN f{i}.__fsql_ts >= e.__fsql_ts - {ttl} THEN {value} END"
@@ -198,8 +210,6 @@ def _view_sql(view: FeatureView, types: Mapping[tuple[str, str], str]) -> str:
         created = view.created_timestamp
         cts = utc_expr(quote_ident(created), types.get((rel, created)))
         sort_key.append(f"c := coalesce({cts}, TIMESTAMP '-infinity')")
-    if view.features:
-        sort_key.append(f"h := hash({', '.join(quote_ident(c) for c in view.features)})")
     distinct_keys = ", ".join(quote_ident(k) for k in view.join_keys)
     on = " AND ".join(f"f.{quote_ident(k)} = k.{quote_ident(k)}" for k in view.join_keys)
     ttl = _ttl_interval(view.ttl_seconds)
@@ -221,10 +231,59 @@ def _asof_join(i: int, view: FeatureView) -> str:
     probe = ["t := e.__fsql_ts"]
     if view.created_timestamp:
         probe.append("c := TIMESTAMP 'infinity'")
-    if view.features:
-        probe.append("h := 18446744073709551615::UBIGINT")
     key = f"CASE WHEN e.__fsql_ts IS NULL THEN NULL ELSE struct_pack({', '.join(probe)}) END"
     return f"ASOF LEFT JOIN __fsql_f{i} f{i} ON {eq} AND {key} >= f{i}.__fsql_sk"
+
+
+def _ties_sql(i: int, view: FeatureView, types: Mapping[tuple[str, str], str]) -> str | None:
+    """Feature rows tied on (keys, event ts, created ts), reduced to the row with the
+    greatest tie-break values. Ties are rare: only the tied groups are aggregated, the
+    ASOF join stays on the narrow (ts, created) key (a value-wide key doubles its cost)."""
+    order = tiebreak_columns(view, types)
+    if not order:
+        return None
+    at = {c: j for j, c in enumerate(view.features)}
+    keys = ", ".join(f"__fsql_k{j}" for j in range(len(view.join_keys))) + ", __fsql_sk"
+    values = ", ".join(f"c{j} := __fsql_c{j}" for j in range(len(view.features)))
+    rank = ", ".join(
+        f"n{at[c]} := __fsql_c{at[c]} IS NOT NULL, v{at[c]} := __fsql_c{at[c]}" for c in order
+    )
+    dup = f"SELECT {keys} FROM __fsql_f{i} GROUP BY ALL HAVING count(*) > 1"
+    return (
+        f"__fsql_t{i} AS (SELECT {keys}, arg_max(struct_pack({values}), struct_pack({rank})) "
+        f"AS __fsql_v FROM __fsql_f{i} SEMI JOIN ({dup}) d USING ({keys}) GROUP BY ALL)"
+    )
+
+
+def _ties_join(i: int, view: FeatureView) -> str:
+    on = [f"t{i}.__fsql_k{j} = f{i}.__fsql_k{j}" for j in range(len(view.join_keys))]
+    return f"LEFT JOIN __fsql_t{i} t{i} ON {' AND '.join(on)} AND t{i}.__fsql_sk = f{i}.__fsql_sk"
+
+
+def tiebreak_columns(view: FeatureView, types: Mapping[tuple[str, str], str]) -> list[str]:
+    """Features ordering rows tied on (keys, event ts, created ts), in request order.
+
+    Both engines order them the same way -- the greatest values win, compared left to
+    right, NULL smallest, NaN greatest -- so the pick is portable (an engine's own hash
+    is not). Map-typed features (known from ``types``; Spark cannot order maps) are
+    left out.
+
+    >>> v = FeatureView("fv", "fv", ("k",), "ts", None, None, ("a", "m"))
+    >>> tiebreak_columns(v, {("fv", "m"): "MAP(VARCHAR, INTEGER)"})
+    ['a']
+    """
+    return [c for c in view.features if orderable(types.get((view.relation, c), ""))]
+
+
+def orderable(type_name: str) -> bool:
+    """Whether values of this DuckDB or Spark type order the same in both engines (not
+    maps, nor anything holding one; Spark cannot order them).
+
+    >>> orderable("DOUBLE"), orderable("MAP(VARCHAR, INTEGER)"), orderable("struct<m:map<int,int>>")
+    (True, False, False)
+    """
+    t = type_name.upper()
+    return not any(x in t for x in ("MAP(", "MAP<", "VARIANT"))
 
 
 def _ttl_interval(ttl_seconds: float | None) -> str | None:
@@ -233,12 +292,14 @@ def _ttl_interval(ttl_seconds: float | None) -> str | None:
     return f"to_microseconds({int(round(ttl_seconds * 1_000_000))}::BIGINT)"
 
 
-def _check_names(
+def check_names(
     entity_columns: Sequence[str],
     entity_timestamp: str,
     views: Sequence[FeatureView],
     full_feature_names: bool,
 ) -> None:
+    """Raise a :class:`ConfigError` naming the column when the entity timestamp or a join
+    key is missing from the entity columns, or an output column name collides."""
     cols = list(entity_columns)
     if entity_timestamp not in cols:
         raise ConfigError(

@@ -33,6 +33,7 @@ from fsql.online.base import (
     to_epoch_us,
     us_to_iso,
 )
+from fsql.retrieval_sql import orderable
 
 __all__ = ["MaterializeResult", "materialize", "materialize_all", "to_epoch_us", "us_to_iso"]
 
@@ -187,9 +188,10 @@ def _select_sql(fs: OnlineFeatureSet, layout: Layout, types: Mapping[str, str],
               f"QUALIFY {ts} = max({ts}) OVER (PARTITION BY {part})")
     order = [f"{quote_ident(fs.created_timestamp)} DESC NULLS LAST"] if fs.created_timestamp \
         else []
-    order += [f"{quote_ident(f)} DESC NULLS LAST"
-              for f, k in zip(fs.features, layout.kinds, strict=True) if k != "json"]
-    order.append(f"hash({', '.join(quote_ident(f) for f in fs.features)})")
+    # Tie-break by the values (not by an engine's own hash): the Spark engine makes the
+    # same pick (fsql.engines.spark_retrieval); maps are not orderable there.
+    order += [f"{quote_ident(f)} DESC NULLS LAST" for f in fs.features if orderable(types[f])]
+    order = order or [ts]  # nothing to order by: tied rows are identical where it counts
     inner = (f"SELECT * FROM ({latest}) QUALIFY row_number() OVER "
              f"(PARTITION BY {part} ORDER BY {', '.join(order)}) = 1")
     keys = [_value_sql(k, kind) for k, kind in zip(fs.join_keys, layout.key_kinds, strict=True)]
