@@ -21,7 +21,7 @@ import html
 import uuid
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -322,3 +322,59 @@ def _execution_error(e: Exception) -> ExecutionError:
         f"point-in-time query failed: {e}",
         hint="check that join key types match between the entity data and the feature sets",
     )
+
+
+# -- Spark ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SparkTrainingSet(TrainingSet):
+    """A training set computed by a Spark engine (``con`` is the engine): ``to_arrow`` /
+    ``to_pandas`` bring it to the driver; ``to_parquet`` is written by Spark itself (a
+    directory of part files), for results larger than the driver's memory."""
+
+    @property
+    def _engine(self) -> Any:
+        return self.con
+
+    def to_arrow(self) -> pyarrow.Table:
+        try:
+            table = self._engine.spark.sql(self.sql).toArrow()
+        except self._engine.Error as e:
+            raise _execution_error(e) from e
+        return _restore_timestamp_types(table, self.entity_schema)
+
+    def to_parquet(self, path: str | Path) -> Path:
+        out = Path(path)
+        try:
+            self._engine.spark.sql(self.sql).write.mode("overwrite").parquet(str(out))
+        except self._engine.Error as e:
+            raise _execution_error(e) from e
+        return out
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebooks
+        return f"<b>TrainingSet</b> on Spark ({self.manifest['entity_rows']} rows)"
+
+
+def get_training_set_spark(engine: Any, entity: Any, views: Sequence[FeatureView], *,
+                           entity_timestamp: str | None = None,
+                           full_feature_names: bool = False) -> TrainingSet:
+    """:func:`get_training_set` on a Spark engine: the entity frame is uploaded, the Spark
+    variant of the point-in-time query (union + last ignore nulls) reads the pinned
+    versions. ``entity``: pandas, Arrow, or a SQL query (fsql's dialect)."""
+    from fsql.engines.spark_retrieval import training_set_sql_spark
+
+    no_con: Any = None  # frames need no connection to become Arrow
+    table = engine.fetch_arrow(entity) if isinstance(entity, str) else _entity_table(
+        no_con, entity)
+    join_keys = {k for v in views for k in v.join_keys}
+    ts_col = _pick_timestamp(table, entity_timestamp, join_keys)
+    name = f"__fsql_entity_{uuid.uuid4().hex}"
+    rel = engine.upload_frame(name, _with_row_index(table))
+    spark_views = [replace(v, relation=engine.spark_relation(v.relation)) for v in views]
+    types = {(sv.relation, c): t for v, sv in zip(views, spark_views, strict=True)
+             for c, t in engine.describe(None, v.relation)}
+    sql = training_set_sql_spark(rel, list(table.column_names), ts_col, spark_views,
+                                 full_feature_names=full_feature_names,
+                                 row_index=ROW_INDEX, column_types=types)
+    return SparkTrainingSet(con=engine, sql=sql,
+                            manifest=_manifest(table, ts_col, views, full_feature_names),
+                            entity_schema=table.schema)

@@ -112,8 +112,8 @@ def open_online_store(project: Project | str | Path) -> OnlineStore:
 
 
 def materialize_project(project_dir: str | Path, *, select: Sequence[str] | None = None,
-                        as_of: Timestamp | None = None,
-                        full: bool = False) -> list[MaterializeResult]:
+                        as_of: Timestamp | None = None, full: bool = False,
+                        target: str | None = None) -> list[MaterializeResult]:
     """Materialize the project's online feature sets (sorted by name, one shared ``as_of``).
 
     The warehouse is opened read-only only while materializing and closed afterwards; what
@@ -121,12 +121,13 @@ def materialize_project(project_dir: str | Path, *, select: Sequence[str] | None
     """
     from .online.materializer import materialize_all
 
-    with FeatureStore(project_dir) as store:
+    with FeatureStore(project_dir, target=target) as store:
         sets = online_feature_sets(store, select)
         if not sets:
             return []
         with open_online_store(store.project) as online:
-            return materialize_all(store._reader(), sets, online, as_of=as_of, full=full)
+            con = store.project._data(store._reader())  # DuckDB, or a Spark cursor
+            return materialize_all(con, sets, online, as_of=as_of, full=full)
 
 
 def online_status(project_dir: str | Path) -> dict[str, dict[str, Any]]:

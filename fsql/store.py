@@ -135,6 +135,11 @@ class FeatureStore:
         con = self._reader()
         if isinstance(entity_df, str) and entity_df in self.project.compile(write=False).models:
             entity_df = f'select * from "main"."{entity_df}"'
+        if self.project.two_phase:  # the feature sets live in another engine (Spark)
+            from .retrieval import get_training_set_spark
+
+            return get_training_set_spark(self.project._data(con).engine, entity_df, views,
+                                          entity_timestamp=ts, full_feature_names=full)
         return get_training_set(con, entity_df, views, entity_timestamp=ts,
                                 full_feature_names=full)
 
@@ -186,7 +191,8 @@ class FeatureStore:
         from .serving import materialize_project
 
         self.close()
-        return materialize_project(self.project.root, select=select, as_of=as_of, full=full)
+        return materialize_project(self.project.root, select=select, as_of=as_of, full=full,
+                                   target=self.project.target_name)
 
     def get_online_features(self, features: Sequence[str],
                             entity_rows: Sequence[Mapping[str, Any]], *,

@@ -87,6 +87,20 @@ def test_training_sets_are_equal_row_for_row(both):
     assert _close(_rows(a, sort=False), _rows(b, sort=False))
 
 
+def test_online_values_are_equal(both):
+    root, _, _ = both
+    as_of = "2026-10-31T00:00:00"
+    rows = [{"user_id": u} for u in range(1, 60)]
+    feats = ["user_spend_7d:*", "user_spend_30d:*"]
+    got = []
+    for target in (None, "spark"):
+        with fsql.FeatureStore(root, target=target) as fs:
+            fs.materialize(as_of=as_of, full=True)
+            got.append(fs.get_online_features(feats, rows, now=as_of).to_dict())
+    assert got[0] == got[1] or _close(got[0], got[1])
+    assert any(v is not None for v in got[1]["spend_7d"])
+
+
 def test_a_noop_run_on_spark_starts_no_spark(both):
     root, _, _ = both
     p = fsql.Project(root, target="spark")
@@ -96,6 +110,10 @@ def test_a_noop_run_on_spark_starts_no_spark(both):
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def _ok(res: Any) -> None:
+    assert res.exit_code == 0, [(r.model, r.status, r.message) for r in res.results]
+
+
 def _feature_sets(root: Path) -> set[str]:
     return {n for n, m in fsql.Project(root).compile(write=False).models.items()
             if m.materialized == "feature_set"}
@@ -155,3 +173,49 @@ def _close(a: Any, b: Any) -> bool:
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
     return bool(_plain(a) == _plain(b))
+
+
+SMALL = {
+    "fsql_project.yml": "name: small\nprofile:\n  threads: 2\n" + SPARK_TARGET,
+    "models/a.sql": "{{ config(materialized='table') }}\nselect id, cast(x as double) as x from "
+                    "(values {% for i in range(var('n', 5)) %}({{ i }}, {{ i * 2.5 }})"
+                    "{{ ',' if not loop.last }}{% endfor %}) as t(id, x)",
+    "models/a.yml": "models:\n  - name: a\n    columns:\n      - name: x\n"
+                    "        expectations: [{expect_column_values_to_be_between: "
+                    "{min_value: 0, max_value: 15}}]\n",
+}
+
+
+def test_versions_rollback_diff_gc_on_spark(spark, make_project):
+    root = make_project(SMALL, base=False)
+    p = fsql.Project(root, target="spark")
+    _ok(p.run())
+    p2 = fsql.Project(root, target="spark", vars={"n": 7})
+    _ok(p2.run())
+    assert [v.version for v in p2.versions("a")] == [1, 2]
+    assert len(p2.read("a")) == 7
+    d = p2.diff("a", 1, 2)
+    assert (d.rows_a, d.rows_b) == (5, 7)
+    assert p2.rollback("a", 1) == 2
+    assert len(fsql.Project(root, target="spark").read("a")) == 5
+    cols, rows = fsql.Project(root, target="spark").show("a", limit=3)
+    assert cols == ["id", "x"] and len(rows) == 3
+
+
+def test_a_failed_check_keeps_the_live_version_on_spark(spark, make_project):
+    root = make_project(SMALL, base=False)
+    _ok(fsql.Project(root, target="spark").run())
+    bad = fsql.Project(root, target="spark", vars={"n": 100}).run()
+    assert bad.exit_code == 1 and bad.results[0].status == "failed"
+    assert len(fsql.Project(root, target="spark").read("a")) == 5  # v1 stays live
+
+
+def test_a_spark_sql_error_names_the_model_and_the_compile_command(spark, make_project):
+    root = make_project({**SMALL, "models/b.sql": "select no_such_col from {{ ref('a') }}"},
+                        base=False)
+    res = fsql.Project(root, target="spark").run()
+    b = [r for r in res.results if r.model == "b"][0]
+    assert b.status == "error"
+    text = b.error.format()
+    assert "models/b.sql" in text and "no_such_col" in text
+    assert "fsql --target spark compile" in text

@@ -153,6 +153,13 @@ class SparkCursor:
                             for f in self._df.schema.fields]
         return self
 
+    def execute_native(self, sql: str) -> SparkCursor:
+        """Run Spark SQL as written (fsql's Spark-specific generators)."""
+        self._df, self._rows, self._iter, self._pos = self.engine.spark.sql(sql), None, None, 0
+        self.description = [(f.name, spark_type_to_duckdb(f.dataType.simpleString()))
+                            for f in self._df.schema.fields]
+        return self
+
     def _special(self, text: str, parameters: Sequence[Any] | None) -> bool:
         """DuckDB statements Spark says differently: scratch tables, DESCRIBE."""
         temp, dropped = _TEMP_TABLE.match(text), _DROP_TEMP.match(text)
@@ -276,6 +283,12 @@ class SparkEngine(Engine):
         if f"{db}.{name}" in self.file_sources:  # (catalog-table sources pass as written)
             return "parquet", self.source_path(db, name)
         return None
+
+    def spark_relation(self, relation: str) -> str:
+        """The Spark SQL of a canonical relation (``"fsql_versions"."m__v3"``, ``"main"."m"``)."""
+        db, _, name = relation.partition(".")
+        target = self._resolve(db.strip('"'), name.strip('"'))
+        return relation if target is None else f"{target[0]}.`{target[1]}`"
 
     def df(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
         text = self.to_spark(sql)

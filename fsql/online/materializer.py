@@ -73,10 +73,13 @@ def materialize(con: Connection, fs: OnlineFeatureSet, store: OnlineStore, *,
     prior = store.status().get(fs.name)
     mode = _mode(fs, layout, store.layout(fs.name), prior, as_of_us, full)
     since = to_epoch_us(prior.as_of) if mode == "incremental" and prior and prior.as_of else None
-    sql, params = _select_sql(fs, layout, types, as_of_us, since)
+    native = getattr(con, "execute_native", None)  # another engine's cursor (Spark)
+    sql, params = (_select_sql(fs, layout, types, as_of_us, since) if native is None
+                   else (_native_sql(getattr(con, "engine", None), fs, layout, types, as_of_us,
+                                     since), []))
     try:
-        cur = con.cursor().execute(sql, params)
-    except DuckDBError as e:
+        cur = con.cursor().execute(sql, params) if native is None else native(sql)
+    except (DuckDBError, getattr(getattr(con, "engine", None), "Error", DuckDBError)) as e:
         raise ExecutionError(f"materialize of '{fs.name}' failed: {e}", model=fs.name) from e
     status = FeatureSetStatus(fs.name, fs.version, us_to_iso(_now_us()), us_to_iso(as_of_us),
                               0, 0, mode)
@@ -201,6 +204,28 @@ def _select_sql(fs: OnlineFeatureSet, layout: Layout, types: Mapping[str, str],
     cols = ", ".join([*keys, ts_us, hashed, *feats])
     by_key = ", ".join(str(i + 1) for i in range(len(keys)))  # stores insert in key order
     return f"SELECT {cols} FROM ({inner}) ORDER BY {by_key}", []
+
+
+def _native_sql(engine: Any, fs: OnlineFeatureSet, layout: Layout, types: Mapping[str, str],
+                as_of_us: int, since_us: int | None) -> str:
+    """:func:`_select_sql`'s rows in the engine's own SQL (Spark: one aggregate per key,
+    see fsql.engines.spark_retrieval); the content hash is the engine's own (it only tells
+    a later materialize of the same engine what changed)."""
+    from fsql.engines.spark_retrieval import latest_per_entity_sql_spark, spark_ident
+
+    latest = latest_per_entity_sql_spark(
+        engine.spark_relation(fs.relation), fs.join_keys, fs.timestamp, fs.created_timestamp,
+        fs.ttl_seconds or None, as_of_us, fs.features, since=since_us, column_types=types)
+    conv = {"float": "CAST({} AS DOUBLE)", "str": "CAST({} AS STRING)",
+            "json": "to_json({})"}
+    keys = [conv.get(k, "{}").format(spark_ident(c))
+            for c, k in zip(fs.join_keys, layout.key_kinds, strict=True)]
+    feats = [conv.get(k, "{}").format(spark_ident(c))
+             for c, k in zip(fs.features, layout.kinds, strict=True)]
+    hashed = f"shiftright(xxhash64(__fsql_ts_us, {', '.join(feats) or '0'}), 1)"
+    by_key = ", ".join(str(i + 1) for i in range(len(keys)))
+    return (f"SELECT {', '.join([*keys, '__fsql_ts_us', hashed, *feats])} "
+            f"FROM ({latest}) ORDER BY {by_key}")
 
 
 def _fetch(cur: Any) -> Iterator[tuple[Any, ...]]:
