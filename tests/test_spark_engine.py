@@ -219,3 +219,50 @@ def test_a_spark_sql_error_names_the_model_and_the_compile_command(spark, make_p
     text = b.error.format()
     assert "models/b.sql" in text and "no_such_col" in text
     assert "fsql --target spark compile" in text
+
+
+CHAIN = {
+    **SMALL,
+    "models/b.sql": "{{ config(materialized='table') }}\nselect id, x * 2 as y from {{ ref('a') }}",
+    "models/c.sql": "{{ config(materialized='table') }}\nselect count(*) as n, sum(y) as s "
+                    "from {{ ref('b') }}",
+}
+
+
+def test_kill_9_during_a_spark_build_leaves_every_live_version_whole(spark, make_project):
+    """A real ``kill -9`` of a ``fsql run --target spark`` process (and its JVM) while it
+    writes a new version: every model still reads its last published version, and the next
+    run cleans up and converges."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = make_project(CHAIN, base=False)
+    _ok(fsql.Project(root, target="spark").run())
+    before = {m: _rows(fsql.Project(root, target="spark").read(m)) for m in "abc"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fsql", "--project-dir", str(root), "--target", "spark", "run",
+         "--vars", "{n: 6}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    versions = root / "spark-warehouse" / "small" / "versions"
+    deadline = time.monotonic() + 240
+    while not any(p.name.startswith("b__v2") for p in versions.iterdir()):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "no second version appeared"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # python and its JVM, mid-build of b
+    proc.wait()
+    after = fsql.Project(root, target="spark")
+    new = {"a": [(i, i * 2.5) for i in range(6)], "b": [(i, i * 5.0) for i in range(6)],
+           "c": [(6, 75.0)]}
+    for m in "abc":  # each model reads a whole version: the old one or the finished new one
+        assert _rows(after.read(m)) in (before[m], new[m]), m
+    assert [r.status for r in after.versions("b")][-1] in ("building", "live")
+    res = fsql.Project(root, target="spark", vars={"n": 6}).run()
+    _ok(res)
+    assert "b v2" in res.cleaned or any(v.status == "abandoned"
+                                        for v in after.versions("b"))
+    assert not (versions / "b__v2").exists()  # the unfinished table is gone
+    assert _rows(fsql.Project(root, target="spark").read("c"))[0][0] == 6
