@@ -229,7 +229,8 @@ class Project:
             state.init()
             self._ensure_sources(con, manifest, state)
             result = run_tests(self, con, names, version=version, engine=engine,
-                               store_failures=store_failures, result_format=result_format)
+                               store_failures=store_failures, result_format=result_format,
+                               data=self._data(con))
         self.target.mkdir(parents=True, exist_ok=True)
         (self.target / "run_results.json").write_text(
             json.dumps(result.to_dict(), indent=1, default=str), encoding="utf-8")
@@ -245,7 +246,7 @@ class Project:
         rel = self._relation(model, version, None)
         specs = [parse_expectation(e, model=model) for e in expectations]
         with self._reader() as con:
-            return run_suite(con, rel, specs, result_format=result_format)
+            return run_suite(self._data(con), rel, specs, result_format=result_format)
 
     def backfill(self, model: str, start: str, end: str, **kwargs: Any) -> RunResult:
         """Rebuild the intervals of an incremental model in [start, end) as a new version."""

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,8 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
     """
     config = {**spec.config, **r.config}
     _check_config(project, spec, r, config)
+    if config.get("dialect") == "spark":  # written in Spark SQL: DuckDB SQL is the canonical
+        r, facts = replace(r, sql=_from_spark(spec, r)), None  # form (fingerprint, lineage)
     deps = tuple(sorted({x.name for x in r.refs if x.kind == "model"}))
     eph = [d for d in deps if d in ephemerals]
     key = sql_key(r.sql) + ":" + _hash(*(ephemerals[d].sql for d in eph),
@@ -109,6 +111,20 @@ def compile_model(project: ProjectSpec, spec: ModelSpec, r: RenderedModel,
         deps, tuple(sorted({x.name for x in r.refs if x.kind == "source"})), config, tags,
         description, columns, lineage, own, r.refs,
         {k: _config_loc(spec, r, k) for k in config})
+
+
+def _from_spark(spec: ModelSpec, r: RenderedModel) -> str:
+    import sqlglot
+
+    try:
+        return ";\n".join(sqlglot.transpile(r.sql, read="spark", write=DIALECT, pretty=True))
+    except sqlglot.errors.ParseError as e:
+        err = e.errors[0] if e.errors else {}
+        raise CompileError(f"cannot read this model as Spark SQL: {err.get('description', e)}",
+                           path=spec.path, line=err.get("line"), col=err.get("col"),
+                           model=spec.name, expected="Spark SQL (the model sets dialect: spark)",
+                           hint="fix the SQL, or remove dialect: spark to write DuckDB SQL"
+                           ) from None
 
 
 def _analyze(spec: ModelSpec, r: RenderedModel, eph: list[str],

@@ -63,6 +63,9 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
             ("append", "delete+insert", "merge"),
         ),
         ConfigKey("meta", (dict,), "Free-form metadata shown in docs."),
+        ConfigKey("dialect", (str,), "The SQL dialect the model is written in: duckdb (the "
+                  "default) or spark (read into DuckDB SQL at compile; every engine runs it).",
+                  ("duckdb", "spark")),
         ConfigKey("statistics", (bool,), "Profile each new version at build (column "
                   "statistics and drift vs the previous version); default true for feature_set "
                   "models (and any model with drift expectations), false otherwise: "

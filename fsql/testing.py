@@ -84,8 +84,10 @@ class TestRun:
 
 def run_tests(project: Any, con: Any, models: Sequence[str], *, version: int | None = None,
               engine: str = "fsql", store_failures: bool = False,
-              result_format: str = "SUMMARY") -> TestRun:
-    """Run the expectations of ``models`` on their live versions (or ``version``)."""
+              result_format: str = "SUMMARY", data: Any = None) -> TestRun:
+    """Run the expectations of ``models`` on their live versions (or ``version``).
+    ``con`` is the state store; ``data`` where the versions are read (default: ``con``)."""
+    data = con if data is None else data
     if engine not in ("fsql", "gx"):
         raise ConfigError(f"unknown engine '{engine}'", expected="fsql or gx",
                           hint="--engine gx needs `pip install fsql[gx]`")
@@ -97,13 +99,13 @@ def run_tests(project: Any, con: Any, models: Sequence[str], *, version: int | N
         target = _target(project, con, name, version)
         if target is None:
             continue
-        out.append(_test_one(project, con, name, target, engine, result_format))
+        out.append(_test_one(project, con, name, target, engine, result_format, data))
     for mt in out:
         con.execute(f"insert into {META}.test_results values (?, ?, ?, now(), ?, ?, ?)",
                     [run_id, mt.model, mt.version, engine, not mt.failed_errors,
                      json.dumps(mt.checks, default=str)])
         if store_failures:
-            _store_failures(con, mt)
+            _store_failures(data, mt)
     return TestRun(run_id, engine, tuple(out), time.perf_counter() - t0)
 
 
@@ -124,8 +126,7 @@ def _target(project: Any, con: Any, name: str, version: int | None) -> tuple[int
 
 
 def _test_one(project: Any, con: Any, name: str, target: tuple[int | None, str], engine: str,
-              result_format: str) -> ModelTest:
-    from .engines.duckdb import describe
+              result_format: str, data: Any) -> ModelTest:
     from .validator import expectation_check
 
     version, rel = target
@@ -134,16 +135,21 @@ def _test_one(project: Any, con: Any, name: str, target: tuple[int | None, str],
     if engine == "gx":
         from .expectations.gx_run import run_suite_gx
 
-        suite = run_suite_gx(con, rel, specs, result_format=result_format)
+        suite = run_suite_gx(data, rel, specs, result_format=result_format)
     else:
         from .expectations import run_suite
 
         prev = _previous(con, name, version)
-        suite = run_suite(con, rel, specs, result_format=result_format,
-                          columns=_columns(con, name, version) or describe(con, rel),
+        suite = run_suite(data, rel, specs, result_format=result_format,
+                          columns=_columns(con, name, version) or _describe(data, rel),
                           previous_relation=prev)
     checks = tuple(expectation_check(r) for r in suite.results)
     return ModelTest(name, version, rel, checks, time.perf_counter() - t0, suite)
+
+
+def _describe(data: Any, rel: str) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in
+            data.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
 
 
 def _columns(con: Any, name: str, version: int | None) -> list[tuple[str, str]]:

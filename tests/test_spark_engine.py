@@ -266,3 +266,26 @@ def test_kill_9_during_a_spark_build_leaves_every_live_version_whole(spark, make
                                         for v in after.versions("b"))
     assert not (versions / "b__v2").exists()  # the unfinished table is gone
     assert _rows(fsql.Project(root, target="spark").read("c"))[0][0] == 6
+
+
+def test_fsql_test_runs_the_expectations_on_spark(spark, make_project):
+    root = make_project(SMALL, base=False)
+    _ok(fsql.Project(root, target="spark").run())
+    run = fsql.Project(root, target="spark").test()
+    duck = (fsql.Project(root).run(), fsql.Project(root).test())[1]
+    assert [c["success"] for m in run.models for c in m.checks] == [True]
+    assert _close([_result(c) for m in run.models for c in m.checks],
+                  [_result(c) for m in duck.models for c in m.checks])
+
+
+def test_a_model_written_in_spark_sql_runs_on_both_engines(spark, make_project):
+    root = make_project({
+        **SMALL,
+        "models/s.sql": "{{ config(materialized='table', dialect='spark') }}\n"
+                        "select id, nvl2(x, 'has x', 'none') as label, "
+                        "date_add(date'2024-01-01', id) as d from {{ ref('a') }}",
+    }, base=False)
+    _ok(fsql.Project(root).run())
+    _ok(fsql.Project(root, target="spark").run())
+    a, b = fsql.Project(root).read("s"), fsql.Project(root, target="spark").read("s")
+    assert _rows(a) == _rows(b) and len(a) == 5
