@@ -61,6 +61,8 @@ def transpile(sql: str, resolve: Resolver) -> str:
                                          read="spark"))
     for pct in list(tree.find_all(exp.PercentileDisc, exp.PercentileCont)):
         _within_group(pct)
+    for iv in list(tree.find_all(exp.Interval)):
+        _computed_interval(iv)
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     for table in list(tree.find_all(exp.Table)):
         if not table.db or (not table.db and table.name in ctes):
@@ -98,3 +100,22 @@ def _within_group(pct: Any) -> None:
 
     parts = [one(q) for q in fracs]
     node.replace(exp.Array(expressions=parts) if isinstance(frac, exp.Array) else parts[0])
+
+
+_DT = {"DAY": 0, "HOUR": 1, "MINUTE": 2, "SECOND": 3}
+
+
+def _computed_interval(iv: Any) -> None:
+    """``INTERVAL (expr) DAY`` (an interval of a computed length) has no Spark syntax:
+    ``make_dt_interval`` / ``make_ym_interval`` say the same."""
+    unit = str(iv.args.get("unit") and iv.args["unit"].name or "").upper().rstrip("S")
+    if isinstance(iv.this, exp.Literal) or not unit:
+        return
+    n = iv.this.unnest() if isinstance(iv.this, exp.Paren) else iv.this
+    if unit in _DT:
+        args = ["0"] * 4
+        args[_DT[unit]] = n.sql("spark")
+        iv.replace(sqlglot.parse_one(f"make_dt_interval({', '.join(args)})", read="spark"))
+    elif unit in ("MONTH", "YEAR"):
+        args = [n.sql("spark"), "0"] if unit == "YEAR" else ["0", n.sql("spark")]
+        iv.replace(sqlglot.parse_one(f"make_ym_interval({', '.join(args)})", read="spark"))
