@@ -83,3 +83,29 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One local SparkSession for the whole test run, configured as fsql's Spark engine expects
+    (``fsql.engines.spark_sql.SESSION_CONF``: UTC session time zone, ANSI mode on).
+
+    Tables written without a location land in a per-run temporary warehouse.
+    """
+    from pyspark.sql import SparkSession
+
+    from fsql.engines.spark_sql import SESSION_CONF
+
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName("fsql-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))
+    )
+    for key, value in SESSION_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("OFF")  # failing queries are asserted, not logged
+    yield session
+    session.stop()
