@@ -101,7 +101,9 @@ def spark():  # type: ignore[no-untyped-def]
     Spark engine reuses it (``fsql.engines.spark.session``). Never skipped: .ci/run installs a
     Java runtime and pyspark."""
     from fsql.engines.spark import session
+    from fsql.engines.spark_sql import SESSION_CONF
     from fsql.spec import SparkSpec
 
-    return session(SparkSpec(conf=(("spark.sql.shuffle.partitions", "4"),
-                                   ("spark.default.parallelism", "4"))))
+    conf = {"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "4",
+            **SESSION_CONF}
+    return session(SparkSpec(conf=tuple(sorted(conf.items()))))
