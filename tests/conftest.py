@@ -83,3 +83,13 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """The run's one local Spark session (2 cores, UTC, 4 shuffle partitions, no UI): the
+    Spark engine's own process-wide session, so engine tests and SQL tests share it."""
+    from fsql.engines.spark import session
+    from fsql.spec import SparkSpec
+
+    return session(SparkSpec(master="local[2]", conf=(("spark.sql.shuffle.partitions", "4"),)))
