@@ -115,6 +115,27 @@ def _start(spec: Any) -> Any:
     return spark
 
 
+# a class each table format's data source needs on the driver's classpath
+_FORMAT_CLASSES = {"delta": ("org.apache.spark.sql.delta.sources.DeltaDataSource",
+                             "io.delta:delta-spark_2.13"),
+                   "iceberg": ("org.apache.iceberg.spark.source.IcebergSource",
+                               "org.apache.iceberg:iceberg-spark-runtime-4.0_2.13")}
+
+
+def _check_format(spark: Any, fmt: str) -> None:
+    """Delta and Iceberg need their jars on the cluster: say so before building anything."""
+    if fmt not in _FORMAT_CLASSES:
+        return
+    cls, package = _FORMAT_CLASSES[fmt]
+    try:
+        spark.sparkContext._jvm.java.lang.Class.forName(cls)
+    except Exception:  # noqa: BLE001 - py4j wraps ClassNotFoundException
+        raise ConfigError(f"table_format {fmt} needs its jars, which this Spark lacks",
+                          expected=f"{cls} on the classpath",
+                          hint=f"add spark.jars.packages: {package}:<version> to the target's "
+                               f"spark.conf (or table_format: parquet)") from None
+
+
 def _start_hint(e: BaseException) -> str:
     text = str(e)
     if "JAVA_GATEWAY_EXITED" in text or "JAVA_HOME" in text:
@@ -241,16 +262,19 @@ class SparkEngine(Engine):
         self.live: dict[str, int] = {}  # the live version per model (from the state store)
         self.file_sources: set[str] = set()  # "src.table" of sources read from files
         self._spark: Any = None
+        self._schemas: dict[str, Any] = {}  # versions written by this engine: their schema
         self.Error: type[BaseException] = Exception
 
     # -- the session ---------------------------------------------------------------------
     @property
     def spark(self) -> Any:
         if self._spark is None:
-            self._spark = session(self.spec)
+            spark = session(self.spec)
             from pyspark.errors import PySparkException
 
             self.Error = PySparkException
+            _check_format(spark, self.fmt)
+            self._spark = spark
         return self._spark
 
     @property
@@ -315,8 +339,16 @@ class SparkEngine(Engine):
             from .duckdb import arrow_table, connect
 
             return self.write_frame(path, arrow_table(connect(), select_sql))
-        self.df(select_sql).write.format(self.fmt).mode("errorifexists").save(path)
-        return int(self.spark.read.format(self.fmt).load(path).count())
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
+        # the row count is observed while the table is written: no second job to count it
+        seen = Observation(f"fsql_{model}_{version}")
+        df = self.df(select_sql)
+        df.observe(seen, F.count(F.lit(1)).alias("rows")).write.format(self.fmt).mode(
+            "errorifexists").save(path)
+        self._schemas[relation] = df.schema  # describe() needs no footer read
+        return int(seen.get["rows"])
 
     def drop_relation(self, cur: Any, relation: str) -> None:
         model, version = _parse_version(relation)
@@ -345,7 +377,7 @@ class SparkEngine(Engine):
         self.spark.sql(f"drop view if exists `{self.database}`.`{model}`")
 
     def describe(self, cur: Any, relation: str) -> list[tuple[str, str]]:
-        schema = self.df(f"select * from {relation} limit 0").schema
+        schema = self._schemas.get(relation) or self.df(f"select * from {relation} limit 0").schema
         return [(f.name, spark_type_to_duckdb(f.dataType.simpleString())) for f in schema.fields]
 
     def fetch_arrow(self, sql: str) -> Any:

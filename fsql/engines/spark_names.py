@@ -24,18 +24,25 @@ Resolver = Callable[[str, str], "tuple[str, str] | None"]
 @lru_cache(maxsize=4096)
 def spark_sql(sql: str) -> str:
     """DuckDB SQL -> Spark SQL, names as written (cached: generated SQL repeats)."""
-    try:
-        from .spark_sql import to_spark  # the semantic-trap fixes, when present
-    except ImportError:
-        return ";\n".join(sqlglot.transpile(sql, read="duckdb", write="spark"))
+    from .spark_sql import to_spark  # the semantic-trap fixes
+
+    if "isfinite" in sql.lower():  # type-blind here: a form that holds for every type
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        for fn in reversed(list(tree.find_all(exp.Anonymous, bfs=False))):
+            if str(fn.this).upper() == "ISFINITE" and len(fn.expressions) == 1:
+                fn.replace(sqlglot.parse_one(_ISFINITE.format(fn.expressions[0].sql("duckdb")),
+                                             read="duckdb"))
+        sql = tree.sql("duckdb")
     return to_spark(sql)
+
+
+# Spark has no infinite temporals; a float's text names its non-finite values
+_ISFINITE = ("(CASE WHEN {0} IS NULL THEN NULL ELSE CAST({0} AS VARCHAR) NOT IN "
+             "('NaN', 'Infinity', '-Infinity') END)")
 
 
 # DuckDB functions sqlglot passes through unchanged -> Spark SQL of the same answer
 _FUNCTIONS = {
-    # Spark has no infinite temporals; a float's text names its non-finite values
-    "ISFINITE": "(CASE WHEN {0} IS NULL THEN NULL ELSE CAST({0} AS STRING) NOT IN "
-                "('NaN', 'Infinity', '-Infinity') END)",
     "EPOCH_US": "UNIX_MICROS(CAST({0} AS TIMESTAMP_LTZ))",  # sessions run in UTC
     "EPOCH_MS": "UNIX_MILLIS(CAST({0} AS TIMESTAMP_LTZ))",
 }
