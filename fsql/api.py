@@ -22,7 +22,6 @@ from typing import Any
 
 from . import __version__
 from .compiler import CompiledModel, source_sql
-from .drift_checks import profile_and_drift, profiles_at_build
 from .engines import duckdb as engine
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
 from .executor import RunResult, execute_plan
@@ -36,13 +35,7 @@ from .renderer import version_relation
 from .spec import ProfileSpec, ProjectSpec, default_threads
 from .state import StateStore, VersionRow, drop_any
 from .testing import TestRun, run_tests
-from .validator import (
-    Validate,
-    Validation,
-    check_contracts,
-    check_feature_set,
-    run_expectations,
-)
+from .validator import build_validator
 
 __all__ = ["Project", "init_project"]
 
@@ -323,7 +316,7 @@ class Project:
             result = execute_plan(
                 con, manifest.models, plan, run_id=run_id, engine=self.engine(con),
                 live=live, pinned=pins, numbers=numbers,
-                validate=self._validator(manifest), reporter=reporter, fail_fast=fail_fast,
+                validate=build_validator(self.spec), reporter=reporter, fail_fast=fail_fast,
                 threads=(threads or self._threads or self.profile.threads
                          or default_threads()),
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
@@ -337,28 +330,6 @@ class Project:
                          [r for r in result.results if r.status != "unchanged"])
         self._write_run_results(result)
         return result
-
-    def _validator(self, manifest: Manifest) -> Validate:
-        spec = self.spec
-
-        def join_keys(entity: str) -> list[tuple[str, str]]:
-            return list(spec.entities[entity].join_keys)
-
-        def validate(cur: Any, m: CompiledModel, rel: str, columns: list[tuple[str, str]],
-                     prev: str | None, rows: int | None = None) -> Validation:
-            declared = spec.models[m.name].columns if m.name in spec.models else ()
-            checks = check_contracts(cur, columns, declared, m.path)
-            checks += check_feature_set(columns, m, join_keys)
-            specs = spec.models[m.name].checks if m.name in spec.models else ()
-            drifts, writes = None, list[tuple[str, list[Any]]]()
-            if m.materialized != "view" and profiles_at_build(m, specs):
-                drifts, writes = profile_and_drift(cur, m.name, rel, columns, prev,
-                                                   row_count=rows)
-            checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts)
-            ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
-            return Validation(ok, checks, writes)
-
-        return validate
 
     def _ensure_sources(self, con: Any, manifest: Manifest, state: StateStore) -> None:
         known = state.source_hashes()

@@ -13,9 +13,9 @@ from typing import Any
 from .compiler import CompiledModel
 from .engines import duckdb as engine
 from .errors import ExecutionError, did_you_mean
-from .spec import ColumnSpec
+from .spec import ColumnSpec, ProjectSpec
 
-__all__ = ["Validate", "Validation", "check_contracts", "check_feature_set"]
+__all__ = ["Validate", "Validation", "build_validator", "check_contracts", "check_feature_set"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,30 @@ class Validation:
 # validate(cursor, model, relation, columns, previous relation, row count)
 Validate = Callable[[Any, CompiledModel, str, list[tuple[str, str]], str | None, int | None],
                     Validation]
+
+
+def build_validator(spec: ProjectSpec) -> Validate:
+    """The checks of a project's new versions, as the executor calls them: type contracts,
+    feature-set shape, build-time statistics and drift, then the fused expectations."""
+    from .drift_checks import profile_and_drift, profiles_at_build
+
+    def join_keys(entity: str) -> list[tuple[str, str]]:
+        return list(spec.entities[entity].join_keys)
+
+    def validate(cur: Any, m: CompiledModel, rel: str, columns: list[tuple[str, str]],
+                 prev: str | None, rows: int | None = None) -> Validation:
+        declared = spec.models[m.name].columns if m.name in spec.models else ()
+        checks = check_contracts(cur, columns, declared, m.path)
+        checks += check_feature_set(columns, m, join_keys)
+        specs = spec.models[m.name].checks if m.name in spec.models else ()
+        drifts, writes = None, list[tuple[str, list[Any]]]()
+        if m.materialized != "view" and profiles_at_build(m, specs):
+            drifts, writes = profile_and_drift(cur, m.name, rel, columns, prev, row_count=rows)
+        checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts)
+        ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
+        return Validation(ok, checks, writes)
+
+    return validate
 
 
 def check_contracts(con: Any, columns: Sequence[tuple[str, str]],
