@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from .compiler import CompiledModel
 from .engines.base import Engine
@@ -24,13 +24,16 @@ from .renderer import version_relation
 from .state import LiveVersion, NewVersion, Publish, StateStore, Write, supersede_sql
 from .validator import Validate, check_error
 
-__all__ = ["ModelResult", "RunResult", "execute_plan"]
+# what happened to a model in a run: built and published, built but a check failed, the SQL
+# failed, not started (an upstream failed), nothing to do, or blocked by the plan
+Status = Literal["success", "failed", "error", "skipped", "unchanged", "blocked"]
+__all__ = ["ModelResult", "RunResult", "Status", "execute_plan"]
 
 
 @dataclass(frozen=True)
 class ModelResult:
     model: str
-    status: str  # success | failed | error | skipped | unchanged | blocked
+    status: Status
     version: int | None = None
     duration_s: float = 0.0
     rows: int | None = None

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .compiler import CompiledModel
 from .graph import Graph
 from .state import LiveVersion
 
+Action = Literal["build", "skip", "blocked"]
 __all__ = ["Plan", "PlanStep", "make_plan"]
 
 
 @dataclass(frozen=True)
 class PlanStep:
     model: str
-    action: str  # "build" | "skip" | "blocked"
+    action: Action
     reason: str
     materialized: str
     fingerprint: str
@@ -72,6 +73,7 @@ def make_plan(models: Mapping[str, CompiledModel], fingerprints: Mapping[str, st
             continue  # ingested feature sets get versions from store.ingest, not from runs
         pin = pins.get(name)
         inc = (incremental or {}).get(name)
+        action: Action
         if pin and not full_refresh and pin[1] == fingerprints[name] and name in live:
             action, reason = "skip", f"pinned to v{pin[0]} by rollback"
         elif inc is not None and _parents_ready(m, models, live, building):
@@ -103,7 +105,7 @@ def _physical_parents(m: CompiledModel, models: Mapping[str, CompiledModel]) -> 
 
 def _decide(m: CompiledModel, fp: str, cur: LiveVersion | None,
             live: Mapping[str, LiveVersion], building: set[str], chosen: set[str],
-            models: Mapping[str, CompiledModel], full_refresh: bool) -> tuple[str, str]:
+            models: Mapping[str, CompiledModel], full_refresh: bool) -> tuple[Action, str]:
     parents = _physical_parents(m, models)
     missing = [p for p in parents if p not in live and p not in building]
     if missing:
