@@ -202,6 +202,8 @@ class Project:
                              live, full_refresh=full_refresh, pins=pins,
                              incremental={n: p for n, (p, _) in inc.items()})
             run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            if self.two_phase and plan.to_build:  # an engine that cannot start: exit 2,
+                eng.start()                       # not one error per model
             return self._execute(con, manifest, plan, run_id, live, threads, fail_fast,
                                  reporter, cleaned, profile, inc, pins=pins,
                                  numbers=state.numbers)

@@ -18,7 +18,8 @@ from conftest import SPARK_TARGET
 
 import fsql
 
-pytestmark = pytest.mark.spark
+# one shared build of the sample per engine: its tests may take longer than the default
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

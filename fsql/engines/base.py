@@ -98,6 +98,10 @@ class Engine(ABC):
     def upload_frame(self, name: str, data: Any) -> str:
         """Expose a pandas DataFrame / Arrow table to SQL as ``name``; the relation name."""
 
+    def start(self) -> None:
+        """Connect now (engines that connect lazily); failing to is a ConfigError."""
+        return None
+
     def close(self) -> None:
         """Release the engine's resources (a Spark session is kept for the process)."""
         return None

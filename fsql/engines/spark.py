@@ -277,6 +277,10 @@ class SparkEngine(Engine):
             self._spark = spark
         return self._spark
 
+    def start(self) -> None:
+        """Start (or join) the session now: a Spark that cannot start is a ConfigError."""
+        self.spark  # noqa: B018 - the property starts it
+
     @property
     def started(self) -> bool:
         return self._spark is not None
