@@ -24,7 +24,7 @@ from . import __version__
 from .compiler import CompiledModel, source_sql
 from .engines import duckdb as engine
 from .errors import ConfigError, FsqlError, LockedError, did_you_mean
-from .executor import RunResult, execute_plan
+from .executor import RunInputs, RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .incremental import intervals_todo, live_layout
 from .lock import WriteLock
@@ -315,16 +315,15 @@ class Project:
         state.start_run(run_id, os.getpid(), "run", {"full_refresh": plan.full_refresh},
                         __version__)
         try:
-            result = execute_plan(
-                con, manifest.models, plan, run_id=run_id, engine=self.engine(con),
-                live=live, pinned=pins, numbers=numbers,
-                validate=build_validator(self.spec), reporter=reporter, fail_fast=fail_fast,
-                threads=(threads or self._threads or self.profile.threads
-                         or default_threads()),
+            result = execute_plan(con, RunInputs(
+                manifest.models, plan, run_id, live, build_validator(self.spec),
+                engine=self.engine(con), pinned=pins, numbers=numbers, reporter=reporter,
+                fail_fast=fail_fast, threads=(threads or self._threads or self.profile.threads
+                                              or default_threads()),
                 compiled_paths={n: manifest.compiled_path(n) for n in manifest.models},
                 cleaned=cleaned, profile=profile, wal=str(self.database) + ".wal",
                 incremental={n: (p, layout, manifest)
-                             for n, (p, layout) in (incremental or {}).items()})
+                             for n, (p, layout) in (incremental or {}).items()}))
         except BaseException:
             state.finish_run(run_id, "interrupted")
             raise

@@ -27,7 +27,7 @@ from .validator import Validate, check_error
 # what happened to a model in a run: built and published, built but a check failed, the SQL
 # failed, not started (an upstream failed), nothing to do, or blocked by the plan
 Status = Literal["success", "failed", "error", "skipped", "unchanged", "blocked"]
-__all__ = ["ModelResult", "RunResult", "Status", "execute_plan"]
+__all__ = ["ModelResult", "RunInputs", "RunResult", "Status", "execute_plan"]
 
 
 @dataclass(frozen=True)
@@ -388,31 +388,48 @@ def _record(cur: Any, atomic: bool, write: Callable[[], None]) -> bool:
     return True
 
 
-def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, run_id: str,
-                 engine: Engine | None = None,
-                 live: Mapping[str, LiveVersion], validate: Validate, threads: int = 4,
-                 fail_fast: bool = False, reporter: Callable[[str, Any], None] | None = None,
-                 compiled_paths: Mapping[str, str] | None = None,
-                 cleaned: tuple[str, ...] = (), profile: bool = False,
-                 incremental: Mapping[str, Any] | None = None,
-                 pinned: Collection[str] = (), wal: str | None = None,
-                 numbers: Mapping[str, int] | None = None) -> RunResult:
-    """Run every step of ``plan`` in DAG order; never replaces a live version on failure."""
+@dataclass(frozen=True)
+class RunInputs:
+    """Everything one execution needs besides the state connection (built by the API)."""
+
+    models: Mapping[str, CompiledModel]
+    plan: Plan
+    run_id: str
+    live: Mapping[str, LiveVersion]
+    validate: Validate
+    engine: Engine | None = None           # default: DuckDB on the state connection
+    threads: int = 4
+    fail_fast: bool = False
+    reporter: Callable[[str, Any], None] | None = None
+    compiled_paths: Mapping[str, str] = field(default_factory=dict)
+    cleaned: tuple[str, ...] = ()
+    profile: bool = False                  # record DuckDB's operator profile per model
+    incremental: Mapping[str, Any] = field(default_factory=dict)  # (plan, layout, manifest)
+    pinned: Collection[str] = ()           # models a rollback pinned
+    wal: str | None = None                 # the DuckDB WAL watched for checkpoints
+    numbers: Mapping[str, int] | None = None  # highest version per model, if already read
+
+
+def execute_plan(con: Any, inputs: RunInputs) -> RunResult:
+    """Run every step of ``inputs.plan`` in DAG order; never replaces a live version on
+    failure. ``con`` is the state store's connection (and DuckDB's data)."""
+    i = inputs
+    models, plan, run_id, live = i.models, i.plan, i.run_id, i.live
     started = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
+    engine = i.engine
     if engine is None:
         from .engines.duckdb import DuckDBEngine
 
         engine = DuckDBEngine(con)
     run = _Run(con, engine, models, plan, run_id, {k: v.version for k, v in live.items()},
-               validate,
-               reporter or (lambda *_: None), fail_fast, compiled_paths or {})
-    run.profile = profile
-    run.incremental = dict(incremental or {})
+               i.validate, i.reporter or (lambda *_: None), i.fail_fast, i.compiled_paths)
+    run.profile = i.profile
+    run.incremental = dict(i.incremental)
     # the highest version number per model (``numbers``: already read by the caller)
-    run.versions = dict(numbers) if numbers is not None else (
+    run.versions = dict(i.numbers) if i.numbers is not None else (
         StateStore(con).last_versions() if plan.to_build else {})
-    run.pins = set(pinned)
+    run.pins = set(i.pinned)
     run.live_rows = {k: v.row_count for k, v in live.items()}
     run.live_columns = {k: v.columns for k, v in live.items()}
     for s in plan.steps:
@@ -423,14 +440,14 @@ def execute_plan(con: Any, models: Mapping[str, CompiledModel], plan: Plan, *, r
             run.results[s.model] = ModelResult(s.model, "blocked", message=s.reason,
                                                reason=s.reason)
     try:
-        _Scheduler(run, [s for s in plan.steps if s.action == "build"], wal).execute(
-            max(1, threads))
+        _Scheduler(run, [s for s in plan.steps if s.action == "build"], i.wal).execute(
+            max(1, i.threads))
     finally:  # one statement for the whole run (see state.VERSIONS)
         done = supersede_sql(run.superseding)
         if done:
             con.execute(*done)
     results = tuple(run.results[s.model] for s in plan.steps)
-    return RunResult(run_id, plan, results, started, time.perf_counter() - t0, cleaned)
+    return RunResult(run_id, plan, results, started, time.perf_counter() - t0, i.cleaned)
 
 
 class _Scheduler:
