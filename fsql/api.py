@@ -126,21 +126,15 @@ class Project:
         with self._reader() as con:
             if not StateStore.exists(con):
                 return None
-            rows = con.execute("select version from fsql_meta.versions where model = ? and "
-                               "status in ('live', 'superseded', 'rolled_back') order by 1",
-                               [model]).fetchall()
-        return [r[0] for r in rows] or None
+            return StateStore(con).readable_versions(model) or None
 
     def _resolve_as_of(self, model: str, as_of: str) -> int:
         with self._reader() as con:
-            row = con.execute(
-                "select max(version) from fsql_meta.versions where model = ? and "
-                "published_at <= cast(? as timestamp) and status in "
-                "('live', 'superseded', 'rolled_back')", [model, as_of]).fetchone()
-        if row is None or row[0] is None:
+            found = StateStore(con).version_live_at(model, as_of)
+        if found is None:
             raise ConfigError(f"no version of '{model}' was live at {as_of}", model=model,
                               hint="see `fsql versions " + model + "`")
-        return int(row[0])
+        return found
 
     # -- running ------------------------------------------------------------------------------
     def plan(self, select: Sequence[str] | str | None = None,

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import ConfigError
-from .state import META, StateStore, VersionRow, drop_relation_sql
+from .state import META, READABLE, StateStore, VersionRow, drop_relation_sql
 
 __all__ = ["DiffResult", "GcResult", "diff_versions", "gc_versions", "rollback_model"]
 
-_READABLE = ("live", "superseded", "rolled_back")
+_READABLE = READABLE
 
 
 def rollback_model(con: Any, model: str, version: int, code_fingerprint: str,

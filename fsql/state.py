@@ -14,8 +14,8 @@ from typing import Any
 
 from .renderer import VERSIONS_SCHEMA, relation_for, version_relation
 
-__all__ = ["VERSIONS", "LiveVersion", "NewVersion", "Publish", "StateStore", "VersionRow",
-           "Write", "insert_rows", "supersede_sql"]
+__all__ = ["READABLE", "VERSIONS", "LiveVersion", "NewVersion", "Publish", "StateStore",
+           "VersionRow", "Write", "insert_rows", "supersede_sql"]
 
 Write = tuple[str, list[Any]]  # one SQL statement + parameters, run inside a publish
 
@@ -55,6 +55,9 @@ create table if not exists {META}.training_sets (
 VERSIONS = (f"(select * replace (case when status = 'live' and row_number() over (partition "
             f"by model order by status = 'live' desc, published_at desc, version desc) > 1 "
             f"then 'superseded' else status end as status) from {META}.versions)")
+
+# the statuses of versions a reader may read (ref(version=), as_of, rollback, diff)
+READABLE = ("live", "superseded", "rolled_back")
 
 _VERSION_COLS = ("model", "version", "status", "kind", "materialized", "fingerprint",
                  "own_hash", "run_id", "relation", "created_at", "published_at", "row_count",
@@ -254,6 +257,19 @@ class StateStore:
             sql += " where " + " and ".join(where)
         rows = self.con.execute(sql + " order by model, version", params).fetchall()
         return [_version_row(r) for r in rows]
+
+    def readable_versions(self, model: str) -> list[int]:
+        """The versions of ``model`` a reader may use (live, superseded, rolled back)."""
+        rows = self.con.execute(f"select version from {META}.versions where model = ? and "
+                                f"status in {READABLE!r} order by 1", [model]).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def version_live_at(self, model: str, as_of: str) -> int | None:
+        """The version of ``model`` that was live at ``as_of`` (None: none was)."""
+        row = self.con.execute(
+            f"select max(version) from {META}.versions where model = ? and published_at <= "
+            f"cast(? as timestamp) and status in {READABLE!r}", [model, as_of]).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def next_version(self, model: str) -> int:
         return self.last_versions([model]).get(model, 0) + 1
