@@ -647,6 +647,28 @@ def _checks(checks: list[dict[str, Any]]) -> str:
     return f"{ok}/{len(checks)} passed" if checks else "-"
 
 
+def _subcommand_target(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    obj = ctx.find_object(Ctx)
+    if value and obj is not None:
+        obj.target = value
+
+
+def _add_target_option(group: click.Group) -> None:
+    """``fsql run --target spark`` as dbt users type it (the same as ``fsql --target spark
+    run``): every subcommand takes --target too."""
+    for cmd in group.commands.values():
+        if isinstance(cmd, click.Group):
+            _add_target_option(cmd)
+        elif cmd.name != "init" and not any(p.name == "target" for p in cmd.params):
+            cmd.params.append(click.Option(
+                ["--target", "-t"], expose_value=False,
+                callback=_subcommand_target,
+                help="A target of fsql_project.yml's `targets:` (as `fsql --target`)."))
+
+
+_add_target_option(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
     args = sys.argv[1:] if argv is None else argv
