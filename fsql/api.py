@@ -392,8 +392,9 @@ class Project:
         """The live (or a given) version of a model as a pandas DataFrame."""
         rel = self._relation(model, version, as_of)
         with self._reader() as con:
-            if self.two_phase:
-                return self._data(con).engine.fetch_arrow(f"select * from {rel}").to_pandas()
+            if self.two_phase:  # dates as datetime64, as DuckDB's .df() gives them
+                return self._data(con).engine.fetch_arrow(f"select * from {rel}").to_pandas(
+                    date_as_object=False)
             return con.execute(f"select * from {rel}").df()
 
     def _data(self, con: Any) -> Any:

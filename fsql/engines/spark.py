@@ -224,12 +224,10 @@ class SparkCursor:
         return [tuple(r) for _, r in zip(range(size), self._iter, strict=False)]
 
     def fetchnumpy(self) -> dict[str, Any]:
-        import numpy as np
-
+        """Columns as numpy arrays, as DuckDB's ``fetchnumpy``: a masked array (mask =
+        NULL) where a column has NULLs."""
         table = self._df.toArrow()
-        return {n: np.ma.masked_invalid(np.array(table.column(n).to_pylist(), dtype=object))
-                if table.column(n).null_count else table.column(n).to_numpy()
-                for n in table.column_names}
+        return {n: _numpy(table.column(n)) for n in table.column_names}
 
     def df(self) -> Any:
         return self._df.toArrow().to_pandas()
@@ -428,6 +426,24 @@ class SparkEngine(Engine):
         reader.format("json" if fmt == "json" else fmt).load(path).write.format(
             self.fmt).save(dest)
         return dest
+
+
+def _numpy(col: Any) -> Any:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not col.null_count:
+        return col.to_numpy(zero_copy_only=False)
+    mask = col.is_null().to_numpy(zero_copy_only=False)
+    t = col.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        data = pc.fill_null(col, pa.scalar(0, t) if not pa.types.is_boolean(t)
+                            else pa.scalar(False)).to_numpy(zero_copy_only=False)
+    else:
+        data = np.array(col.to_pylist(), dtype=object)
+    return np.ma.masked_array(data, mask=mask)
 
 
 def _format_of(path: str) -> str:
