@@ -106,6 +106,15 @@ def test_online_values_are_equal(both):
     assert any(v is not None for v in got[1]["spend_7d"])
 
 
+def test_the_docs_site_shows_the_spark_versions(both, tmp_path):
+    root, _, sprk = both
+    fsql.Project(root, target="spark").docs_generate(tmp_path / "site")
+    pages = {p.name for p in (tmp_path / "site").rglob("*.html")}
+    assert "index.html" in pages and any("user_spend_7d" in p for p in pages)
+    page = (tmp_path / "site" / "m" / "user_spend_7d.html").read_text(encoding="utf-8")
+    assert 'id="statistics"' in page and "distinct <b>" in page  # statistics of a Spark build
+
+
 def test_a_noop_run_on_spark_starts_no_spark(both):
     root, _, _ = both
     p = fsql.Project(root, target="spark")
