@@ -42,7 +42,8 @@ def _project(root: Path) -> Path:
         for i, fv in enumerate(spec["feature_views"]):
             name, types = f"{case}__{fv['name']}", fv["input_dtypes"]
             cols = [(c, _TYPES[t]) for c, t in types.items()]
-            sources.append({"name": name, "path": str(Path(case_dir) / fv["csv"]),
+            sources.append({"name": name, "path": _parquet_us(Path(case_dir) / fv["path"],
+                                                              root / "data" / f"{name}.parquet"),
                             "columns": [{"name": c, "type": t} for c, t in cols]})
             entity = f"{case}_e{i}"
             entities.append({"name": entity, "join_keys": [
@@ -53,7 +54,7 @@ def _project(root: Path) -> Path:
                 config["created_timestamp"] = fv["created_timestamp_column"]
             if fv["ttl_seconds"]:
                 config["ttl"] = int(fv["ttl_seconds"])
-            select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in cols)
+            select = ", ".join(f'"{c}"' for c, _ in cols)
             args = ", ".join(f"{k}={v!r}" for k, v in config.items())
             files[f"models/{name}.sql"] = (f"{{{{ config({args}) }}}}\nselect {select} "
                                            f"from {{{{ source('pit', '{name}') }}}}")
@@ -64,6 +65,20 @@ def _project(root: Path) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
     return root
+
+
+def _parquet_us(src: Path, dest: Path) -> str:
+    """The oracle's Parquet with microsecond timestamps (Spark reads no nanosecond ones)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(src)
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type) and f.type.unit == "ns":
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp("us", f.type.tz)))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table.replace_schema_metadata(None), dest)
+    return str(dest)
 
 
 @pytest.fixture(scope="module")
