@@ -11,6 +11,7 @@ from fsql.errors import ConfigError
 
 from .checks_agg import AGG_CHECKS, rows_check
 from .checks_map import MAP_CHECKS, Check
+from .checks_more import MORE_CHECKS
 from .parse import ExpectationSpec, parse_expectation
 from .registry import ExpectationType, KwargSpec, _register
 from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
@@ -18,7 +19,7 @@ from .sql import CheckError, Column, Executor
 
 __all__ = ["run_suite", "validate", "register_generic", "GENERICS"]
 
-CHECKS: dict[str, Callable[[Check], Any]] = {**MAP_CHECKS, **AGG_CHECKS}
+CHECKS: dict[str, Callable[[Check], Any]] = {**MAP_CHECKS, **AGG_CHECKS, **MORE_CHECKS}
 GENERICS: dict[str, str] = {}
 
 
@@ -46,17 +47,19 @@ def run_suite(
     columns: Sequence[tuple[str, str]] | None = None,
     previous_relation: str | None = None,
     now: dt.datetime | None = None,
+    dtypes: Mapping[str, str] | None = None,
 ) -> SuiteResult:
     """Check ``specs`` against ``relation`` (already-quoted SQL name) with fused SQL.
 
     One aggregate statement computes every count and statistic of the expectations that
     share a ``where`` filter; unexpected samples are fetched only for failed map
     expectations. Row positions (``unexpected_index_list``) are 0-based positions in the
-    relation's scan order (insertion order for fsql's version tables).
+    relation's scan order (insertion order for fsql's version tables). ``dtypes``: the
+    pandas dtype of each column when the data came from a DataFrame (type expectations).
     """
     rf = _result_format(result_format)
     cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
-    env = {"previous_relation": previous_relation, "now": now}
+    env = {"previous_relation": previous_relation, "now": now, "dtypes": dict(dtypes or {})}
     groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
     for i, spec in enumerate(specs):
         groups.setdefault(spec.where, []).append((i, spec))
@@ -204,6 +207,7 @@ def validate(
                 )
             register_frame(con, "__fsql_validate", data)
             relation = quote_ident("__fsql_validate")
-        return run_suite(con, relation, specs, result_format=result_format)
+        dtypes = {str(k): str(v) for k, v in getattr(data, "dtypes", {}).items()}
+        return run_suite(con, relation, specs, result_format=result_format, dtypes=dtypes)
     finally:
         con.close()

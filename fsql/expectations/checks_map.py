@@ -8,7 +8,9 @@ from typing import Any
 from .results import format_map_result, gx_key
 from .sql import RN, CheckError, Column, Executor, MapCheck, literal
 
-__all__ = ["Check", "run_map", "MAP_CHECKS", "value_set_members", "dtype_name"]
+__all__ = [
+    "Check", "run_map", "MAP_CHECKS", "value_set_members", "dtype_name", "pair_domain", "multi_domain"
+]
 
 Outcome = tuple[bool, dict[str, Any]]
 Gen = Generator[None, None, Outcome]
@@ -204,10 +206,13 @@ def as_text(col: Column) -> str:
 def _regex(c: Check) -> Gen:
     col = c.col()
     text = as_text(col)
-    if c.type == "expect_column_values_to_match_regex_list":
+    if c.type.endswith("_regex_list"):
         matches = [c.ex.regex(text, rx) for rx in c.kw["regex_list"]]
-        joiner = " AND " if c.kw.get("match_on", "any") == "all" else " OR "
-        unexpected = f"NOT ({joiner.join(matches)})"
+        if "not_match" in c.type:
+            unexpected = "(" + " OR ".join(matches) + ")"
+        else:
+            joiner = " AND " if c.kw.get("match_on", "any") == "all" else " OR "
+            unexpected = f"NOT ({joiner.join(matches)})"
     else:
         match = c.ex.regex(text, c.kw.get("regex", "(?s).*"))
         unexpected = match if "not_match" in c.type else f"NOT {match}"
@@ -350,7 +355,7 @@ def _z_scores(c: Check) -> Gen:
     return (yield from run_map(c, _col_check(c, unexpected, col)))
 
 
-def _pair_domain(c: Check, a: Column, b: Column) -> str:
+def pair_domain(c: Check, a: Column, b: Column) -> str:
     mode = c.kw.get("ignore_row_if", "both_values_are_missing")
     if mode == "both_values_are_missing":
         return f"NOT ({a.missing} AND {b.missing})"
@@ -367,7 +372,7 @@ def _pair(c: Check) -> Gen:
         op = ">=" if c.kw.get("or_equal") else ">"
     cmp = f"{a.norm} {op} {b.norm}" if a.family == b.family or op != "=" else "FALSE"
     m = MapCheck(
-        _pair_domain(c, a, b),
+        pair_domain(c, a, b),
         f"NOT coalesce({cmp}, FALSE)",
         [(a.q, a.null_kind), (b.q, b.null_kind)],
         shape="pair",
@@ -375,7 +380,7 @@ def _pair(c: Check) -> Gen:
     return (yield from run_map(c, m))
 
 
-def _multi_domain(c: Check, cols: list[Column]) -> str:
+def multi_domain(c: Check, cols: list[Column]) -> str:
     mode = c.kw.get("ignore_row_if", "all_values_are_missing")
     if mode == "all_values_are_missing":
         return "NOT (" + " AND ".join(x.missing for x in cols) + ")"
@@ -386,12 +391,12 @@ def _multi_domain(c: Check, cols: list[Column]) -> str:
 
 def _multi(c: Check) -> Gen:
     cols = [c.ex.col(n) for n in c.kw["column_list"]]
-    domain = _multi_domain(c, cols)
+    domain = multi_domain(c, cols)
     values = [(x.q, x.null_kind) for x in cols]
     names = [x.name for x in cols]
     windows: dict[str, str] = {}
     count = None
-    if c.type == "expect_compound_columns_to_be_unique":
+    if c.type in ("expect_compound_columns_to_be_unique", "expect_multicolumn_values_to_be_unique"):
         keys = ", ".join(x.norm for x in cols)
         windows = {"__c": f"count(*) OVER (PARTITION BY {keys})"}
         unexpected = "__c > 1"
@@ -430,6 +435,7 @@ MAP_CHECKS = {
     "expect_column_values_to_match_regex": _regex,
     "expect_column_values_to_not_match_regex": _regex,
     "expect_column_values_to_match_regex_list": _regex,
+    "expect_column_values_to_not_match_regex_list": _regex,
     "expect_column_values_to_be_increasing": _monotone,
     "expect_column_values_to_be_decreasing": _monotone,
     "expect_column_values_to_be_of_type": _of_type,
@@ -440,6 +446,7 @@ MAP_CHECKS = {
     "expect_column_pair_values_to_be_equal": _pair,
     "expect_column_pair_values_a_to_be_greater_than_b": _pair,
     "expect_compound_columns_to_be_unique": _multi,
+    "expect_multicolumn_values_to_be_unique": _multi,
     "expect_multicolumn_sum_to_equal": _multi,
     "expect_select_column_values_to_be_unique_within_record": _multi,
 }

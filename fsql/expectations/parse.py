@@ -373,6 +373,45 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
     if t == "duration":
         parse_duration(value, ctx)
         return value
+    return _coerce_more(ctx, spec, value)
+
+
+def _coerce_more(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:
+    t = spec.type
+    if t == "escape":
+        if value is None or (isinstance(value, str) and len(value) == 1):
+            return value
+        raise _bad(ctx, spec, value, "one character (escape must be a single character)")
+    if t == "mapping":
+        if not isinstance(value, Mapping) or "$PARAMETER" in value:
+            raise _bad(ctx, spec, value, "a mapping (a JSON Schema)")
+        return dict(value)
+    if t == "nonneg":
+        f = _to_float(value)
+        if f is None or f < 0:
+            raise _bad(ctx, spec, value, "a number >= 0")
+        return f
+    if t == "strftime":
+        return _strftime(ctx, spec, value)
+    if t == "pair_set":
+        pairs = value if isinstance(value, (list, tuple)) else None
+        if pairs is None or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+            raise _bad(ctx, spec, value, "a list of [a, b] pairs")
+        return [list(p) for p in pairs]
+    return value
+
+
+def _strftime(ctx: _Ctx, spec: KwargSpec, value: Any) -> str:
+    """GX's validator: the format must round-trip the current time through strptime."""
+    if not isinstance(value, str):
+        raise _bad(ctx, spec, value, "a strftime format string")
+    now = _dt.datetime.now(tz=_dt.UTC)
+    try:
+        _dt.datetime.strptime(now.strftime(value), value)  # noqa: DTZ007 - format check only
+    except ValueError as e:
+        raise ctx.err(
+            f"Unable to use provided strftime_format {value!r}: {e}", expected="e.g. %Y-%m-%d"
+        ) from None
     return value
 
 
@@ -495,8 +534,9 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
                 "min_value cannot be greater than max_value",
                 expected=f"min_value <= max_value (got {lo!r} > {hi!r})",
             )
-    if name == "expect_column_values_to_match_regex_list" and not kw.get("regex_list"):
-        raise ctx.err("regex_list must not be empty", expected="a non-empty list of regexes")
+    for key in ("regex_list", "like_pattern_list"):
+        if key in kw and not kw[key]:
+            raise ctx.err(f"{key} must not be empty", expected="a non-empty list of patterns")
     if name.startswith("expect_column_values_to") and "regex" in name:
         for rx in kw.get("regex_list") or [kw.get("regex", "(?s).*")]:
             try:

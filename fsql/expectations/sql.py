@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from fsql.engines.duckdb import DuckDBError, quote_ident
@@ -192,7 +191,7 @@ class Executor:
         self.failed: dict[int, str] = {}
         self.owner = -1
         self.queries = 0
-        self._regex_udf = False
+        self._udfs: set[str] = set()
         self._wanted: dict[str, Column] = {}
         self.column_values: dict[str, list[Any]] = {}
 
@@ -292,27 +291,21 @@ class Executor:
         return f"fsql_re_search({literal(pattern)}, {text_sql})"
 
     def _ensure_udf(self) -> None:
-        if self._regex_udf:
+        self.udf("fsql_re_search")
+
+    def udf(self, name: str) -> None:
+        """Register the Python function ``name`` (see ``udfs.py``) on the connection."""
+        if name in self._udfs:
             return
+        from .udfs import UDFS
+
+        fn, params = UDFS[name]
         try:
-            self.con.create_function(
-                "fsql_re_search", _re_search, ["VARCHAR", "VARCHAR"], "BOOLEAN", side_effects=False
-            )
+            self.con.create_function(name, fn, params, "BOOLEAN", side_effects=False)
         except Exception as e:  # already registered on this database, or no UDF support
             if "already" not in str(e).lower() and "exists" not in str(e).lower():
-                raise CheckError(
-                    f"regex needs Python semantics but UDFs are unavailable: {e}"
-                ) from e
-        self._regex_udf = True
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _re_search(pattern: str, text: str) -> bool:
-    return _compiled(pattern).search(text) is not None
+                raise CheckError(f"{name} needs Python semantics but UDFs are unavailable: {e}") from e
+        self._udfs.add(name)
 
 
 def _short(e: Exception) -> str:
