@@ -181,11 +181,17 @@ def _generic(c: Check) -> Any:
 
 
 def validate(
-    data: Any, expectations: Sequence[Any], *, result_format: str = "SUMMARY"
+    data: Any,
+    expectations: Sequence[Any],
+    *,
+    result_format: str = "SUMMARY",
+    tables: Mapping[str, Any] | None = None,
 ) -> SuiteResult:
     """Validate a pandas DataFrame / Arrow table (or an object with ``_fsql_relation(con)``)
     against expectations written in the YAML form, e.g.
     ``[{"expect_column_values_to_be_between": {"column": "x", "min_value": 0}}, ...]``.
+    ``tables`` names other frames the expectations may read (``other_table_name``,
+    ``comparison_query``).
     """
     if isinstance(data, str):
         raise ConfigError(
@@ -197,6 +203,8 @@ def validate(
     specs = [parse_expectation(raw) for raw in expectations]
     con = connect()
     try:
+        for name, frame in (tables or {}).items():
+            register_frame(con, name, frame)
         if hasattr(data, "_fsql_relation"):
             relation = data._fsql_relation(con)
         else:
