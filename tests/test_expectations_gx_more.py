@@ -39,6 +39,7 @@ def run_gx(bd: Any, name: str, kwargs: dict[str, Any], df: Any) -> dict[str, Any
     expectation = get_expectation_impl(name)(**kwargs)
     return batch.validate(expectation, result_format="COMPLETE").to_json_dict()
 
+
 TEXTS = [
     '{"a": 1}', "[1, 2]", "1", "NaN", "true", '"x"', "x", "", "2020-01-01", "12:30",
     "Jan 3 2020", "2020-13-01", "a%b", "a_b", "ab", "Ab", "abc", "2020", "[1, 2.5]",
@@ -65,11 +66,16 @@ def tables(draw: Any) -> pd.DataFrame:
             "i": pd.array(i, dtype="Int64" if None in i else "int64"),
             "j": pd.array(draw(st.lists(st.integers(-4, 4), min_size=n, max_size=n)), "int64"),
             "f": pd.array(
-                [math.nan if v is None else v for v in draw(st.lists(floats, min_size=n, max_size=n))],
+                [
+                    math.nan if v is None else v
+                    for v in draw(st.lists(floats, min_size=n, max_size=n))
+                ],
                 dtype="float64",
             ),
             "s": pd.Series(
-                draw(st.lists(st.one_of(st.none(), st.sampled_from(TEXTS)), min_size=n, max_size=n)),
+                draw(
+                    st.lists(st.one_of(st.none(), st.sampled_from(TEXTS)), min_size=n, max_size=n)
+                ),
                 dtype=object,
             ),
         }
@@ -90,16 +96,23 @@ SCHEMAS = [
 TYPES = ["int64", "Int64", "float64", "object", "str", "string", "bool", "datetime64", "int"]
 expectations = st.one_of(
     st.builds(
-        lambda rl, m: ("expect_column_values_to_not_match_regex_list",
-                       _kw(column="s", regex_list=rl, mostly=m)),
-        st.lists(st.sampled_from(["a", "^1", r"\d$", "x|y"]), min_size=1, max_size=3), mostly,
+        lambda rl, m: (
+            "expect_column_values_to_not_match_regex_list",
+            _kw(column="s", regex_list=rl, mostly=m),
+        ),
+        st.lists(st.sampled_from(["a", "^1", r"\d$", "x|y"]), min_size=1, max_size=3),
+        mostly,
     ),
     st.builds(
         lambda c, m: ("expect_column_values_to_be_json_parseable", _kw(column=c, mostly=m)),
-        st.sampled_from(["s", "i", "f"]), mostly,
+        st.sampled_from(["s", "i", "f"]),
+        mostly,
     ),
     st.builds(
-        lambda sc: ("expect_column_values_to_match_json_schema", {"column": "s", "json_schema": sc}),
+        lambda sc: (
+            "expect_column_values_to_match_json_schema",
+            {"column": "s", "json_schema": sc},
+        ),
         st.sampled_from(SCHEMAS),
     ),
     st.builds(
@@ -107,31 +120,44 @@ expectations = st.one_of(
         st.sampled_from(["s", "s", "i"]),
     ),
     st.builds(
-        lambda fmt: ("expect_column_values_to_match_strftime_format",
-                     {"column": "s", "strftime_format": fmt}),
+        lambda fmt: (
+            "expect_column_values_to_match_strftime_format",
+            {"column": "s", "strftime_format": fmt},
+        ),
         st.sampled_from(["%Y-%m-%d", "%H:%M", "%Y", "%b %d %Y"]),
     ),
     st.builds(
-        lambda c, meth, mult, m: ("expect_column_values_to_not_be_outliers",
-                                  _kw(column=c, method=meth, multiplier=mult, mostly=m)),
-        st.sampled_from(["i", "j", "f"]), st.sampled_from([None, "iqr", "std"]),
-        st.sampled_from([None, 0, 0.5, 1.5, 3]), mostly,
+        lambda c, meth, mult, m: (
+            "expect_column_values_to_not_be_outliers",
+            _kw(column=c, method=meth, multiplier=mult, mostly=m),
+        ),
+        st.sampled_from(["i", "j", "f"]),
+        st.sampled_from([None, "iqr", "std"]),
+        st.sampled_from([None, 0, 0.5, 1.5, 3]),
+        mostly,
     ),
     st.builds(
         lambda c, t: ("expect_column_type_to_be", {"column": c, "type_": t}),
-        st.sampled_from(["i", "j", "f", "s"]), st.sampled_from(TYPES),
+        st.sampled_from(["i", "j", "f", "s"]),
+        st.sampled_from(TYPES),
     ),
     st.builds(
-        lambda pairs, ig, m: ("expect_column_pair_values_to_be_in_set",
-                              _kw(column_A="i", column_B="j", value_pairs_set=pairs,
-                                  ignore_row_if=ig, mostly=m)),
-        st.lists(st.tuples(st.one_of(st.none(), st.integers(-2, 2)), st.integers(-2, 2)).map(list),
-                 max_size=6),
-        st.sampled_from([None, "either_value_is_missing", "neither"]), mostly,
+        lambda pairs, ig, m: (
+            "expect_column_pair_values_to_be_in_set",
+            _kw(column_A="i", column_B="j", value_pairs_set=pairs, ignore_row_if=ig, mostly=m),
+        ),
+        st.lists(
+            st.tuples(st.one_of(st.none(), st.integers(-2, 2)), st.integers(-2, 2)).map(list),
+            max_size=6,
+        ),
+        st.sampled_from([None, "either_value_is_missing", "neither"]),
+        mostly,
     ),
     st.builds(
-        lambda cl, ig: ("expect_multicolumn_values_to_be_equal",
-                        _kw(column_list=cl, ignore_row_if=ig)),
+        lambda cl, ig: (
+            "expect_multicolumn_values_to_be_equal",
+            _kw(column_list=cl, ignore_row_if=ig),
+        ),
         st.sampled_from([["i", "j"], ["i", "f"], ["j", "f", "i"], ["i", "s"]]),
         st.sampled_from([None, "any_value_is_missing", "never"]),
     ),
@@ -150,25 +176,40 @@ def _check(bd: Any, df: pd.DataFrame, name: str, kwargs: dict, gx_name: str | No
 
 @settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=list(HealthCheck))
 @given(df=tables(), expectation=expectations)
-@example(df=pd.DataFrame({"f": [1.0, 2.0, 3.0, 100.0], "i": [1, 1, 1, 1], "j": [0] * 4,
-                          "s": ["a"] * 4}),
-         expectation=("expect_column_values_to_not_be_outliers", {"column": "f"}))
-@example(df=pd.DataFrame({"f": [1.0, 1.0], "i": [1, 1], "j": [0, 0], "s": ["a", None]}),
-         expectation=("expect_column_values_to_not_be_outliers",
-                      {"column": "i", "method": "std", "multiplier": 0}))
+@example(
+    df=pd.DataFrame({"f": [1.0, 2.0, 3.0, 100.0], "i": [1, 1, 1, 1], "j": [0] * 4, "s": ["a"] * 4}),
+    expectation=("expect_column_values_to_not_be_outliers", {"column": "f"}),
+)
+@example(
+    df=pd.DataFrame({"f": [1.0, 1.0], "i": [1, 1], "j": [0, 0], "s": ["a", None]}),
+    expectation=(
+        "expect_column_values_to_not_be_outliers",
+        {"column": "i", "method": "std", "multiplier": 0},
+    ),
+)
 def test_more_agree_with_gx(gx_bd: Any, df: pd.DataFrame, expectation: tuple) -> None:
     _check(gx_bd, df, *expectation)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(df=tables(), cl=st.sampled_from([["i", "j"], ["i", "f"], ["i", "s"]]),
-       ig=st.sampled_from([None, "any_value_is_missing", "never"]))
-def test_multicolumn_unique_is_compound_unique(gx_bd: Any, df: pd.DataFrame, cl: list, ig: Any) -> None:
+@given(
+    df=tables(),
+    cl=st.sampled_from([["i", "j"], ["i", "f"], ["i", "s"]]),
+    ig=st.sampled_from([None, "any_value_is_missing", "never"]),
+)
+def test_multicolumn_unique_is_compound_unique(
+    gx_bd: Any, df: pd.DataFrame, cl: list, ig: Any
+) -> None:
     """GX 1.24 ships the class but registers no implementation; its documented semantics are
     those of expect_compound_columns_to_be_unique (every copy of a duplicate fails)."""
     kwargs = _kw(column_list=cl, ignore_row_if=ig)
-    _check(gx_bd, df, "expect_multicolumn_values_to_be_unique", kwargs,
-           gx_name="expect_compound_columns_to_be_unique")
+    _check(
+        gx_bd,
+        df,
+        "expect_multicolumn_values_to_be_unique",
+        kwargs,
+        gx_name="expect_compound_columns_to_be_unique",
+    )
 
 
 # --- LIKE: standard SQL semantics (SQLite with case_sensitive_like as the reference) ----------
@@ -199,13 +240,17 @@ def _sqlite_like(values: list[Any], patterns: list[str], escape: str | None) -> 
 @given(
     values=st.lists(st.one_of(st.none(), st.sampled_from(TEXTS)), max_size=8),
     name=st.sampled_from(LIKE_NAMES),
-    patterns=st.lists(st.sampled_from(["a%", "%b", "a_b", "a!%b", "A%", "%", "_", "2020%", "!_%"]),
-                      min_size=1, max_size=3),
+    patterns=st.lists(
+        st.sampled_from(["a%", "%b", "a_b", "a!%b", "A%", "%", "_", "2020%", "!_%"]),
+        min_size=1,
+        max_size=3,
+    ),
     match_on=st.sampled_from(["any", "all"]),
     escape=st.sampled_from([None, "!"]),
 )
-def test_like_family_is_sql_like(values: list, name: str, patterns: list, match_on: str,
-                                 escape: str | None) -> None:
+def test_like_family_is_sql_like(
+    values: list, name: str, patterns: list, match_on: str, escape: str | None
+) -> None:
     df = pd.DataFrame({"s": pd.Series(values, dtype=object)})
     kwargs: dict[str, Any] = {"column": "s", **_kw(escape=escape)}
     if name.endswith("_list"):
@@ -230,9 +275,18 @@ def test_like_family_is_sql_like(values: list, name: str, patterns: list, match_
 
 def test_like_escape_must_be_one_character() -> None:
     with pytest.raises(fsql.errors.ConfigError, match="escape"):
-        fsql.validate(pd.DataFrame({"s": ["a"]}), [
-            {"expect_column_values_to_match_like_pattern": {"column": "s", "like_pattern": "a",
-                                                            "escape": "!!"}}])
+        fsql.validate(
+            pd.DataFrame({"s": ["a"]}),
+            [
+                {
+                    "expect_column_values_to_match_like_pattern": {
+                        "column": "s",
+                        "like_pattern": "a",
+                        "escape": "!!",
+                    }
+                }
+            ],
+        )
 
 
 # --- cross-table expectations (GX: SQL backends only) ----------------------------------------
@@ -244,8 +298,12 @@ def test_row_count_equal_other_table_reads_a_frame_and_ignores_where() -> None:
     exp = {"expect_table_row_count_to_equal_other_table": {"other_table_name": "other"}}
     r = fsql.validate(df, [exp], tables={"other": other}).results[0]
     assert (r.success, r.result) == (True, {"observed_value": {"self": 3, "other": 3}})
-    filtered = {"expect_table_row_count_to_equal_other_table": {
-        "other_table_name": "other", "where": "x > 1"}}
+    filtered = {
+        "expect_table_row_count_to_equal_other_table": {
+            "other_table_name": "other",
+            "where": "x > 1",
+        }
+    }
     r = fsql.validate(df, [filtered], tables={"other": other}).results[0]
     assert (r.success, r.result) == (False, {"observed_value": {"self": 2, "other": 3}})
 
@@ -254,9 +312,14 @@ def test_query_results_to_match_comparison_counts_like_gx() -> None:
     """GX's docstring examples: matches / max(rows of either) with multiset matching."""
     df = pd.DataFrame({"a": [1, 1, 2, 3], "b": ["x", "x", "y", None]})
     other = pd.DataFrame({"a": [1, 2, 2, 4], "b": ["x", "y", "y", "z"]})
-    exp = {"expect_query_results_to_match_comparison": {
-        "base_query": "select a, b from {batch}", "comparison_query": "select a, b from other",
-        "comparison_data_source_name": "warehouse", "mostly": 0.5}}
+    exp = {
+        "expect_query_results_to_match_comparison": {
+            "base_query": "select a, b from {batch}",
+            "comparison_query": "select a, b from other",
+            "comparison_data_source_name": "warehouse",
+            "mostly": 0.5,
+        }
+    }
     r = fsql.validate(df, [exp], tables={"other": other}, result_format="COMPLETE").results[0]
     assert r.success is True
     assert r.result["unexpected_count"] == 2 and r.result["unexpected_percent"] == 50.0
@@ -266,3 +329,11 @@ def test_query_results_to_match_comparison_counts_like_gx() -> None:
     }
     exp["expect_query_results_to_match_comparison"]["mostly"] = 0.6
     assert fsql.validate(df, [exp], tables={"other": other}).results[0].success is False
+
+
+def test_vocabulary_table_is_generated_from_the_registry() -> None:
+    from fsql.docgen import DOCS, expectations_reference
+
+    text = (DOCS / "expectations.md").read_text(encoding="utf-8")
+    assert text == expectations_reference(text), "run: python -m fsql.docgen"
+    assert "`expect_query_results_to_match_comparison`" in text

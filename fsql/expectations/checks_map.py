@@ -9,7 +9,13 @@ from .results import format_map_result, gx_key
 from .sql import RN, CheckError, Column, Executor, MapCheck, literal
 
 __all__ = [
-    "Check", "run_map", "MAP_CHECKS", "value_set_members", "dtype_name", "pair_domain", "multi_domain"
+    "Check",
+    "run_map",
+    "MAP_CHECKS",
+    "value_set_members",
+    "dtype_name",
+    "pair_domain",
+    "multi_domain",
 ]
 
 Outcome = tuple[bool, dict[str, Any]]

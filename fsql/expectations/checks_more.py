@@ -100,7 +100,11 @@ def _outliers(c: Check) -> Gen:
         unexpected = "FALSE"
         if mean is not None and std is not None:
             t = mult * std
-            ok = f"{col.q} = {literal(mean)}" if t <= 0 else f"abs({col.q} - {literal(mean)}) < {literal(t)}"
+            ok = (
+                f"{col.q} = {literal(mean)}"
+                if t <= 0
+                else f"abs({col.q} - {literal(mean)}) < {literal(t)}"
+            )
             unexpected = f"NOT coalesce({ok}, FALSE)"
     return (yield from run_map(c, MapCheck(col.present, unexpected, [(col.q, col.null_kind)])))
 

@@ -304,7 +304,7 @@ class Executor:
             self.con.create_function(name, fn, params, "BOOLEAN", side_effects=False)
         except Exception as e:  # already registered on this database, or no UDF support
             if "already" not in str(e).lower() and "exists" not in str(e).lower():
-                raise CheckError(f"{name} needs Python semantics but UDFs are unavailable: {e}") from e
+                raise CheckError(f"{name} needs Python but UDFs are unavailable: {e}") from e
         self._udfs.add(name)
 
 
