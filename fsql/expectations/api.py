@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from fsql.errors import ConfigError
 from .checks_agg import AGG_CHECKS, rows_check
 from .checks_map import MAP_CHECKS, Check
 from .checks_more import MORE_CHECKS
+from .conditions import ConditionError, query_to_sql, to_query
 from .parse import ExpectationSpec, parse_expectation
 from .registry import ExpectationType, KwargSpec, _register
 from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
@@ -61,13 +63,47 @@ def run_suite(
     cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
     env = {"previous_relation": previous_relation, "now": now, "dtypes": dict(dtypes or {})}
     groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
-    for i, spec in enumerate(specs):
-        groups.setdefault(spec.where, []).append((i, spec))
     out: dict[int, ExpectationResult] = {}
+    for i, spec in enumerate(specs):
+        try:
+            groups.setdefault(row_filter(spec, cols, env["dtypes"]), []).append((i, spec))
+        except ConditionError as e:
+            out[i] = _error(spec, e)
     for where, items in groups.items():
         ex = Executor(con, relation, cols, where)
         out.update(_run_group(ex, items, rf, env))
     return SuiteResult(tuple(out[i] for i in range(len(specs))))
+
+
+def row_filter(spec: ExpectationSpec, cols: list[Column], dtypes: Mapping[str, str]) -> str | None:
+    """The SQL filter of one expectation: ``where`` AND its compiled ``row_condition``.
+    Expectations with the same filter share one fused scan."""
+    if spec.row_condition is None:
+        return spec.where
+    if spec.condition_parser == "sql":
+        cond = f"({spec.row_condition})"
+    else:
+        by_name = {c.name: c for c in cols}
+        query = to_query(spec.row_condition, spec.condition_parser)
+        cond = query_to_sql(query, lambda name: _condition_column(by_name, dtypes, name))
+    return cond if not spec.where else f"({spec.where}) AND {cond}"
+
+
+_NULLABLE = re.compile(r"^(U?Int\d+|Float\d+|boolean|string)(\[.*\])?$")
+
+
+def _condition_column(
+    by_name: Mapping[str, Column], dtypes: Mapping[str, str], name: str
+) -> tuple[str, str]:
+    """(SQL reference, pandas null kind) of a column named in a row condition."""
+    col = by_name.get(name)
+    if col is None:
+        raise ConditionError(f"name '{name}' is not defined (row_condition)")
+    if name in dtypes:
+        kind = "nullable" if _NULLABLE.match(dtypes[name]) else "nan"
+    else:  # DuckDB hands integer / boolean columns with NULLs to pandas as Int64 / boolean
+        kind = "nullable" if (col.is_int or col.is_bool) else "nan"
+    return col.norm, ("float" if col.is_float and kind == "nan" else kind)
 
 
 def _run_group(

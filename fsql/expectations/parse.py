@@ -43,6 +43,8 @@ class ExpectationSpec:
     col: int | None = None
     model: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    row_condition: Any = None  # GX's row_condition (string or Condition dict), as written
+    condition_parser: str | None = None
 
     @property
     def id(self) -> str:
@@ -56,6 +58,8 @@ class ExpectationSpec:
         rest = {k: v for k, v in self.kwargs.items() if k not in ("column",)}
         if self.where:
             rest["__where__"] = self.where
+        if self.row_condition is not None:
+            rest["__row_condition__"] = [self.row_condition, self.condition_parser]
         if not rest or (set(rest) <= {"column_list", "column_A", "column_B"}):
             return head
         blob = json.dumps(rest, sort_keys=True, default=str)
@@ -133,8 +137,39 @@ def parse_expectation(
                 f"declared under column '{column}' but kwargs name column '{body['column']}'"
             )
         body["column"] = column
+    condition, parser = _row_condition(ctx, body)
     kwargs = _validate_kwargs(ctx, etype, body)
-    return ExpectationSpec(canonical, kwargs, severity, where, path, line, col, model, meta)
+    return ExpectationSpec(
+        canonical, kwargs, severity, where, path, line, col, model, meta, condition, parser
+    )
+
+
+def _row_condition(ctx: _Ctx, body: dict[str, Any]) -> tuple[Any, str | None]:
+    """GX's ``row_condition`` / ``condition_parser``, checked by translating it once."""
+    from .conditions import PARSERS, ConditionError, query_to_sql, to_query
+
+    condition, parser = body.pop("row_condition", None), body.pop("condition_parser", None)
+    if parser is not None and parser not in PARSERS:
+        raise ctx.err(
+            f"invalid condition_parser {parser!r}",
+            expected="one of " + ", ".join(PARSERS),
+            hint=did_you_mean(str(parser), PARSERS),
+        )
+    if condition is None or condition == "":
+        return None, None
+    if parser == "sql":
+        if not isinstance(condition, str):
+            raise ctx.err("a sql row_condition must be a string", expected='e.g. "amount > 0"')
+        return condition, parser
+    try:
+        query_to_sql(to_query(condition, parser), lambda name: (f'"{name}"', "nan"))
+    except ConditionError as e:
+        raise ctx.err(
+            str(e),
+            expected="a pandas query (amount > 0 & country == 'DE'), "
+            'col("amount") > 0 with condition_parser: great_expectations, or a Condition',
+        ) from None
+    return condition, parser
 
 
 def _split(raw: Any, loc: dict[str, Any]) -> tuple[str, Mapping[str, Any]]:
@@ -174,8 +209,6 @@ def _spec_options(ctx: _Ctx, body: dict[str, Any]) -> tuple[str, str | None, dic
             meta[key] = body.pop(key)
     for key in _IGNORED_GX_KEYS:
         body.pop(key, None)
-    if "row_condition" in body:
-        raise ctx.err("row_condition is not supported", hint="use where: <SQL predicate>")
     if not isinstance(severity, str) or severity.lower() not in SEVERITIES:
         raise ctx.err(
             f"invalid severity {severity!r}",
