@@ -221,3 +221,87 @@ def test_project_bad_condition_names_the_yaml_line(make_project: Any) -> None:
         fsql.Project(root).run()
     text = str(info.value)
     assert "m.yml:" in text and "invalid row_condition" in text
+
+
+class _Counting:
+    """A DuckDB connection that records the statements run through it."""
+
+    def __init__(self, con: Any) -> None:
+        self.con, self.statements = con, []
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self.statements.append(sql)
+        return self.con.execute(sql, params or [])
+
+    def create_function(self, *args: Any, **kwargs: Any) -> Any:
+        return self.con.create_function(*args, **kwargs)
+
+
+FUSED = [
+    {"expect_column_values_to_not_be_null": {"column": "k", "mostly": 0.5}},
+    {
+        "expect_column_values_to_be_between": {
+            "column": "amount",
+            "min_value": 0,
+            "row_condition": "cat == 'a'",
+        }
+    },
+    {
+        "expect_column_values_to_be_in_set": {
+            "column": "cat",
+            "value_set": ["a", "b"],
+            "row_condition": "k > 2 & amount < 9",
+        }
+    },
+    {
+        "expect_column_max_to_be_between": {
+            "column": "amount",
+            "max_value": 10,
+            "row_condition": "cat == 'a'",
+        }
+    },
+    {
+        "expect_table_row_count_to_be_between": {
+            "min_value": 100,
+            "row_condition": 'col("k") > 2',
+            "condition_parser": "great_expectations",
+        }
+    },
+    {"expect_column_unique_value_count_to_be_between": {"column": "k", "min_value": 3}},
+    {
+        "expect_column_proportion_of_non_null_values_to_be_between": {
+            "column": "k",
+            "min_value": 0.9,
+            "row_condition": "id % 2 = 0",
+            "condition_parser": "sql",
+        }
+    },
+    {
+        "expect_column_values_to_match_regex": {
+            "column": "cat",
+            "regex": "^[ab]$",
+            "row_condition": "k.notnull()",
+        }
+    },
+]
+
+
+def test_row_conditions_share_one_scan() -> None:
+    import duckdb
+
+    from fsql.expectations import parse_expectation, run_suite
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE m AS SELECT range AS id, CASE WHEN range % 10 = 0 THEN NULL "
+        "ELSE range % 7 END AS k, (range % 13) * 1.5 AS amount, CASE WHEN range % 3 = 0 "
+        "THEN 'a' WHEN range % 3 = 1 THEN 'b' ELSE 'c' END AS cat FROM range(1000)"
+    )
+    specs = [parse_expectation(e) for e in FUSED]
+    counting = _Counting(con)
+    fused = run_suite(counting, "m", specs, result_format="BASIC")
+    scans = [s for s in counting.statements if s.startswith("SELECT") and "LIMIT" not in s]
+    assert len(scans) == 1, scans  # five different filters, one statement
+    for s, r in zip(specs, fused.results, strict=True):
+        alone = run_suite(con, "m", [s], result_format="BASIC").results[0]
+        assert (r.success, r.result, r.exception) == (alone.success, alone.result, None)

@@ -17,7 +17,7 @@ from .conditions import ConditionError, query_to_sql, to_query
 from .parse import ExpectationSpec, parse_expectation
 from .registry import ExpectationType, KwargSpec, _register
 from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
-from .sql import CheckError, Column, Executor
+from .sql import CheckError, Column, Executor, run_stages
 
 __all__ = ["run_suite", "validate", "register_generic", "GENERICS"]
 
@@ -61,17 +61,17 @@ def run_suite(
     """
     rf = _result_format(result_format)
     cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
-    env = {"previous_relation": previous_relation, "now": now, "dtypes": dict(dtypes or {})}
+    frame_dtypes = dict(dtypes or {})
+    env = {"previous_relation": previous_relation, "now": now, "dtypes": frame_dtypes}
     groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
     out: dict[int, ExpectationResult] = {}
     for i, spec in enumerate(specs):
         try:
-            groups.setdefault(row_filter(spec, cols, env["dtypes"]), []).append((i, spec))
+            groups.setdefault(row_filter(spec, cols, frame_dtypes), []).append((i, spec))
         except ConditionError as e:
             out[i] = _error(spec, e)
-    for where, items in groups.items():
-        ex = Executor(con, relation, cols, where)
-        out.update(_run_group(ex, items, rf, env))
+    run = [(Executor(con, relation, cols, where), items) for where, items in groups.items()]
+    out.update(_run_groups(run, rf, env))
     return SuiteResult(tuple(out[i] for i in range(len(specs))))
 
 
@@ -106,18 +106,20 @@ def _condition_column(
     return col.norm, ("float" if col.is_float and kind == "nan" else kind)
 
 
-def _run_group(
-    ex: Executor, items: list[tuple[int, ExpectationSpec]], rf: str, env: dict[str, Any]
+def _run_groups(
+    run: list[tuple[Executor, list[tuple[int, ExpectationSpec]]]], rf: str, env: dict[str, Any]
 ) -> dict[int, ExpectationResult]:
-    gens: dict[int, Any] = {}
+    """Drive every expectation's check in lockstep: each stage of all filter groups is
+    one fused statement (``run_stages``)."""
+    gens: dict[int, tuple[Executor, Any]] = {}
     done: dict[int, ExpectationResult] = {}
-    specs = dict(items)
+    specs = {idx: spec for _, items in run for idx, spec in items}
 
-    def step(idx: int, gen: Any) -> None:
+    def step(idx: int, ex: Executor, gen: Any) -> None:
         ex.owner = idx
         try:
             next(gen)
-            gens[idx] = gen
+            gens[idx] = (ex, gen)
             return
         except StopIteration as stop:
             success, result = stop.value
@@ -126,22 +128,22 @@ def _run_group(
             done[idx] = _error(specs[idx], e)
         gens.pop(idx, None)
 
-    for idx, spec in items:
-        check = Check(ex, spec.type, dict(spec.kwargs), rf, env)
-        try:
-            gen = _compile(check)
-        except CheckError as e:
-            done[idx] = _error(spec, e)
-            continue
-        step(idx, gen)
+    for ex, items in run:
+        for idx, spec in items:
+            try:
+                gen = _compile(Check(ex, spec.type, dict(spec.kwargs), rf, env))
+            except CheckError as e:
+                done[idx] = _error(spec, e)
+                continue
+            step(idx, ex, gen)
     while gens:
-        ex.run_stage()
-        for idx, gen in list(gens.items()):
+        run_stages([ex for ex, _ in run])
+        for idx, (ex, gen) in list(gens.items()):
             if idx in ex.failed:
                 done[idx] = _error(specs[idx], ex.failed[idx])
                 gens.pop(idx)
                 continue
-            step(idx, gen)
+            step(idx, ex, gen)
     return done
 
 

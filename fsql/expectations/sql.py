@@ -21,7 +21,7 @@ from typing import Any
 
 from fsql.engines.duckdb import DuckDBError, quote_ident
 
-__all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN"]
+__all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN", "run_stages"]
 
 RN = "__fsql_rn"
 INT_TYPES = {
@@ -261,6 +261,23 @@ class Executor:
             except DuckDBError as e:
                 self.failed[o] = _short(e)
 
+    def fusable(self) -> list[tuple[str, str]] | None:
+        """This stage's aggregates with the executor's filter folded into their FILTER
+        clauses (so they can share one scan of the relation); None if one cannot be."""
+        out = []
+        for sql, key in self._aggs.items():
+            folded = sql if not self.where else with_filter(sql, self.where)
+            if folded is None:
+                return None
+            out.append((folded, key))
+        return out
+
+    def take(self, values: dict[str, Any]) -> None:
+        """Store the fused statement's answers for this executor's aggregates."""
+        for key in self._aggs.values():
+            self.values[key] = values[key]
+        self._aggs = {}
+
     def _run(self, items: list[tuple[str, str]]) -> None:
         # count(*) keeps the statement an aggregate (one row) even with only subqueries
         select = ", ".join(["count(*) AS __fsql_n"] + [f"{sql} AS {key}" for sql, key in items])
@@ -306,6 +323,86 @@ class Executor:
             if "already" not in str(e).lower() and "exists" not in str(e).lower():
                 raise CheckError(f"{name} needs Python but UDFs are unavailable: {e}") from e
         self._udfs.add(name)
+
+
+def with_filter(sql: str, cond: str) -> str | None:
+    """``agg(...) [FILTER (WHERE p)]`` -> ``agg(...) FILTER (WHERE (cond) AND (p))``.
+
+    Scalar subqueries read the executor's filtered ``src`` already and stay as they are;
+    any other shape returns None (that executor then runs its own scan).
+    """
+    if sql.startswith("("):
+        return sql
+    m = re.match(r"[A-Za-z_]\w*\(", sql)
+    end = _close(sql, m.end() - 1) if m else -1
+    if end < 0:
+        return None
+    head, rest = sql[: end + 1], sql[end + 1 :].strip()
+    if not rest:
+        return f"{head} FILTER (WHERE {cond})"
+    fm = re.fullmatch(r"FILTER\s*\(\s*WHERE\s+(.*)\)", rest, re.S)
+    if fm is None or _close(rest, rest.index("(")) != len(rest) - 1:
+        return None
+    return f"{head} FILTER (WHERE ({cond}) AND ({fm.group(1)}))"
+
+
+def _close(text: str, start: int) -> int:
+    """Index of the parenthesis closing ``text[start]`` (quotes respected), or -1."""
+    depth, i, quote = 0, start, ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def run_stages(executors: Sequence[Executor]) -> None:
+    """Run the pending aggregates of every executor (one per filter) of a relation in ONE
+    statement; on failure, or for aggregates that cannot be folded, each runs its own."""
+    for ex in executors:
+        if ex._wanted:
+            ex._fetch_values()
+    fused: list[tuple[Executor, list[tuple[str, str]]]] = []
+    alone: list[Executor] = []
+    for ex in executors:
+        items = ex.fusable() if ex._aggs else []
+        if items is None:
+            alone.append(ex)
+        elif items:
+            fused.append((ex, items))
+    if len(fused) == 1:
+        alone.append(fused.pop()[0])
+    elif fused:
+        try:
+            _run_fused(fused)
+        except DuckDBError:
+            alone.extend(ex for ex, _ in fused)
+    for ex in alone:
+        ex.run_stage()
+
+
+def _run_fused(fused: list[tuple[Executor, list[tuple[str, str]]]]) -> None:
+    first = fused[0][0]
+    cols, names = ["count(*) AS __fsql_n"], []
+    for n, (_, items) in enumerate(fused):
+        for sql, key in items:
+            cols.append(f"{sql} AS f{n}_{key}")
+            names.append((n, key))
+    row = first.execute(f"SELECT {', '.join(cols)} FROM {first.relation}").fetchone()
+    got: dict[int, dict[str, Any]] = {}
+    for (n, key), v in zip(names, row[1:], strict=True):
+        got.setdefault(n, {})[key] = v
+    for n, (ex, _) in enumerate(fused):
+        ex.take(got[n])
 
 
 def _short(e: Exception) -> str:
