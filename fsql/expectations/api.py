@@ -14,6 +14,7 @@ from .checks_agg import AGG_CHECKS, rows_check
 from .checks_map import MAP_CHECKS, Check
 from .checks_more import MORE_CHECKS
 from .conditions import ConditionError, query_to_sql, to_query
+from .params import bind_parameters
 from .parse import ExpectationSpec, parse_expectation
 from .registry import ExpectationType, KwargSpec, _register
 from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
@@ -50,6 +51,7 @@ def run_suite(
     previous_relation: str | None = None,
     now: dt.datetime | None = None,
     dtypes: Mapping[str, str] | None = None,
+    suite_parameters: Mapping[str, Any] | None = None,
 ) -> SuiteResult:
     """Check ``specs`` against ``relation`` (already-quoted SQL name) with fused SQL.
 
@@ -58,8 +60,10 @@ def run_suite(
     expectations. Row positions (``unexpected_index_list``) are 0-based positions in the
     relation's scan order (insertion order for fsql's version tables). ``dtypes``: the
     pandas dtype of each column when the data came from a DataFrame (type expectations).
+    ``suite_parameters`` bind ``{"$PARAMETER": ...}`` kwargs (unbound: ``ConfigError``).
     """
     rf = _result_format(result_format)
+    specs = [bind_parameters(s, suite_parameters or {}) for s in specs]
     cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
     frame_dtypes = dict(dtypes or {})
     env = {"previous_relation": previous_relation, "now": now, "dtypes": frame_dtypes}
@@ -224,12 +228,14 @@ def validate(
     *,
     result_format: str = "SUMMARY",
     tables: Mapping[str, Any] | None = None,
+    suite_parameters: Mapping[str, Any] | None = None,
 ) -> SuiteResult:
     """Validate a pandas DataFrame / Arrow table (or an object with ``_fsql_relation(con)``)
     against expectations written in the YAML form, e.g.
     ``[{"expect_column_values_to_be_between": {"column": "x", "min_value": 0}}, ...]``.
     ``tables`` names other frames the expectations may read (``other_table_name``,
-    ``comparison_query``).
+    ``comparison_query``); ``suite_parameters`` give the values of ``{"$PARAMETER": ...}``
+    kwargs.
     """
     if isinstance(data, str):
         raise ConfigError(
@@ -254,6 +260,13 @@ def validate(
             register_frame(con, "__fsql_validate", data)
             relation = quote_ident("__fsql_validate")
         dtypes = {str(k): str(v) for k, v in getattr(data, "dtypes", {}).items()}
-        return run_suite(con, relation, specs, result_format=result_format, dtypes=dtypes)
+        return run_suite(
+            con,
+            relation,
+            specs,
+            result_format=result_format,
+            dtypes=dtypes,
+            suite_parameters=suite_parameters,
+        )
     finally:
         con.close()

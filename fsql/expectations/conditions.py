@@ -22,7 +22,9 @@ import tokenize
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["PARSERS", "ConditionError", "to_query", "query_to_sql"]
+from fsql.errors import did_you_mean
+
+__all__ = ["PARSERS", "ConditionError", "to_query", "query_to_sql", "row_condition"]
 
 PARSERS = ("pandas", "great_expectations", "great_expectations__experimental__", "sql")
 _GE = re.compile(
@@ -224,3 +226,29 @@ def query_to_sql(query: str, column: ColumnSQL) -> str:
     except SyntaxError as e:
         raise ConditionError(f"invalid row_condition {query!r}: {e.msg}") from None
     return f"coalesce({_Translator(column, names).expr(tree.body)}, FALSE)"
+
+
+def row_condition(ctx: Any, body: dict[str, Any]) -> tuple[Any, str | None]:
+    """GX's ``row_condition`` / ``condition_parser``, checked by translating it once."""
+    condition, parser = body.pop("row_condition", None), body.pop("condition_parser", None)
+    if parser is not None and parser not in PARSERS:
+        raise ctx.err(
+            f"invalid condition_parser {parser!r}",
+            expected="one of " + ", ".join(PARSERS),
+            hint=did_you_mean(str(parser), PARSERS),
+        )
+    if condition is None or condition == "":
+        return None, None
+    if parser == "sql":
+        if not isinstance(condition, str):
+            raise ctx.err("a sql row_condition must be a string", expected='e.g. "amount > 0"')
+        return condition, parser
+    try:
+        query_to_sql(to_query(condition, parser), lambda name: (f'"{name}"', "nan"))
+    except ConditionError as e:
+        raise ctx.err(
+            str(e),
+            expected="a pandas query (amount > 0 & country == 'DE'), "
+            'col("amount") > 0 with condition_parser: great_expectations, or a Condition',
+        ) from None
+    return condition, parser

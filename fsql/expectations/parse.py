@@ -18,9 +18,16 @@ from typing import Any
 
 from fsql.errors import ConfigError, did_you_mean
 
+from .conditions import row_condition
+from .params import ParameterError, check_expression, is_parameter
 from .registry import ALIASES, REGISTRY, ExpectationType, KwargSpec
 
-__all__ = ["ExpectationSpec", "parse_expectation", "parse_duration", "canonical_name"]
+__all__ = [
+    "ExpectationSpec",
+    "parse_expectation",
+    "parse_duration",
+    "canonical_name",
+]
 
 SEVERITIES = ("error", "warn")
 _SPEC_KEYS = ("severity", "where", "config", "meta", "notes", "description")
@@ -45,6 +52,12 @@ class ExpectationSpec:
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
     row_condition: Any = None  # GX's row_condition (string or Condition dict), as written
     condition_parser: str | None = None
+    written: Mapping[str, Any] | None = field(default=None, compare=False)  # before binding
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """kwarg -> ``$PARAMETER`` expression, for kwargs still waiting for a value."""
+        return {k: v["$PARAMETER"] for k, v in self.kwargs.items() if is_parameter(v)}
 
     @property
     def id(self) -> str:
@@ -53,9 +66,10 @@ class ExpectationSpec:
         The short hash covers kwargs (other than the column) and ``where`` so two
         expectations of the same type on the same column stay distinct.
         """
-        target = _target(self.kwargs)
+        kwargs = self.written if self.written is not None else self.kwargs
+        target = _target(kwargs)
         head = f"{target}.{self.type}" if target else self.type
-        rest = {k: v for k, v in self.kwargs.items() if k not in ("column",)}
+        rest = {k: v for k, v in kwargs.items() if k not in ("column",)}
         if self.where:
             rest["__where__"] = self.where
         if self.row_condition is not None:
@@ -137,39 +151,11 @@ def parse_expectation(
                 f"declared under column '{column}' but kwargs name column '{body['column']}'"
             )
         body["column"] = column
-    condition, parser = _row_condition(ctx, body)
+    condition, parser = row_condition(ctx, body)
     kwargs = _validate_kwargs(ctx, etype, body)
     return ExpectationSpec(
         canonical, kwargs, severity, where, path, line, col, model, meta, condition, parser
     )
-
-
-def _row_condition(ctx: _Ctx, body: dict[str, Any]) -> tuple[Any, str | None]:
-    """GX's ``row_condition`` / ``condition_parser``, checked by translating it once."""
-    from .conditions import PARSERS, ConditionError, query_to_sql, to_query
-
-    condition, parser = body.pop("row_condition", None), body.pop("condition_parser", None)
-    if parser is not None and parser not in PARSERS:
-        raise ctx.err(
-            f"invalid condition_parser {parser!r}",
-            expected="one of " + ", ".join(PARSERS),
-            hint=did_you_mean(str(parser), PARSERS),
-        )
-    if condition is None or condition == "":
-        return None, None
-    if parser == "sql":
-        if not isinstance(condition, str):
-            raise ctx.err("a sql row_condition must be a string", expected='e.g. "amount > 0"')
-        return condition, parser
-    try:
-        query_to_sql(to_query(condition, parser), lambda name: (f'"{name}"', "nan"))
-    except ConditionError as e:
-        raise ctx.err(
-            str(e),
-            expected="a pandas query (amount > 0 & country == 'DE'), "
-            'col("amount") > 0 with condition_parser: great_expectations, or a Condition',
-        ) from None
-    return condition, parser
 
 
 def _split(raw: Any, loc: dict[str, Any]) -> tuple[str, Mapping[str, Any]]:
@@ -237,11 +223,26 @@ def _validate_kwargs(ctx: _Ctx, etype: ExpectationType, body: dict[str, Any]) ->
                     f"missing required kwarg '{spec.name}'", expected=spec.description or spec.type
                 )
             continue
-        out[spec.name] = _coerce(ctx, spec, body[spec.name])
+        value = body[spec.name]
+        out[spec.name] = (
+            _parameter(ctx, value) if is_parameter(value) else _coerce(ctx, spec, value)
+        )
     if etype.open_kwargs:
         out.update({k: v for k, v in body.items() if k not in out})
-    _check_rules(ctx, etype, out)
+    if not any(is_parameter(v) for v in out.values()):
+        _check_rules(ctx, etype, out)  # else once the parameters are bound
     return out
+
+
+def _parameter(ctx: _Ctx, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``{"$PARAMETER": expression}`` kwarg, kept as written until run time."""
+    try:
+        check_expression(value["$PARAMETER"])
+    except ParameterError as e:
+        raise ctx.err(
+            str(e), expected='{"$PARAMETER": "name"} or e.g. "now() - timedelta(days=1)"'
+        ) from None
+    return dict(value)
 
 
 # --- pydantic-v1-like coercion ----------------------------------------------------------------
@@ -252,7 +253,7 @@ def _bad(ctx: _Ctx, spec: KwargSpec, value: Any, expected: str) -> ConfigError:
         return ctx.err(
             f"kwarg '{spec.name}' got a mapping",
             expected=expected,
-            hint="suite parameters ({'$PARAMETER': ...}) are not supported",
+            hint='a suite parameter is written {"$PARAMETER": "name"}',
         )
     return ctx.err(f"invalid value {value!r} for kwarg '{spec.name}'", expected=expected)
 
@@ -598,3 +599,4 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
             raise ctx.err("tail_weight_holdout must be 0 when the partition has tail_weights")
     if name == "expect_sql_to_return_no_rows" and not kw["sql"].strip():
         raise ctx.err("sql must not be empty")
+
