@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fsql.engines.duckdb import DuckDBError, quote_ident
+from fsql.engines.duckdb import quote_ident
 from fsql.errors import ConfigError
 
 from .checks_agg import AGG_CHECKS, rows_check
@@ -128,7 +128,7 @@ def _run_groups(
         except StopIteration as stop:
             success, result = stop.value
             done[idx] = ExpectationResult(specs[idx], bool(success), result)
-        except (CheckError, DuckDBError) as e:
+        except Exception as e:  # noqa: BLE001 - GX reports any failure as exception_info
             done[idx] = _error(specs[idx], e)
         gens.pop(idx, None)
 
@@ -136,7 +136,7 @@ def _run_groups(
         for idx, spec in items:
             try:
                 gen = _compile(Check(ex, spec.type, dict(spec.kwargs), rf, env))
-            except CheckError as e:
+            except Exception as e:  # noqa: BLE001 - reported as this expectation's error
                 done[idx] = _error(spec, e)
                 continue
             step(idx, ex, gen)

@@ -35,6 +35,10 @@ def column_stats(
     statistics (``quantile_disc`` at the index numpy would pick).
     """
     ex, needs = c.ex, set(needs)
+    if col.is_void:  # only missing values: pandas gives NaN (and 0 for the sum)
+        yield
+        return {"mean": None, "std": None, "sum": 0, "median": None,
+                "quantiles": [None] * len(quantiles or [])}
     if not (col.is_numeric or col.is_bool):
         raise CheckError(
             f"cannot compute {'/'.join(sorted(needs))} of {col.type} column '{col.name}'"
@@ -126,7 +130,7 @@ def _minmax(c: Check) -> Gen:
 def _stat(c: Check) -> Gen:
     col = c.col()
     name = {"mean": "mean", "median": "median", "sum": "sum", "stdev": "std"}[c.type.split("_")[2]]
-    if name == "sum" and not (col.is_numeric or col.is_bool):
+    if name == "sum" and not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError(f"cannot sum {col.type} column '{col.name}'")
     st = yield from column_stats(c, col, (name,))
     v = st[name]
@@ -160,7 +164,8 @@ def _in_range(v: Any, lo: float | None, hi: float | None) -> bool:
         return False
     lo_f = -math.inf if lo is None else lo
     hi_f = math.inf if hi is None else hi
-    return _isclose(v, lo_f) or _isclose(v, hi_f) or lo_f <= v <= hi_f
+    close = any(b is not None and math.isfinite(b) and _isclose(v, b) for b in (lo, hi))
+    return close or lo_f <= v <= hi_f
 
 
 def _distinct_counts(c: Check) -> Gen:
@@ -207,7 +212,7 @@ def _distinct_sets(c: Check) -> Gen:
         present = set(c.ex.values[kp] or [])
         expected = set(_coerced_in_order(col, c.kw["value_set"]))
         missing = _set_difference(expected, present, int(c.ex.values[kn] or 0))
-        if not all(isinstance(v, (int, float)) for v in missing):
+        if not all(v is None or isinstance(v, (int, float)) for v in missing):
             missing = sorted(missing, key=repr)
         result.update(missing_count=len(missing), partial_missing_list=missing[:20])
         success = success and not missing
@@ -234,12 +239,12 @@ def _set_difference(expected: set[Any], present: set[Any], n_column: int) -> lis
 
 
 def _coerced_in_order(col: Any, value_set: list[Any]) -> list[Any]:
-    """``value_set`` in its order, each value as the column compares it (None dropped)."""
+    """``value_set`` in its order, each value as the column compares it; ``None`` stays
+    (GX's set keeps it, and a column's distinct values never include it: it is missing)."""
     out = []
     for v in value_set:
         member = value_set_members(col, [v], coerce_temporal=True)
-        if member or v is not None:
-            out.append(member[0] if member else v)
+        out.append(member[0] if member else v)
     return out
 
 

@@ -172,7 +172,7 @@ def _bound_sql(col: Column, v: Any) -> str:
                 f"cannot compare {col.type} column '{col.name}' with a date/time bound"
             )
         return literal(v)
-    if not (col.is_numeric or col.is_bool):
+    if not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError(
             "Column values, min_value, and max_value must either be None or of the "
             f"same type ({col.type} column '{col.name}' vs numeric bound)"
@@ -227,11 +227,13 @@ def _regex(c: Check) -> Gen:
 
 def _monotone(c: Check) -> Gen:
     col = c.col()
-    if not (col.is_numeric or col.is_temporal):
+    if not (col.is_numeric or col.is_temporal or col.is_bool or col.is_void):
         raise CheckError(f"cannot order-check a {col.type} column (pandas diff is undefined)")
     inc = "increasing" in c.type
     op = (">" if inc else "<") if c.kw.get("strictly") else (">=" if inc else "<=")
-    if col.is_float:
+    if col.is_bool or col.is_void:
+        ok = _bool_order(col, inc, bool(c.kw.get("strictly")))
+    elif col.is_float:
         d = f"({col.q} - __p)"
         ok = f"({d} {op} 0 OR isnan({d}))"
     else:
@@ -247,11 +249,18 @@ def _monotone(c: Check) -> Gen:
     return (yield from run_map(c, m))
 
 
+def _bool_order(col: Column, increasing: bool, strictly: bool) -> str:
+    """pandas diffs booleans as "changed" (True / False): ``>= 0`` always holds, ``> 0``
+    where the value changed, ``<= 0`` where it did not, ``< 0`` never."""
+    changed = f"({col.q} IS DISTINCT FROM __p)"
+    if increasing:
+        return changed if strictly else "TRUE"
+    return "FALSE" if strictly else f"(NOT {changed})"
+
+
 def _lengths(c: Check) -> Gen:
     col = c.col()
-    if not col.is_str:
-        raise CheckError(f"value lengths need a string column ('{col.name}' is {col.type})")
-    ln = f"length({col.q})"
+    ln = f"length({as_text(col)})"  # GX: column.astype(str).str.len() for any dtype
     if c.type.endswith("_to_equal"):
         ok = f"{ln} = {literal(float(c.kw['value']))}"
     else:
@@ -347,7 +356,7 @@ def _z_scores(c: Check) -> Gen:
     from .checks_agg import column_stats
 
     col = c.col()
-    if not (col.is_numeric or col.is_bool):
+    if not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError("Cannot complete Z-score calculations on a non-numerical column.")
     stats = yield from column_stats(c, col, ("mean", "std"))
     mean, std = stats["mean"], stats["std"]
@@ -355,7 +364,8 @@ def _z_scores(c: Check) -> Gen:
     if std is None or std == 0 or mean is None:
         unexpected = "FALSE"
     else:
-        z = f"(({col.q} - {literal(float(mean))}) / {literal(float(std))})"
+        x = f"{col.q}::INTEGER" if col.is_bool else col.q
+        z = f"(({x} - {literal(float(mean))}) / {literal(float(std))})"
         ok = f"abs({z}) < {literal(abs(t))}" if c.kw["double_sided"] else f"{z} < {literal(t)}"
         unexpected = f"NOT coalesce({ok} OR isnan({z}), FALSE)"
     return (yield from run_map(c, _col_check(c, unexpected, col)))

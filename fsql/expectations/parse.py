@@ -338,8 +338,8 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
     ):
         return None
     if t == "column":
-        if not isinstance(value, str):
-            raise _bad(ctx, spec, value, "a column name (string)")
+        if not isinstance(value, str) or not value:
+            raise _bad(ctx, spec, value, "a column name (a non-empty string)")
         return value
     if t == "mostly":
         f = _to_float(value)
@@ -549,6 +549,10 @@ def parse_duration(value: Any, ctx: _Ctx | None = None) -> _dt.timedelta:
     return _dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
+# GX validates min_value <= max_value when the expectation is built for these two
+_ORDERED_BOUNDS = ("expect_column_values_to_be_between", "expect_table_row_count_to_be_between")
+
+
 def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:  # noqa: C901
     name = etype.name
     lo, hi = kw.get("min_value"), kw.get("max_value")
@@ -558,7 +562,9 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
                 "min_value and max_value cannot both be None",
                 expected="at least one of min_value / max_value",
             )
-    if name == "expect_column_values_to_be_between" and lo is not None and hi is not None:
+    if name == "expect_column_distinct_values_to_be_in_set" and not kw.get("value_set"):
+        raise ctx.err("value_set must be a non-empty set-like object", expected="a non-empty list")
+    if name in _ORDERED_BOUNDS and lo is not None and hi is not None:
         try:
             bad = lo > hi
         except TypeError:

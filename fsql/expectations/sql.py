@@ -85,6 +85,11 @@ class Column:
         return self.base in ("BOOLEAN", "BOOL")
 
     @property
+    def is_void(self) -> bool:
+        """No type at all: pandas object columns holding only None register as NULL."""
+        return self.base == "NULL" or self.type.strip('"').upper() == "NULL"
+
+    @property
     def is_temporal(self) -> bool:
         return self.base.startswith("TIMESTAMP") or self.base in ("DATE", "DATETIME", "TIME")
 
@@ -444,7 +449,7 @@ def to_re2(pattern: str) -> str | None:
         if in_class:
             if ch == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
-            out.append(ch)
+            out.append("\\[" if ch == "[" else ch)  # RE2 would read [: :] as a POSIX class
         elif ch == "[":
             in_class = True
             if pattern[i + 1 : i + 2] == "^":
