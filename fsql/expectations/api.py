@@ -47,7 +47,7 @@ def run_suite(
     specs: Sequence[ExpectationSpec],
     *,
     result_format: str = "SUMMARY",
-    columns: Sequence[tuple[str, str]] | None = None,
+    columns: Sequence[tuple[str, ...]] | None = None,
     previous_relation: str | None = None,
     now: dt.datetime | None = None,
     dtypes: Mapping[str, str] | None = None,
@@ -64,7 +64,7 @@ def run_suite(
     """
     rf = _result_format(result_format)
     specs = [bind_parameters(s, suite_parameters or {}) for s in specs]
-    cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
+    cols = [Column(*c) for c in (columns if columns is not None else describe(con, relation))]
     frame_dtypes = dict(dtypes or {})
     env = {"previous_relation": previous_relation, "now": now, "dtypes": frame_dtypes}
     groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
@@ -245,6 +245,7 @@ def validate(
     from fsql.engines.duckdb import connect, register_frame
 
     specs = [parse_expectation(raw) for raw in expectations]
+    columns: list[tuple[str, ...]] | None = None
     con = connect()
     try:
         for name, frame in (tables or {}).items():
@@ -257,7 +258,7 @@ def validate(
                     f"cannot validate a {type(data).__name__}",
                     expected="a pandas DataFrame or an Arrow table",
                 )
-            register_frame(con, "__fsql_validate", data)
+            columns = _register_distinct(con, data)
             relation = quote_ident("__fsql_validate")
         dtypes = {str(k): str(v) for k, v in getattr(data, "dtypes", {}).items()}
         return run_suite(
@@ -265,8 +266,32 @@ def validate(
             relation,
             specs,
             result_format=result_format,
+            columns=columns,
             dtypes=dtypes,
             suite_parameters=suite_parameters,
         )
     finally:
         con.close()
+
+
+def _register_distinct(con: Any, data: Any) -> list[tuple[str, ...]]:
+    """Register a frame as ``__fsql_validate``; columns whose names differ only in case
+    (DuckDB would rename ``B`` to ``B_1``) get distinct SQL names but keep their own."""
+    from collections import Counter
+
+    from fsql.engines.duckdb import register_frame
+
+    names = [str(n) for n in (data.columns if hasattr(data, "columns") else data.schema.names)]
+    folded = Counter(n.lower() for n in names)
+    if all(folded[n.lower()] == 1 for n in names):
+        register_frame(con, "__fsql_validate", data)
+        return [(n, t) for n, t in describe(con, quote_ident("__fsql_validate"))]
+    idents = [n if folded[n.lower()] == 1 else f"{n}__fsql_{i}" for i, n in enumerate(names)]
+    if hasattr(data, "rename_columns"):  # Arrow
+        renamed = data.rename_columns(idents)
+    else:
+        renamed = data.copy(deep=False)
+        renamed.columns = idents
+    register_frame(con, "__fsql_validate", renamed)
+    types = dict(describe(con, quote_ident("__fsql_validate")))
+    return [(n, types[i], i) for n, i in zip(names, idents, strict=True)]

@@ -55,10 +55,11 @@ class Column:
 
     name: str
     type: str
+    ident: str | None = None  # the SQL name when it differs (columns differing only in case)
 
     @property
     def q(self) -> str:
-        return quote_ident(self.name)
+        return quote_ident(self.ident or self.name)
 
     @property
     def base(self) -> str:
@@ -211,7 +212,10 @@ class Executor:
         return key
 
     def col(self, name: str) -> Column:
-        c = self.columns.get(name)
+        """The column GX would read: the first whose name matches ignoring case (GX's
+        ``get_dbms_compatible_column_names``), so ``B`` reads ``b`` when ``b`` comes first."""
+        folded = name.casefold()
+        c = next((c for c in self.columns.values() if c.name.casefold() == folded), None)
         if c is None:
             from fsql.errors import did_you_mean
 
