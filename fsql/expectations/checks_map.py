@@ -119,13 +119,19 @@ def value_set_members(
         elif col.is_str and isinstance(v, str):
             out.append(v)
         elif col.is_temporal and isinstance(v, (dt.date, dt.datetime)):
-            out.append(v)
+            out.extend(_same_awareness(col, v))
         elif col.is_temporal and coerce_temporal and isinstance(v, str):
             try:
-                out.append(dt.datetime.fromisoformat(v))
+                out.extend(_same_awareness(col, dt.datetime.fromisoformat(v)))
             except ValueError:
                 continue
     return out
+
+
+def _same_awareness(col: Column, v: Any) -> list[Any]:
+    """pandas never matches a naive value with a tz-aware column (or the reverse)."""
+    aware = getattr(v, "tzinfo", None) is not None
+    return [v] if aware == col.is_aware or not hasattr(v, "tzinfo") else []
 
 
 def in_list(expr: str, members: list[Any]) -> str:
@@ -171,6 +177,11 @@ def _bound_sql(col: Column, v: Any) -> str:
             raise CheckError(
                 f"cannot compare {col.type} column '{col.name}' with a date/time bound"
             )
+        if not isinstance(v, dt.datetime) or (v.tzinfo is not None) != col.is_aware:
+            # pandas refuses: datetime64 vs date, and tz-naive vs tz-aware
+            raise CheckError(
+                f"Invalid comparison between {col.type} column '{col.name}' and {v!r}"
+            )
         return literal(v)
     if not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError(
@@ -195,8 +206,10 @@ def _between(c: Check) -> Gen:
 
 def _in_set(c: Check) -> Gen:
     col = c.col()
-    member = in_list(col.q, value_set_members(col, c.kw["value_set"]))
-    unexpected = f"NOT {member}" if c.type.endswith("_to_be_in_set") else member
+    positive = c.type.endswith("_to_be_in_set")
+    # GX's not_in_set is pandas isin, which reads ISO strings on a datetime column as times
+    member = in_list(col.q, value_set_members(col, c.kw["value_set"], not positive))
+    unexpected = f"NOT {member}" if positive else member
     return (yield from run_map(c, _col_check(c, unexpected, col)))
 
 

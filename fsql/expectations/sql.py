@@ -129,7 +129,12 @@ class Column:
             return "nan"
         if self.is_int:
             return "na"
-        return "none"
+        return "nat" if self.is_temporal else "none"
+
+    @property
+    def is_aware(self) -> bool:
+        """A tz-aware timestamp column (pandas ``datetime64[ns, tz]``)."""
+        return "TIME ZONE" in self.type.upper() or self.base == "TIMESTAMPTZ"
 
 
 def literal(v: Any) -> str:
@@ -144,8 +149,10 @@ def literal(v: Any) -> str:
         return str(v)
     if isinstance(v, float):
         return f"'{v!r}'::DOUBLE"
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:  # an instant: keep its offset
+        return f"TIMESTAMPTZ '{v.isoformat(sep=' ')}'"
     if isinstance(v, dt.datetime):
-        return f"TIMESTAMP '{v.replace(tzinfo=None).isoformat(sep=' ')}'"
+        return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
     if isinstance(v, dt.date):
         return f"DATE '{v.isoformat()}'"
     return "'" + str(v).replace("'", "''") + "'"
