@@ -107,10 +107,13 @@ def _between_result(c: Check, observed: Any) -> tuple[bool, dict[str, Any]]:
 
 
 def _as_datetime(b: Any, observed: dt.datetime) -> Any:
-    if isinstance(b, dt.date) and not isinstance(b, dt.datetime):
-        b = dt.datetime(b.year, b.month, b.day)
-    if isinstance(b, dt.datetime) and (b.tzinfo is None) != (observed.tzinfo is None):
-        b = b.replace(tzinfo=observed.tzinfo)
+    """pandas compares a Timestamp only with a datetime of the same awareness."""
+    if b is None:
+        return b
+    if not isinstance(b, dt.datetime):
+        raise CheckError(f"Cannot compare Timestamp with {type(b).__name__} {b!r}")
+    if (b.tzinfo is None) != (observed.tzinfo is None):
+        raise CheckError("Cannot compare tz-naive and tz-aware datetime-like objects")
     return b
 
 
@@ -124,6 +127,13 @@ def _minmax(c: Check) -> Gen:
     k = c.ex.agg(f"{fn}({col.q}) FILTER (WHERE {col.present})")
     yield
     v = c.ex.values[k]
+    if v is None and col.is_temporal:
+        # pandas' min/max of no timestamps is NaT, which GX does not treat as missing:
+        # every comparison with it is False, so only an unbounded check passes
+        bounds = [b for b in (c.kw.get("min_value"), c.kw.get("max_value")) if b is not None]
+        for b in bounds:
+            _as_datetime(b, dt.datetime(2000, 1, 1))  # NaT vs a date raises in pandas
+        return not bounds, _rf(c, {"observed_value": None})
     return _between_result(c, float(v) if type(v).__name__ == "Decimal" else v)
 
 
