@@ -10,6 +10,7 @@ from typing import Any
 from fsql.engines.duckdb import quote_ident
 from fsql.errors import ConfigError
 
+from . import frames
 from .checks_agg import AGG_CHECKS, rows_check
 from .checks_map import MAP_CHECKS, Check
 from .checks_more import MORE_CHECKS
@@ -47,11 +48,12 @@ def run_suite(
     specs: Sequence[ExpectationSpec],
     *,
     result_format: str = "SUMMARY",
-    columns: Sequence[tuple[str, ...]] | None = None,
+    columns: Sequence[tuple[Any, ...]] | None = None,
     previous_relation: str | None = None,
     now: dt.datetime | None = None,
     dtypes: Mapping[str, str] | None = None,
     suite_parameters: Mapping[str, Any] | None = None,
+    originals: Mapping[str, list[Any]] | None = None,
 ) -> SuiteResult:
     """Check ``specs`` against ``relation`` (already-quoted SQL name) with fused SQL.
 
@@ -66,7 +68,12 @@ def run_suite(
     specs = [bind_parameters(s, suite_parameters or {}) for s in specs]
     cols = [Column(*c) for c in (columns if columns is not None else describe(con, relation))]
     frame_dtypes = dict(dtypes or {})
-    env = {"previous_relation": previous_relation, "now": now, "dtypes": frame_dtypes}
+    env = {
+        "previous_relation": previous_relation,
+        "now": now,
+        "dtypes": frame_dtypes,
+        "originals": dict(originals or {}),  # SQL column -> Python objects by row (frames.py)
+    }
     groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
     out: dict[int, ExpectationResult] = {}
     for i, spec in enumerate(specs):
@@ -245,7 +252,8 @@ def validate(
     from fsql.engines.duckdb import connect, register_frame
 
     specs = [parse_expectation(raw) for raw in expectations]
-    columns: list[tuple[str, ...]] | None = None
+    columns: list[tuple[Any, ...]] | None = None
+    originals: dict[str, list[Any]] = {}
     con = connect()
     try:
         for name, frame in (tables or {}).items():
@@ -258,8 +266,8 @@ def validate(
                     f"cannot validate a {type(data).__name__}",
                     expected="a pandas DataFrame or an Arrow table",
                 )
-            columns = _register_distinct(con, data)
-            relation = quote_ident("__fsql_validate")
+            columns, originals = frames.register(con, data)
+            relation = quote_ident(frames.NAME)
         dtypes = {str(k): str(v) for k, v in getattr(data, "dtypes", {}).items()}
         return run_suite(
             con,
@@ -269,29 +277,8 @@ def validate(
             columns=columns,
             dtypes=dtypes,
             suite_parameters=suite_parameters,
+            originals=originals,
         )
     finally:
         con.close()
 
-
-def _register_distinct(con: Any, data: Any) -> list[tuple[str, ...]]:
-    """Register a frame as ``__fsql_validate``; columns whose names differ only in case
-    (DuckDB would rename ``B`` to ``B_1``) get distinct SQL names but keep their own."""
-    from collections import Counter
-
-    from fsql.engines.duckdb import register_frame
-
-    names = [str(n) for n in (data.columns if hasattr(data, "columns") else data.schema.names)]
-    folded = Counter(n.lower() for n in names)
-    if all(folded[n.lower()] == 1 for n in names):
-        register_frame(con, "__fsql_validate", data)
-        return [(n, t) for n, t in describe(con, quote_ident("__fsql_validate"))]
-    idents = [n if folded[n.lower()] == 1 else f"{n}__fsql_{i}" for i, n in enumerate(names)]
-    if hasattr(data, "rename_columns"):  # Arrow
-        renamed = data.rename_columns(idents)
-    else:
-        renamed = data.copy(deep=False)
-        renamed.columns = idents
-    register_frame(con, "__fsql_validate", renamed)
-    types = dict(describe(con, quote_ident("__fsql_validate")))
-    return [(n, types[i], i) for n, i in zip(names, idents, strict=True)]

@@ -11,6 +11,7 @@ from fsql.engines.duckdb import quote_ident
 
 from . import stats
 from .checks_map import Check, Gen, in_list, run_map, value_set_members
+from .frames import key_value
 from .parse import parse_duration
 from .sql import CheckError, Column, MapCheck, literal
 
@@ -123,6 +124,8 @@ def _rf(c: Check, result: dict[str, Any]) -> dict[str, Any]:
 
 def _minmax(c: Check) -> Gen:
     col = c.col()
+    if col.mixed:
+        raise CheckError("'<' not supported between instances of 'str' and 'int'")
     fn = "min" if "_min_" in c.type else "max"
     k = c.ex.agg(f"{fn}({col.q}) FILTER (WHERE {col.present})")
     yield
@@ -209,7 +212,7 @@ def _distinct_sets(c: Check) -> Gen:
         sample: list[Any] = []
         if u:
             sample = [
-                r[0]
+                key_value(r[0]) if col.mixed else r[0]
                 for r in c.ex.execute(
                     f"SELECT DISTINCT {col.norm} FROM {c.ex.src} "
                     f"WHERE {col.present} AND NOT {inset} "
@@ -222,6 +225,7 @@ def _distinct_sets(c: Check) -> Gen:
         present = set(c.ex.values[kp] or [])
         expected = set(_coerced_in_order(col, c.kw["value_set"]))
         missing = _set_difference(expected, present, int(c.ex.values[kn] or 0))
+        missing = [key_value(v) for v in missing] if col.mixed else missing
         if not all(v is None or isinstance(v, (int, float)) for v in missing):
             missing = sorted(missing, key=repr)
         result.update(missing_count=len(missing), partial_missing_list=missing[:20])
@@ -266,7 +270,7 @@ def _most_common(c: Check) -> Gen:
         "WHERE n = m)"
     )
     yield
-    modes = list(c.ex.values[k] or [])
+    modes = [key_value(v) if col.mixed else v for v in c.ex.values[k] or []]
     hits = len(set(c.kw["value_set"] or []).intersection(modes))
     success = hits > 0 if c.kw.get("ties_okay") else (len(modes) == 1 and hits == 1)
     return success, _rf(c, {"observed_value": modes})

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from fsql.engines.duckdb import quote_ident
+
+from .frames import number_key
 from .results import format_map_result, gx_key
 from .sql import RN, CheckError, Column, Executor, MapCheck, literal
 
@@ -63,7 +66,7 @@ def run_map(c: Check, m: MapCheck) -> Gen:
     index: list[int] = []
     if u and c.rf != "BOOLEAN_ONLY":
         limit = None if c.rf == "COMPLETE" else 20
-        for row in ex.fetch_map_samples(m, limit):
+        for row in _originals(c, m, ex.fetch_map_samples(m, limit)):
             values.append(_shape(m, row))
             keys.append(_key(m, row))
             index.append(int(row[-1]))
@@ -77,6 +80,21 @@ def run_map(c: Check, m: MapCheck) -> Gen:
         unexpected_keys=keys,
         unexpected_index_list=index if c.rf in ("SUMMARY", "COMPLETE") else None,
     )
+
+
+def _originals(c: Check, m: MapCheck, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows with the values of mixed frame columns replaced by the frame's Python objects."""
+    originals = c.env.get("originals") or {}
+    slots = [(i, originals[sql]) for i, (sql, _) in enumerate(m.values) if sql in originals]
+    if not slots:
+        return rows
+    out = []
+    for row in rows:
+        vals = list(row)
+        for i, objs in slots:
+            vals[i] = objs[int(row[-1])]
+        out.append(tuple(vals))
+    return out
 
 
 def _py(v: Any) -> Any:
@@ -112,7 +130,9 @@ def value_set_members(
     for v in value_set:
         if v is None or (isinstance(v, float) and v != v):
             continue
-        if col.is_numeric and isinstance(v, (int, float)):
+        if col.mixed and isinstance(v, (int, float)):
+            out.append(number_key(v))  # 1, 1.0 and True share a key, as in Python
+        elif col.is_numeric and isinstance(v, (int, float)):
             out.append(int(v) if isinstance(v, bool) else v)
         elif col.is_bool and (isinstance(v, bool) or (isinstance(v, (int, float)) and v in (0, 1))):
             out.append(bool(v))
@@ -196,12 +216,25 @@ def _between(c: Check) -> Gen:
     x = f"{col.q}::INTEGER" if col.is_bool else col.q
     conds = []
     lo, hi = c.kw.get("min_value"), c.kw.get("max_value")
-    if lo is not None:
-        conds.append(f"{x} {'>' if c.kw.get('strict_min') else '>='} {_bound_sql(col, lo)}")
-    if hi is not None:
-        conds.append(f"{x} {'<' if c.kw.get('strict_max') else '<='} {_bound_sql(col, hi)}")
+    try:
+        if lo is not None:
+            conds.append(f"{x} {'>' if c.kw.get('strict_min') else '>='} {_bound_sql(col, lo)}")
+        if hi is not None:
+            conds.append(f"{x} {'<' if c.kw.get('strict_max') else '<='} {_bound_sql(col, hi)}")
+    except CheckError as e:
+        return (yield from raise_if_values(c, col, e))
     m = _col_check(c, f"NOT coalesce({' AND '.join(conds)}, FALSE)", col)
     return (yield from run_map(c, m))
+
+
+def raise_if_values(c: Check, col: Column, error: CheckError) -> Gen:
+    """pandas raises on comparing mismatched types only when there is a value to compare:
+    a column with no values passes vacuously."""
+    k = c.ex.agg(f"count(*) FILTER (WHERE {col.present})")
+    yield
+    if int(c.ex.values[k]):
+        raise error
+    return (yield from run_map(c, _col_check(c, "FALSE", col)))
 
 
 def _in_set(c: Check) -> Gen:
@@ -229,6 +262,8 @@ def _dateutil_parse_all(value_set: list[Any]) -> None:
 
 def as_text(col: Column) -> str:
     """The value as pandas ``astype(str)`` spells it."""
+    if col.text:
+        return quote_ident((col.ident or col.name) + "__fsql_text")
     if col.is_str:
         return col.q
     if col.is_bool:

@@ -56,6 +56,8 @@ class Column:
     name: str
     type: str
     ident: str | None = None  # the SQL name when it differs (columns differing only in case)
+    mixed: bool = False  # a key column of mixed Python values (see frames.py)
+    text: bool = False  # has a "<ident>__fsql_text" column: str() of the frame's values
 
     @property
     def q(self) -> str:
