@@ -38,8 +38,13 @@ def column_stats(
     ex, needs = c.ex, set(needs)
     if col.is_void:  # only missing values: pandas gives NaN (and 0 for the sum)
         yield
-        return {"mean": None, "std": None, "sum": 0, "median": None,
-                "quantiles": [None] * len(quantiles or [])}
+        return {
+            "mean": None,
+            "std": None,
+            "sum": 0,
+            "median": None,
+            "quantiles": [None] * len(quantiles or []),
+        }
     if not (col.is_numeric or col.is_bool):
         raise CheckError(
             f"cannot compute {'/'.join(sorted(needs))} of {col.type} column '{col.name}'"
@@ -145,11 +150,41 @@ def _stat(c: Check) -> Gen:
     name = {"mean": "mean", "median": "median", "sum": "sum", "stdev": "std"}[c.type.split("_")[2]]
     if name == "sum" and not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError(f"cannot sum {col.type} column '{col.name}'")
+    if col.is_temporal and name in ("mean", "median"):
+        return (yield from _temporal_center(c, col, name))
     st = yield from column_stats(c, col, (name,))
     v = st[name]
     if name == "sum" and v is None:
         v = 0 if (col.is_int or col.is_bool) else 0.0
     return _between_result(c, v)
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _temporal_center(c: Check, col: Column, name: str) -> Gen:
+    """pandas' mean / median of timestamps (a Timestamp; NaT when there are none),
+    computed on microseconds since the epoch."""
+    us = f"epoch_us({col.q})"
+    kn = c.ex.agg(f"count(*) FILTER (WHERE {col.present})")
+    km = c.ex.agg(f"avg({us}) FILTER (WHERE {col.present})")
+    yield
+    n = int(c.ex.values[kn])
+    if n == 0:
+        bounds = [b for b in (c.kw.get("min_value"), c.kw.get("max_value")) if b is not None]
+        return not bounds, _rf(c, {"observed_value": None})
+    if name == "mean":
+        micros = float(c.ex.values[km])
+    else:
+        order = sorted({(n - 1) // 2, n // 2})
+        k = c.ex.agg(
+            f"quantile_disc({us}, {[(i + 0.5) / n for i in order]!r}) FILTER (WHERE {col.present})"
+        )
+        yield
+        mid = [int(v) for v in c.ex.values[k]]
+        micros = mid[0] + (mid[-1] - mid[0]) / 2
+    value = _EPOCH + dt.timedelta(microseconds=round(micros))
+    return _between_result(c, value.replace(tzinfo=dt.UTC) if col.is_aware else value)
 
 
 def _quantiles(c: Check) -> Gen:
@@ -211,8 +246,9 @@ def _distinct_sets(c: Check) -> Gen:
         u = int(c.ex.values[ku])
         sample: list[Any] = []
         if u:
+            shown = _key_objects(c, col)
             sample = [
-                key_value(r[0]) if col.mixed else r[0]
+                shown(r[0])
                 for r in c.ex.execute(
                     f"SELECT DISTINCT {col.norm} FROM {c.ex.src} "
                     f"WHERE {col.present} AND NOT {inset} "
@@ -225,12 +261,26 @@ def _distinct_sets(c: Check) -> Gen:
         present = set(c.ex.values[kp] or [])
         expected = set(_coerced_in_order(col, c.kw["value_set"]))
         missing = _set_difference(expected, present, int(c.ex.values[kn] or 0))
-        missing = [key_value(v) for v in missing] if col.mixed else missing
+        if col.mixed:  # show the value_set's own objects (False, not 0)
+            by_key = {m: v for v in c.kw["value_set"] for m in value_set_members(col, [v])}
+            missing = [by_key.get(k, key_value(k)) for k in missing]
         if not all(v is None or isinstance(v, (int, float)) for v in missing):
             missing = sorted(missing, key=repr)
         result.update(missing_count=len(missing), partial_missing_list=missing[:20])
         success = success and not missing
     return success, _rf(c, result)
+
+
+def _key_objects(c: Check, col: Column) -> Any:
+    """key -> the first frame object with that key (mixed columns), else the identity."""
+    if not col.mixed:
+        return lambda v: v
+    from .frames import _key
+
+    first: dict[Any, Any] = {}
+    for obj in (c.env.get("originals") or {}).get(col.q, []):
+        first.setdefault(_key(obj), obj)
+    return lambda v: first.get(v, key_value(v))
 
 
 def _set_difference(expected: set[Any], present: set[Any], n_column: int) -> list[Any]:
@@ -270,7 +320,8 @@ def _most_common(c: Check) -> Gen:
         "WHERE n = m)"
     )
     yield
-    modes = [key_value(v) if col.mixed else v for v in c.ex.values[k] or []]
+    shown = _key_objects(c, col)
+    modes = [shown(v) for v in c.ex.values[k] or []]
     hits = len(set(c.kw["value_set"] or []).intersection(modes))
     success = hits > 0 if c.kw.get("ties_okay") else (len(modes) == 1 and hits == 1)
     return success, _rf(c, {"observed_value": modes})
