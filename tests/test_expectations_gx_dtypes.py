@@ -254,3 +254,32 @@ def agree(bd: Any, df: pd.DataFrame, name: str, kwargs: dict) -> list[str]:
 def test_every_dtype_agrees_with_gx(gx_bd: Any, case: tuple) -> None:
     df, name, kwargs = case
     assert agree(gx_bd, df, name, kwargs) == [], (name, kwargs, df["c"].tolist(), df.dtypes)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("expect_column_values_to_be_between", {"column": "c", "min_value": 3, "max_value": 1}),
+        ("expect_column_values_to_match_regex", {"column": "c", "regex": "("}),
+        (
+            "expect_column_quantile_values_to_be_between",
+            {
+                "column": "c",
+                "quantile_ranges": {"quantiles": [0.5], "value_ranges": [[1, 2], [3, 4]]},
+            },
+        ),
+    ],
+)
+def test_validation_time_errors_are_results_like_gx(gx_bd: Any, name: str, kwargs: dict) -> None:
+    """GX accepts these kwargs and fails while validating (exception_info); fsql.validate
+    returns the same shape, and a project rejects them at compile time (ConfigError)."""
+    df = pd.DataFrame({"c": [1, 2]})
+    ref = gx_result(gx_bd, name, kwargs, df)
+    assert ref is not None and "raised_exception': True" in str(ref["exception_info"])
+    first, after = fsql.validate(
+        df, [{name: kwargs}, {"expect_column_to_exist": {"column": "c"}}]
+    ).results
+    assert (first.success, first.exception is not None, after.success) == (False, True, True)
+    assert first.to_dict()["exception_info"]["raised_exception"] is True
+    with pytest.raises(fsql.errors.ConfigError):
+        fsql.expectations.parse_expectation({name: kwargs})

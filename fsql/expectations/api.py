@@ -16,7 +16,7 @@ from .checks_map import MAP_CHECKS, Check
 from .checks_more import MORE_CHECKS
 from .conditions import ConditionError, query_to_sql, to_query
 from .params import bind_parameters
-from .parse import ExpectationSpec, parse_expectation
+from .parse import ExpectationSpec, ValidationTimeError, parse_expectation
 from .registry import ExpectationType, KwargSpec, _register
 from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
 from .sql import CheckError, Column, Executor, run_stages
@@ -251,7 +251,7 @@ def validate(
         )
     from fsql.engines.duckdb import connect, register_frame
 
-    specs = [parse_expectation(raw) for raw in expectations]
+    specs, failed = _parse_all(expectations)
     columns: list[tuple[Any, ...]] | None = None
     originals: dict[str, list[Any]] = {}
     con = connect()
@@ -269,7 +269,7 @@ def validate(
             columns, originals = frames.register(con, data)
             relation = quote_ident(frames.NAME)
         dtypes = {str(k): str(v) for k, v in getattr(data, "dtypes", {}).items()}
-        return run_suite(
+        suite = run_suite(
             con,
             relation,
             specs,
@@ -279,6 +279,26 @@ def validate(
             suite_parameters=suite_parameters,
             originals=originals,
         )
+        return _merge(suite, failed)
     finally:
         con.close()
 
+
+def _parse_all(expectations: Sequence[Any]) -> tuple[list[ExpectationSpec], dict[int, Any]]:
+    """Specs to run, and (by position) the results of configurations GX fails on while
+    validating: those are exception results, as GX reports them, not a raised error."""
+    specs: list[ExpectationSpec] = []
+    failed: dict[int, ExpectationResult] = {}
+    for i, raw in enumerate(expectations):
+        try:
+            specs.append(parse_expectation(raw))
+        except ValidationTimeError as e:
+            spec = ExpectationSpec(e.expectation, dict(e.kwargs))
+            failed[i] = _error(spec, str(e).split(": ", 2)[-1])
+    return specs, failed
+
+
+def _merge(suite: SuiteResult, failed: dict[int, Any]) -> SuiteResult:
+    ran = iter(suite.results)
+    total = len(suite.results) + len(failed)
+    return SuiteResult(tuple(failed[i] if i in failed else next(ran) for i in range(total)))

@@ -23,6 +23,7 @@ from .params import ParameterError, check_expression, is_parameter
 from .registry import ALIASES, REGISTRY, ExpectationType, KwargSpec
 
 __all__ = [
+    "ValidationTimeError",
     "ExpectationSpec",
     "parse_expectation",
     "parse_duration",
@@ -100,15 +101,33 @@ def canonical_name(name: str) -> str:
     return ALIASES.get(name, name)
 
 
+class ValidationTimeError(ConfigError):
+    """A configuration GX accepts but fails on while validating (an invalid regex, min_value >
+    max_value on values_between ...): a compile-time error in a project; ``fsql.validate``
+    reports it as the expectation's exception result, as GX does."""
+
+    expectation: str = ""
+    kwargs: Mapping[str, Any] = {}
+
+
 class _Ctx:
     def __init__(self, name: str, loc: dict[str, Any]) -> None:
         self.name = name
         self.loc = loc
+        self.body: Mapping[str, Any] = {}
 
     def err(
-        self, message: str, expected: str | None = None, hint: str | None = None
+        self,
+        message: str,
+        expected: str | None = None,
+        hint: str | None = None,
+        runtime: bool = False,
     ) -> ConfigError:
-        return ConfigError(f"{self.name}: {message}", expected=expected, hint=hint, **self.loc)
+        cls = ValidationTimeError if runtime else ConfigError
+        e = cls(f"{self.name}: {message}", expected=expected, hint=hint, **self.loc)
+        if isinstance(e, ValidationTimeError):
+            e.expectation, e.kwargs = self.name, dict(self.body)
+        return e
 
 
 def parse_expectation(
@@ -152,6 +171,7 @@ def parse_expectation(
             )
         body["column"] = column
     condition, parser = row_condition(ctx, body)
+    ctx.body = body
     kwargs = _validate_kwargs(ctx, etype, body)
     return ExpectationSpec(
         canonical, kwargs, severity, where, path, line, col, model, meta, condition, parser
@@ -398,6 +418,7 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
             raise ctx.err(
                 f"invalid value {value!r} for kwarg '{spec.name}'",
                 expected="false or one of " + ", ".join(_QUANTILE_METHODS),
+                runtime=True,
             )
         return value
     if t == "quantile_ranges":
@@ -472,7 +493,9 @@ def _coerce_quantiles(ctx: _Ctx, spec: KwargSpec, value: Any) -> dict[str, Any]:
     if any(q is None or not 0.0 <= q <= 1.0 for q in quantiles):
         raise ctx.err("quantiles must be numbers between 0 and 1", expected=expected)
     if len(ranges) != len(quantiles):
-        raise ctx.err("quantile_ranges needs one value range per quantile", expected=expected)
+        raise ctx.err(
+            "quantile_ranges needs one value range per quantile", expected=expected, runtime=True
+        )
     out_ranges = []
     for r in ranges:
         if not isinstance(r, (list, tuple)) or len(r) != 2:
@@ -565,14 +588,18 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
     if name == "expect_column_distinct_values_to_be_in_set" and not kw.get("value_set"):
         raise ctx.err("value_set must be a non-empty set-like object", expected="a non-empty list")
     if name in _ORDERED_BOUNDS and lo is not None and hi is not None:
+        runtime = name == "expect_column_values_to_be_between"  # GX: while validating
         try:
             bad = lo > hi
         except TypeError:
-            raise ctx.err("min_value and max_value must be of the same kind") from None
+            raise ctx.err(
+                "min_value and max_value must be of the same kind", runtime=runtime
+            ) from None
         if bad:
             raise ctx.err(
                 "min_value cannot be greater than max_value",
                 expected=f"min_value <= max_value (got {lo!r} > {hi!r})",
+                runtime=runtime,
             )
     for key in ("regex_list", "like_pattern_list"):
         if key in kw and not kw[key]:
@@ -583,7 +610,9 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
                 re.compile(rx)
             except re.error as e:
                 raise ctx.err(
-                    f"invalid regex {rx!r}: {e}", expected="a Python regular expression"
+                    f"invalid regex {rx!r}: {e}",
+                    expected="a Python regular expression",
+                    runtime=True,
                 ) from None
     if etype.kind == "multicolumn" and "column_list" in kw and len(kw["column_list"]) < 2:
         raise ctx.err("column_list must contain at least two columns", expected=">= 2 column names")
@@ -597,7 +626,9 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
     if name == "expect_column_kl_divergence_to_be_less_than":
         t = kw.get("threshold")
         if t is not None and t < 0:
-            raise ctx.err("threshold must be >= 0", expected="a non-negative number or null")
+            raise ctx.err(
+                "threshold must be >= 0", expected="a non-negative number or null", runtime=True
+            )
         po = kw.get("partition_object") or {}
         if "values" in po and kw.get("internal_weight_holdout"):
             raise ctx.err("internal_weight_holdout cannot be used for discrete data")
@@ -605,4 +636,3 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
             raise ctx.err("tail_weight_holdout must be 0 when the partition has tail_weights")
     if name == "expect_sql_to_return_no_rows" and not kw["sql"].strip():
         raise ctx.err("sql must not be empty")
-
