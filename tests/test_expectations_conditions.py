@@ -3,47 +3,23 @@ filters: fsql.validate vs real GX 1.24 (pandas), and in a YAML project."""
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
-import great_expectations as gx  # the gx extra: .ci/run installs it, so this never skips
 import pandas as pd
 import pytest
+from gx_support import EXAMPLES, batch_definition, gx_compare, run_gx  # noqa: E402
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import fsql
 from fsql.errors import ConfigError
 
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"
-if not ORACLES.is_dir():
-    pytest.skip(f"oracle helpers not found at {ORACLES}", allow_module_level=True)
-sys.path.insert(0, str(ORACLES))
-import gx_compare  # noqa: E402
-
-EXAMPLES = int(os.environ.get("FSQL_GX_DIFF_EXAMPLES", "25"))
-
 
 @pytest.fixture(scope="module")
 def gx_bd() -> Any:
-    warnings.filterwarnings("ignore")
-    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
-    ctx = gx.get_context(mode="ephemeral")
-    asset = ctx.data_sources.add_pandas("fsql_cond").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole")
+    return batch_definition("fsql_cond")
 
-
-def run_gx(bd: Any, name: str, kwargs: dict[str, Any], df: Any) -> dict[str, Any]:
-    from great_expectations.expectations.registry import get_expectation_impl
-
-    batch = bd.get_batch(batch_parameters={"dataframe": df})
-    expectation = get_expectation_impl(name)(**kwargs)
-    return batch.validate(expectation, result_format="COMPLETE").to_json_dict()
 
 
 @st.composite

@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import math
-import os
 import re
-import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
-import great_expectations as gx  # the gx extra: .ci/run installs it, so this never skips
 import pandas as pd
 import pytest
+from gx_support import EXAMPLES, batch_definition, gx_compare  # noqa: E402
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import fsql
 
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"
-if not ORACLES.is_dir():
-    pytest.skip(f"oracle helpers not found at {ORACLES}", allow_module_level=True)
-sys.path.insert(0, str(ORACLES))
-import gx_compare  # noqa: E402
-
-EXAMPLES = int(os.environ.get("FSQL_GX_DIFF_EXAMPLES", "25"))
 T0 = dt.datetime(2026, 1, 1)
 POOLS: dict[str, list[Any]] = {
     "int64": [-3, 0, 1, 2, 7],
@@ -137,11 +125,7 @@ def cases(draw: Any) -> tuple[pd.DataFrame, str, dict]:
 
 @pytest.fixture(scope="module")
 def gx_bd() -> Any:
-    warnings.filterwarnings("ignore")
-    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
-    ctx = gx.get_context(mode="ephemeral")
-    asset = ctx.data_sources.add_pandas("fsql_dtypes").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole")
+    return batch_definition("fsql_dtypes")
 
 
 def gx_result(bd: Any, name: str, kwargs: dict, df: pd.DataFrame) -> dict | None:

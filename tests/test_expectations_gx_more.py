@@ -6,39 +6,17 @@ The LIKE family exists in GX only for SQL backends; it is checked against SQLite
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 import sqlite3
-import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
-import great_expectations as gx  # the gx extra: .ci/run installs it, so this never skips
 import pandas as pd
 import pytest
+from gx_support import EXAMPLES, batch_definition, gx_compare, run_gx  # noqa: E402
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import fsql
-
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"
-if not ORACLES.is_dir():
-    pytest.skip(f"oracle helpers not found at {ORACLES}", allow_module_level=True)
-sys.path.insert(0, str(ORACLES))
-import gx_compare  # noqa: E402
-
-EXAMPLES = int(os.environ.get("FSQL_GX_DIFF_EXAMPLES", "25"))
-
-
-def run_gx(bd: Any, name: str, kwargs: dict[str, Any], df: Any) -> dict[str, Any]:
-    from great_expectations.expectations.registry import get_expectation_impl
-
-    batch = bd.get_batch(batch_parameters={"dataframe": df})
-    expectation = get_expectation_impl(name)(**kwargs)
-    return batch.validate(expectation, result_format="COMPLETE").to_json_dict()
-
 
 TEXTS = [
     '{"a": 1}', "[1, 2]", "1", "NaN", "true", '"x"', "x", "", "2020-01-01", "12:30",
@@ -48,11 +26,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def gx_bd() -> Any:
-    warnings.filterwarnings("ignore")
-    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
-    ctx = gx.get_context(mode="ephemeral")
-    asset = ctx.data_sources.add_pandas("fsql_more").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole")
+    return batch_definition("fsql_more")
 
 
 @st.composite
