@@ -165,7 +165,7 @@ _EPOCH = dt.datetime(1970, 1, 1)
 def _temporal_center(c: Check, col: Column, name: str) -> Gen:
     """pandas' mean / median of timestamps (a Timestamp; NaT when there are none),
     computed on microseconds since the epoch."""
-    us = f"epoch_us({col.q})"
+    us = f"(epoch({col.q}) * 1000000)"  # portable (Spark has no epoch_us); rounded below
     kn = c.ex.agg(f"count(*) FILTER (WHERE {col.present})")
     km = c.ex.agg(f"avg({us}) FILTER (WHERE {col.present})")
     yield
@@ -181,7 +181,7 @@ def _temporal_center(c: Check, col: Column, name: str) -> Gen:
             f"quantile_disc({us}, {[(i + 0.5) / n for i in order]!r}) FILTER (WHERE {col.present})"
         )
         yield
-        mid = [int(v) for v in c.ex.values[k]]
+        mid = [round(float(v)) for v in c.ex.values[k]]
         micros = mid[0] + (mid[-1] - mid[0]) / 2
     value = _EPOCH + dt.timedelta(microseconds=round(micros))
     return _between_result(c, value.replace(tzinfo=dt.UTC) if col.is_aware else value)
