@@ -319,7 +319,8 @@ class Project:
                         __version__)
         try:
             result = execute_plan(con, RunInputs(
-                manifest.models, plan, run_id, live, build_validator(self.spec, self.suite_parameters),
+                manifest.models, plan, run_id, live,
+                build_validator(self.spec, self.suite_parameters),
                 engine=self.engine(con), pinned=pins, numbers=numbers, reporter=reporter,
                 fail_fast=fail_fast, threads=(threads or self._threads or self.profile.threads
                                               or default_threads()),
