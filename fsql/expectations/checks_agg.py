@@ -261,9 +261,12 @@ def _distinct_sets(c: Check) -> Gen:
         present = set(c.ex.values[kp] or [])
         expected = set(_coerced_in_order(col, c.kw["value_set"]))
         missing = _set_difference(expected, present, int(c.ex.values[kn] or 0))
-        if col.mixed:  # show the value_set's own objects (False, not 0)
-            by_key = {m: v for v in c.kw["value_set"] for m in value_set_members(col, [v])}
-            missing = [by_key.get(k, key_value(k)) for k in missing]
+        if not col.is_temporal:  # show the value_set's own objects (1, not True; False, not 0)
+            by_key: dict[Any, Any] = {}
+            for v in c.kw["value_set"]:  # the first of equal members, as a Python set keeps
+                for m in value_set_members(col, [v]):
+                    by_key.setdefault(m, v)
+            missing = [by_key.get(k, key_value(k) if col.mixed else k) for k in missing]
         if not all(v is None or isinstance(v, (int, float)) for v in missing):
             missing = sorted(missing, key=repr)
         result.update(missing_count=len(missing), partial_missing_list=missing[:20])
