@@ -205,9 +205,11 @@ class Project:
     def test(self, select: Sequence[str] | str | None = None,
              exclude: Sequence[str] | str | None = None, *, version: int | None = None,
              engine: str = "fsql", store_failures: bool = False,
-             junit_xml: str | Path | None = None, result_format: str = "SUMMARY") -> TestRun:
+             junit_xml: str | Path | None = None, result_format: str = "SUMMARY",
+             params: dict[str, Any] | None = None) -> TestRun:
         """Run expectations on the live versions (or ``version``) and on sources; results are
-        stored per model version and written to target/run_results.json (and JUnit XML)."""
+        stored per model version and written to target/run_results.json (and JUnit XML).
+        ``params`` (``--param``) bind suite parameters, over the project's vars."""
         manifest = self.compile()
         chosen = manifest.graph.select(select, exclude)
         names = [n for n in chosen if n in self.spec.models and self.spec.models[n].checks]
@@ -219,7 +221,8 @@ class Project:
             self._ensure_sources(con, manifest, state)
             result = run_tests(self, con, names, version=version, engine=engine,
                                store_failures=store_failures, result_format=result_format,
-                               data=self._data(con))
+                               data=self._data(con),
+                               suite_parameters={**self.suite_parameters, **(params or {})})
         self.target.mkdir(parents=True, exist_ok=True)
         (self.target / "run_results.json").write_text(
             json.dumps(result.to_dict(), indent=1, default=str), encoding="utf-8")
@@ -235,7 +238,13 @@ class Project:
         rel = self._relation(model, version, None)
         specs = [parse_expectation(e, model=model) for e in expectations]
         with self._reader() as con:
-            return run_suite(self._data(con), rel, specs, result_format=result_format)
+            return run_suite(self._data(con), rel, specs, result_format=result_format,
+                             suite_parameters=self.suite_parameters)
+
+    @property
+    def suite_parameters(self) -> dict[str, Any]:
+        """Values of ``{"$PARAMETER": ...}`` kwargs: the project's vars (``--vars`` win)."""
+        return {**self.spec.vars, **self.vars}
 
     def backfill(self, model: str, start: str, end: str, **kwargs: Any) -> RunResult:
         """Rebuild the intervals of an incremental model in [start, end) as a new version."""
@@ -310,7 +319,8 @@ class Project:
                         __version__)
         try:
             result = execute_plan(con, RunInputs(
-                manifest.models, plan, run_id, live, build_validator(self.spec),
+                manifest.models, plan, run_id, live,
+                build_validator(self.spec, self.suite_parameters),
                 engine=self.engine(con), pinned=pins, numbers=numbers, reporter=reporter,
                 fail_fast=fail_fast, threads=(threads or self._threads or self.profile.threads
                                               or default_threads()),

@@ -83,6 +83,22 @@ def _vars(value: str | None) -> dict[str, Any]:
     return parsed
 
 
+def _params(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--param name=value`` pairs; values are read as YAML scalars (5 -> 5, x -> "x")."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE, e.g. --param min_rows=10")
+        try:
+            out[name.strip()] = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            out[name.strip()] = value
+    return out
+
+
 select_opt = click.option("--select", "-s", multiple=True,
                           help="dbt selectors: m, +m, m+, tag:x, path:models/f, "
                                "config.materialized:feature_set (space = union, comma = and).")
@@ -523,15 +539,18 @@ def diff(c: Ctx, model: str, a: int, b: int, sample: int) -> None:
 @click.option("--result-format", type=click.Choice(["BOOLEAN_ONLY", "BASIC", "SUMMARY",
                                                     "COMPLETE"]), default="SUMMARY",
               show_default=True, help="GX result format stored with each result.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A GX suite parameter ({\"$PARAMETER\": NAME} kwargs); over project vars.")
 @pass_ctx
 def test(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...], version: int | None,
-         engine: str, store_failures: bool, junit_xml: str | None, result_format: str) -> None:
+         engine: str, store_failures: bool, junit_xml: str | None, result_format: str,
+         params: tuple[str, ...]) -> None:
     """Run expectations on the live versions (and sources); exit 1 if an error-level one fails."""
     from .report import test_summary
 
     res = c.project().test(list(select), list(exclude), version=version, engine=engine,
                            store_failures=store_failures, junit_xml=junit_xml,
-                           result_format=result_format)
+                           result_format=result_format, params=_params(params))
     if c.log_format == "json":
         click.echo(json.dumps(res.to_dict(), default=str))
     else:

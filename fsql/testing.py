@@ -84,9 +84,11 @@ class TestRun:
 
 def run_tests(project: Any, con: Any, models: Sequence[str], *, version: int | None = None,
               engine: str = "fsql", store_failures: bool = False,
-              result_format: str = "SUMMARY", data: Any = None) -> TestRun:
+              result_format: str = "SUMMARY", data: Any = None,
+              suite_parameters: dict[str, Any] | None = None) -> TestRun:
     """Run the expectations of ``models`` on their live versions (or ``version``).
-    ``con`` is the state store; ``data`` where the versions are read (default: ``con``)."""
+    ``con`` is the state store; ``data`` where the versions are read (default: ``con``);
+    ``suite_parameters`` bind ``{"$PARAMETER": ...}`` kwargs."""
     data = con if data is None else data
     if engine not in ("fsql", "gx"):
         raise ConfigError(f"unknown engine '{engine}'", expected="fsql or gx",
@@ -99,7 +101,8 @@ def run_tests(project: Any, con: Any, models: Sequence[str], *, version: int | N
         target = _target(project, con, name, version)
         if target is None:
             continue
-        out.append(_test_one(project, con, name, target, engine, result_format, data))
+        out.append(_test_one(project, con, name, target, engine, result_format, data,
+                             suite_parameters or {}))
     for mt in out:
         con.execute(f"insert into {META}.test_results values (?, ?, ?, now(), ?, ?, ?)",
                     [run_id, mt.model, mt.version, engine, not mt.failed_errors,
@@ -126,7 +129,7 @@ def _target(project: Any, con: Any, name: str, version: int | None) -> tuple[int
 
 
 def _test_one(project: Any, con: Any, name: str, target: tuple[int | None, str], engine: str,
-              result_format: str, data: Any) -> ModelTest:
+              result_format: str, data: Any, params: dict[str, Any]) -> ModelTest:
     from .validator import expectation_check
 
     version, rel = target
@@ -135,14 +138,15 @@ def _test_one(project: Any, con: Any, name: str, target: tuple[int | None, str],
     if engine == "gx":
         from .expectations.gx_run import run_suite_gx
 
-        suite = run_suite_gx(data, rel, specs, result_format=result_format)
+        suite = run_suite_gx(data, rel, specs, result_format=result_format,
+                             suite_parameters=params)
     else:
         from .expectations import run_suite
 
         prev = _previous(con, name, version)
         suite = run_suite(data, rel, specs, result_format=result_format,
                           columns=_columns(con, name, version) or _describe(data, rel),
-                          previous_relation=prev)
+                          previous_relation=prev, suite_parameters=params)
     checks = tuple(expectation_check(r) for r in suite.results)
     return ModelTest(name, version, rel, checks, time.perf_counter() - t0, suite)
 

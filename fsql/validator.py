@@ -33,9 +33,10 @@ Validate = Callable[[Any, CompiledModel, str, list[tuple[str, str]], str | None,
                     Validation]
 
 
-def build_validator(spec: ProjectSpec) -> Validate:
+def build_validator(spec: ProjectSpec, suite_parameters: dict[str, Any] | None = None) -> Validate:
     """The checks of a project's new versions, as the executor calls them: type contracts,
-    feature-set shape, build-time statistics and drift, then the fused expectations."""
+    feature-set shape, build-time statistics and drift, then the fused expectations
+    (``suite_parameters`` bind their ``{"$PARAMETER": ...}`` kwargs)."""
     from .drift_checks import profile_and_drift, profiles_at_build
 
     def join_keys(entity: str) -> list[tuple[str, str]]:
@@ -50,7 +51,8 @@ def build_validator(spec: ProjectSpec) -> Validate:
         drifts, writes = None, list[tuple[str, list[Any]]]()
         if m.materialized != "view" and profiles_at_build(m, specs):
             drifts, writes = profile_and_drift(cur, m.name, rel, columns, prev, row_count=rows)
-        checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts)
+        checks += run_expectations(cur, rel, specs, columns, prev, drifts=drifts,
+                                   suite_parameters=suite_parameters)
         ok = all(c["success"] for c in checks if c.get("severity", "error") == "error")
         return Validation(ok, checks, writes)
 
@@ -96,7 +98,8 @@ def check_error(model: str, check: dict[str, Any]) -> ExecutionError:
 def run_expectations(con: Any, relation: str, specs: Sequence[Any],
                      columns: Sequence[tuple[str, str]], previous: str | None,
                      result_format: str = "SUMMARY",
-                     drifts: list[Any] | None = None) -> list[dict[str, Any]]:
+                     drifts: list[Any] | None = None,
+                     suite_parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run a model's expectations (fused SQL) on a new version; one check dict each."""
     from .drift_checks import run_drift_checks
     from .profile_drift import DRIFT_EXPECTATIONS
@@ -109,7 +112,7 @@ def run_expectations(con: Any, relation: str, specs: Sequence[Any],
     from .expectations import run_suite
 
     suite = run_suite(con, relation, other, result_format=result_format, columns=columns,
-                      previous_relation=previous)
+                      previous_relation=previous, suite_parameters=suite_parameters)
     return [expectation_check(r) for r in suite.results] + out
 
 

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import great_expectations as gx  # the gx extra: .ci/run installs it, so this never skips
 import pandas as pd
 import pytest
+from gx_support import EXAMPLES, batch_definition, gx_compare, run_gx  # noqa: E402
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from fsql.expectations import parse_expectation, run_suite  # noqa: E402
 
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"
-if not ORACLES.is_dir():
-    pytest.skip(f"oracle helpers not found at {ORACLES}", allow_module_level=True)
-sys.path.insert(0, str(ORACLES))
-import gx_compare  # noqa: E402
-
-EXAMPLES = int(os.environ.get("FSQL_GX_DIFF_EXAMPLES", "25"))
-
 
 @pytest.fixture(scope="module")
 def gx_batch_definition() -> Any:
-    warnings.filterwarnings("ignore")
-    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
-    ctx = gx.get_context(mode="ephemeral")
-    asset = ctx.data_sources.add_pandas("fsql_diff").add_dataframe_asset("frame")
-    return asset.add_batch_definition_whole_dataframe("whole")
+    return batch_definition("fsql_diff")
 
-
-def run_gx(bd: Any, name: str, kwargs: dict[str, Any], df: Any) -> dict[str, Any]:
-    from great_expectations.expectations.registry import get_expectation_impl
-
-    expectation = get_expectation_impl(name)(**kwargs)
-    batch = bd.get_batch(batch_parameters={"dataframe": df})
-    return batch.validate(expectation, result_format="COMPLETE").to_json_dict()
 
 
 ints = st.lists(st.one_of(st.none(), st.integers(-5, 5)), min_size=0, max_size=12)

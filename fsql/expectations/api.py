@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fsql.engines.duckdb import DuckDBError, quote_ident
+from fsql.engines.duckdb import quote_ident
 from fsql.errors import ConfigError
 
+from . import frames
 from .checks_agg import AGG_CHECKS, rows_check
 from .checks_map import MAP_CHECKS, Check
-from .parse import ExpectationSpec, parse_expectation
+from .checks_more import MORE_CHECKS
+from .conditions import ConditionError, query_to_sql, to_query
+from .params import bind_parameters
+from .parse import ExpectationSpec, ValidationTimeError, parse_expectation
 from .registry import ExpectationType, KwargSpec, _register
 from .results import RESULT_FORMATS, ExpectationResult, SuiteResult
-from .sql import CheckError, Column, Executor
+from .sql import CheckError, Column, Executor, run_stages
 
 __all__ = ["run_suite", "validate", "register_generic", "GENERICS"]
 
-CHECKS: dict[str, Callable[[Check], Any]] = {**MAP_CHECKS, **AGG_CHECKS}
+CHECKS: dict[str, Callable[[Check], Any]] = {**MAP_CHECKS, **AGG_CHECKS, **MORE_CHECKS}
 GENERICS: dict[str, str] = {}
 
 
@@ -43,66 +48,113 @@ def run_suite(
     specs: Sequence[ExpectationSpec],
     *,
     result_format: str = "SUMMARY",
-    columns: Sequence[tuple[str, str]] | None = None,
+    columns: Sequence[tuple[Any, ...]] | None = None,
     previous_relation: str | None = None,
     now: dt.datetime | None = None,
+    dtypes: Mapping[str, str] | None = None,
+    suite_parameters: Mapping[str, Any] | None = None,
+    originals: Mapping[str, list[Any]] | None = None,
 ) -> SuiteResult:
     """Check ``specs`` against ``relation`` (already-quoted SQL name) with fused SQL.
 
     One aggregate statement computes every count and statistic of the expectations that
     share a ``where`` filter; unexpected samples are fetched only for failed map
     expectations. Row positions (``unexpected_index_list``) are 0-based positions in the
-    relation's scan order (insertion order for fsql's version tables).
+    relation's scan order (insertion order for fsql's version tables). ``dtypes``: the
+    pandas dtype of each column when the data came from a DataFrame (type expectations).
+    ``suite_parameters`` bind ``{"$PARAMETER": ...}`` kwargs (unbound: ``ConfigError``).
     """
     rf = _result_format(result_format)
-    cols = [Column(n, t) for n, t in (columns if columns is not None else describe(con, relation))]
-    env = {"previous_relation": previous_relation, "now": now}
+    specs = [bind_parameters(s, suite_parameters or {}) for s in specs]
+    cols = [Column(*c) for c in (columns if columns is not None else describe(con, relation))]
+    frame_dtypes = dict(dtypes or {})
+    env = {
+        "previous_relation": previous_relation,
+        "now": now,
+        "dtypes": frame_dtypes,
+        "originals": dict(originals or {}),  # SQL column -> Python objects by row (frames.py)
+    }
     groups: dict[str | None, list[tuple[int, ExpectationSpec]]] = {}
-    for i, spec in enumerate(specs):
-        groups.setdefault(spec.where, []).append((i, spec))
     out: dict[int, ExpectationResult] = {}
-    for where, items in groups.items():
-        ex = Executor(con, relation, cols, where)
-        out.update(_run_group(ex, items, rf, env))
+    for i, spec in enumerate(specs):
+        try:
+            groups.setdefault(row_filter(spec, cols, frame_dtypes), []).append((i, spec))
+        except ConditionError as e:
+            out[i] = _error(spec, e)
+    run = [(Executor(con, relation, cols, where), items) for where, items in groups.items()]
+    out.update(_run_groups(run, rf, env))
     return SuiteResult(tuple(out[i] for i in range(len(specs))))
 
 
-def _run_group(
-    ex: Executor, items: list[tuple[int, ExpectationSpec]], rf: str, env: dict[str, Any]
-) -> dict[int, ExpectationResult]:
-    gens: dict[int, Any] = {}
-    done: dict[int, ExpectationResult] = {}
-    specs = dict(items)
+def row_filter(spec: ExpectationSpec, cols: list[Column], dtypes: Mapping[str, str]) -> str | None:
+    """The SQL filter of one expectation: ``where`` AND its compiled ``row_condition``.
+    Expectations with the same filter share one fused scan."""
+    if spec.row_condition is None:
+        return spec.where
+    if spec.condition_parser == "sql":
+        cond = f"({spec.row_condition})"
+    else:
+        by_name = {c.name: c for c in cols}
+        query = to_query(spec.row_condition, spec.condition_parser)
+        cond = query_to_sql(query, lambda name: _condition_column(by_name, dtypes, name))
+    return cond if not spec.where else f"({spec.where}) AND {cond}"
 
-    def step(idx: int, gen: Any) -> None:
+
+_NULLABLE = re.compile(r"^(U?Int\d+|Float\d+|boolean|string)(\[.*\])?$")
+
+
+def _condition_column(
+    by_name: Mapping[str, Column], dtypes: Mapping[str, str], name: str
+) -> tuple[str, str]:
+    """(SQL reference, pandas null kind) of a column named in a row condition."""
+    col = by_name.get(name)
+    if col is None:
+        raise ConditionError(f"name '{name}' is not defined (row_condition)")
+    if name in dtypes:
+        kind = "nullable" if _NULLABLE.match(dtypes[name]) else "nan"
+    else:  # DuckDB hands integer / boolean columns with NULLs to pandas as Int64 / boolean
+        kind = "nullable" if (col.is_int or col.is_bool) else "nan"
+    return col.norm, ("float" if col.is_float and kind == "nan" else kind)
+
+
+def _run_groups(
+    run: list[tuple[Executor, list[tuple[int, ExpectationSpec]]]], rf: str, env: dict[str, Any]
+) -> dict[int, ExpectationResult]:
+    """Drive every expectation's check in lockstep: each stage of all filter groups is
+    one fused statement (``run_stages``)."""
+    gens: dict[int, tuple[Executor, Any]] = {}
+    done: dict[int, ExpectationResult] = {}
+    specs = {idx: spec for _, items in run for idx, spec in items}
+
+    def step(idx: int, ex: Executor, gen: Any) -> None:
         ex.owner = idx
         try:
             next(gen)
-            gens[idx] = gen
+            gens[idx] = (ex, gen)
             return
         except StopIteration as stop:
             success, result = stop.value
             done[idx] = ExpectationResult(specs[idx], bool(success), result)
-        except (CheckError, DuckDBError) as e:
+        except Exception as e:  # noqa: BLE001 - GX reports any failure as exception_info
             done[idx] = _error(specs[idx], e)
         gens.pop(idx, None)
 
-    for idx, spec in items:
-        check = Check(ex, spec.type, dict(spec.kwargs), rf, env)
-        try:
-            gen = _compile(check)
-        except CheckError as e:
-            done[idx] = _error(spec, e)
-            continue
-        step(idx, gen)
+    for ex, items in run:
+        for idx, spec in items:
+            try:
+                gen = _compile(Check(ex, spec.type, dict(spec.kwargs), rf, env))
+            except Exception as e:  # noqa: BLE001 - reported as this expectation's error
+                done[idx] = _error(spec, e)
+                continue
+            step(idx, ex, gen)
     while gens:
-        ex.run_stage()
-        for idx, gen in list(gens.items()):
+        run_stages([ex for ex, _ in run])
+        for idx, (ex, gen) in list(gens.items()):
             if idx in ex.failed:
                 done[idx] = _error(specs[idx], ex.failed[idx])
                 gens.pop(idx)
                 continue
-            step(idx, gen)
+            step(idx, ex, gen)
     return done
 
 
@@ -178,11 +230,19 @@ def _generic(c: Check) -> Any:
 
 
 def validate(
-    data: Any, expectations: Sequence[Any], *, result_format: str = "SUMMARY"
+    data: Any,
+    expectations: Sequence[Any],
+    *,
+    result_format: str = "SUMMARY",
+    tables: Mapping[str, Any] | None = None,
+    suite_parameters: Mapping[str, Any] | None = None,
 ) -> SuiteResult:
     """Validate a pandas DataFrame / Arrow table (or an object with ``_fsql_relation(con)``)
     against expectations written in the YAML form, e.g.
     ``[{"expect_column_values_to_be_between": {"column": "x", "min_value": 0}}, ...]``.
+    ``tables`` names other frames the expectations may read (``other_table_name``,
+    ``comparison_query``); ``suite_parameters`` give the values of ``{"$PARAMETER": ...}``
+    kwargs.
     """
     if isinstance(data, str):
         raise ConfigError(
@@ -191,9 +251,13 @@ def validate(
         )
     from fsql.engines.duckdb import connect, register_frame
 
-    specs = [parse_expectation(raw) for raw in expectations]
+    specs, failed = _parse_all(expectations)
+    columns: list[tuple[Any, ...]] | None = None
+    originals: dict[str, list[Any]] = {}
     con = connect()
     try:
+        for name, frame in (tables or {}).items():
+            register_frame(con, name, frame)
         if hasattr(data, "_fsql_relation"):
             relation = data._fsql_relation(con)
         else:
@@ -202,8 +266,39 @@ def validate(
                     f"cannot validate a {type(data).__name__}",
                     expected="a pandas DataFrame or an Arrow table",
                 )
-            register_frame(con, "__fsql_validate", data)
-            relation = quote_ident("__fsql_validate")
-        return run_suite(con, relation, specs, result_format=result_format)
+            columns, originals = frames.register(con, data)
+            relation = quote_ident(frames.NAME)
+        dtypes = {str(k): str(v) for k, v in getattr(data, "dtypes", {}).items()}
+        suite = run_suite(
+            con,
+            relation,
+            specs,
+            result_format=result_format,
+            columns=columns,
+            dtypes=dtypes,
+            suite_parameters=suite_parameters,
+            originals=originals,
+        )
+        return _merge(suite, failed)
     finally:
         con.close()
+
+
+def _parse_all(expectations: Sequence[Any]) -> tuple[list[ExpectationSpec], dict[int, Any]]:
+    """Specs to run, and (by position) the results of configurations GX fails on while
+    validating: those are exception results, as GX reports them, not a raised error."""
+    specs: list[ExpectationSpec] = []
+    failed: dict[int, ExpectationResult] = {}
+    for i, raw in enumerate(expectations):
+        try:
+            specs.append(parse_expectation(raw))
+        except ValidationTimeError as e:
+            spec = ExpectationSpec(e.expectation, dict(e.kwargs))
+            failed[i] = _error(spec, str(e).split(": ", 2)[-1])
+    return specs, failed
+
+
+def _merge(suite: SuiteResult, failed: dict[int, Any]) -> SuiteResult:
+    ran = iter(suite.results)
+    total = len(suite.results) + len(failed)
+    return SuiteResult(tuple(failed[i] if i in failed else next(ran) for i in range(total)))

@@ -11,6 +11,7 @@ from fsql.engines.duckdb import quote_ident
 
 from . import stats
 from .checks_map import Check, Gen, in_list, run_map, value_set_members
+from .frames import key_value
 from .parse import parse_duration
 from .sql import CheckError, Column, MapCheck, literal
 
@@ -35,6 +36,15 @@ def column_stats(
     statistics (``quantile_disc`` at the index numpy would pick).
     """
     ex, needs = c.ex, set(needs)
+    if col.is_void:  # only missing values: pandas gives NaN (and 0 for the sum)
+        yield
+        return {
+            "mean": None,
+            "std": None,
+            "sum": 0,
+            "median": None,
+            "quantiles": [None] * len(quantiles or []),
+        }
     if not (col.is_numeric or col.is_bool):
         raise CheckError(
             f"cannot compute {'/'.join(sorted(needs))} of {col.type} column '{col.name}'"
@@ -103,10 +113,13 @@ def _between_result(c: Check, observed: Any) -> tuple[bool, dict[str, Any]]:
 
 
 def _as_datetime(b: Any, observed: dt.datetime) -> Any:
-    if isinstance(b, dt.date) and not isinstance(b, dt.datetime):
-        b = dt.datetime(b.year, b.month, b.day)
-    if isinstance(b, dt.datetime) and (b.tzinfo is None) != (observed.tzinfo is None):
-        b = b.replace(tzinfo=observed.tzinfo)
+    """pandas compares a Timestamp only with a datetime of the same awareness."""
+    if b is None:
+        return b
+    if not isinstance(b, dt.datetime):
+        raise CheckError(f"Cannot compare Timestamp with {type(b).__name__} {b!r}")
+    if (b.tzinfo is None) != (observed.tzinfo is None):
+        raise CheckError("Cannot compare tz-naive and tz-aware datetime-like objects")
     return b
 
 
@@ -116,23 +129,62 @@ def _rf(c: Check, result: dict[str, Any]) -> dict[str, Any]:
 
 def _minmax(c: Check) -> Gen:
     col = c.col()
+    if col.mixed:
+        raise CheckError("'<' not supported between instances of 'str' and 'int'")
     fn = "min" if "_min_" in c.type else "max"
     k = c.ex.agg(f"{fn}({col.q}) FILTER (WHERE {col.present})")
     yield
     v = c.ex.values[k]
+    if v is None and col.is_temporal:
+        # pandas' min/max of no timestamps is NaT, which GX does not treat as missing:
+        # every comparison with it is False, so only an unbounded check passes
+        bounds = [b for b in (c.kw.get("min_value"), c.kw.get("max_value")) if b is not None]
+        for b in bounds:
+            _as_datetime(b, dt.datetime(2000, 1, 1))  # NaT vs a date raises in pandas
+        return not bounds, _rf(c, {"observed_value": None})
     return _between_result(c, float(v) if type(v).__name__ == "Decimal" else v)
 
 
 def _stat(c: Check) -> Gen:
     col = c.col()
     name = {"mean": "mean", "median": "median", "sum": "sum", "stdev": "std"}[c.type.split("_")[2]]
-    if name == "sum" and not (col.is_numeric or col.is_bool):
+    if name == "sum" and not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError(f"cannot sum {col.type} column '{col.name}'")
+    if col.is_temporal and name in ("mean", "median"):
+        return (yield from _temporal_center(c, col, name))
     st = yield from column_stats(c, col, (name,))
     v = st[name]
     if name == "sum" and v is None:
         v = 0 if (col.is_int or col.is_bool) else 0.0
     return _between_result(c, v)
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _temporal_center(c: Check, col: Column, name: str) -> Gen:
+    """pandas' mean / median of timestamps (a Timestamp; NaT when there are none),
+    computed on microseconds since the epoch."""
+    us = f"(epoch({col.q}) * 1000000)"  # portable (Spark has no epoch_us); rounded below
+    kn = c.ex.agg(f"count(*) FILTER (WHERE {col.present})")
+    km = c.ex.agg(f"avg({us}) FILTER (WHERE {col.present})")
+    yield
+    n = int(c.ex.values[kn])
+    if n == 0:
+        bounds = [b for b in (c.kw.get("min_value"), c.kw.get("max_value")) if b is not None]
+        return not bounds, _rf(c, {"observed_value": None})
+    if name == "mean":
+        micros = float(c.ex.values[km])
+    else:
+        order = sorted({(n - 1) // 2, n // 2})
+        k = c.ex.agg(
+            f"quantile_disc({us}, {[(i + 0.5) / n for i in order]!r}) FILTER (WHERE {col.present})"
+        )
+        yield
+        mid = [round(float(v)) for v in c.ex.values[k]]
+        micros = mid[0] + (mid[-1] - mid[0]) / 2
+    value = _EPOCH + dt.timedelta(microseconds=round(micros))
+    return _between_result(c, value.replace(tzinfo=dt.UTC) if col.is_aware else value)
 
 
 def _quantiles(c: Check) -> Gen:
@@ -160,7 +212,8 @@ def _in_range(v: Any, lo: float | None, hi: float | None) -> bool:
         return False
     lo_f = -math.inf if lo is None else lo
     hi_f = math.inf if hi is None else hi
-    return _isclose(v, lo_f) or _isclose(v, hi_f) or lo_f <= v <= hi_f
+    close = any(b is not None and math.isfinite(b) and _isclose(v, b) for b in (lo, hi))
+    return close or lo_f <= v <= hi_f
 
 
 def _distinct_counts(c: Check) -> Gen:
@@ -193,8 +246,9 @@ def _distinct_sets(c: Check) -> Gen:
         u = int(c.ex.values[ku])
         sample: list[Any] = []
         if u:
+            shown = _key_objects(c, col)
             sample = [
-                r[0]
+                shown(r[0])
                 for r in c.ex.execute(
                     f"SELECT DISTINCT {col.norm} FROM {c.ex.src} "
                     f"WHERE {col.present} AND NOT {inset} "
@@ -207,11 +261,29 @@ def _distinct_sets(c: Check) -> Gen:
         present = set(c.ex.values[kp] or [])
         expected = set(_coerced_in_order(col, c.kw["value_set"]))
         missing = _set_difference(expected, present, int(c.ex.values[kn] or 0))
-        if not all(isinstance(v, (int, float)) for v in missing):
+        if not col.is_temporal:  # show the value_set's own objects (1, not True; False, not 0)
+            by_key: dict[Any, Any] = {}
+            for v in c.kw["value_set"]:  # the first of equal members, as a Python set keeps
+                for m in value_set_members(col, [v]):
+                    by_key.setdefault(m, v)
+            missing = [by_key.get(k, key_value(k) if col.mixed else k) for k in missing]
+        if not all(v is None or isinstance(v, (int, float)) for v in missing):
             missing = sorted(missing, key=repr)
         result.update(missing_count=len(missing), partial_missing_list=missing[:20])
         success = success and not missing
     return success, _rf(c, result)
+
+
+def _key_objects(c: Check, col: Column) -> Any:
+    """key -> the first frame object with that key (mixed columns), else the identity."""
+    if not col.mixed:
+        return lambda v: v
+    from .frames import _key
+
+    first: dict[Any, Any] = {}
+    for obj in (c.env.get("originals") or {}).get(col.q, []):
+        first.setdefault(_key(obj), obj)
+    return lambda v: first.get(v, key_value(v))
 
 
 def _set_difference(expected: set[Any], present: set[Any], n_column: int) -> list[Any]:
@@ -234,12 +306,12 @@ def _set_difference(expected: set[Any], present: set[Any], n_column: int) -> lis
 
 
 def _coerced_in_order(col: Any, value_set: list[Any]) -> list[Any]:
-    """``value_set`` in its order, each value as the column compares it (None dropped)."""
+    """``value_set`` in its order, each value as the column compares it; ``None`` stays
+    (GX's set keeps it, and a column's distinct values never include it: it is missing)."""
     out = []
     for v in value_set:
         member = value_set_members(col, [v], coerce_temporal=True)
-        if member or v is not None:
-            out.append(member[0] if member else v)
+        out.append(member[0] if member else v)
     return out
 
 
@@ -251,7 +323,8 @@ def _most_common(c: Check) -> Gen:
         "WHERE n = m)"
     )
     yield
-    modes = list(c.ex.values[k] or [])
+    shown = _key_objects(c, col)
+    modes = [shown(v) for v in c.ex.values[k] or []]
     hits = len(set(c.kw["value_set"] or []).intersection(modes))
     success = hits > 0 if c.kw.get("ties_okay") else (len(modes) == 1 and hits == 1)
     return success, _rf(c, {"observed_value": modes})

@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from fsql.engines.duckdb import quote_ident
+
+from .frames import number_key
 from .results import format_map_result, gx_key
 from .sql import RN, CheckError, Column, Executor, MapCheck, literal
 
-__all__ = ["Check", "run_map", "MAP_CHECKS", "value_set_members", "dtype_name"]
+__all__ = [
+    "Check",
+    "run_map",
+    "MAP_CHECKS",
+    "value_set_members",
+    "dtype_name",
+    "pair_domain",
+    "multi_domain",
+]
 
 Outcome = tuple[bool, dict[str, Any]]
 Gen = Generator[None, None, Outcome]
@@ -55,7 +66,7 @@ def run_map(c: Check, m: MapCheck) -> Gen:
     index: list[int] = []
     if u and c.rf != "BOOLEAN_ONLY":
         limit = None if c.rf == "COMPLETE" else 20
-        for row in ex.fetch_map_samples(m, limit):
+        for row in _originals(c, m, ex.fetch_map_samples(m, limit)):
             values.append(_shape(m, row))
             keys.append(_key(m, row))
             index.append(int(row[-1]))
@@ -69,6 +80,21 @@ def run_map(c: Check, m: MapCheck) -> Gen:
         unexpected_keys=keys,
         unexpected_index_list=index if c.rf in ("SUMMARY", "COMPLETE") else None,
     )
+
+
+def _originals(c: Check, m: MapCheck, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows with the values of mixed frame columns replaced by the frame's Python objects."""
+    originals = c.env.get("originals") or {}
+    slots = [(i, originals[sql]) for i, (sql, _) in enumerate(m.values) if sql in originals]
+    if not slots:
+        return rows
+    out = []
+    for row in rows:
+        vals = list(row)
+        for i, objs in slots:
+            vals[i] = objs[int(row[-1])]
+        out.append(tuple(vals))
+    return out
 
 
 def _py(v: Any) -> Any:
@@ -104,20 +130,28 @@ def value_set_members(
     for v in value_set:
         if v is None or (isinstance(v, float) and v != v):
             continue
-        if col.is_numeric and isinstance(v, (int, float)):
+        if col.mixed and isinstance(v, (int, float)):
+            out.append(number_key(v))  # 1, 1.0 and True share a key, as in Python
+        elif col.is_numeric and isinstance(v, (int, float)):
             out.append(int(v) if isinstance(v, bool) else v)
         elif col.is_bool and (isinstance(v, bool) or (isinstance(v, (int, float)) and v in (0, 1))):
             out.append(bool(v))
         elif col.is_str and isinstance(v, str):
             out.append(v)
         elif col.is_temporal and isinstance(v, (dt.date, dt.datetime)):
-            out.append(v)
+            out.extend(_same_awareness(col, v))
         elif col.is_temporal and coerce_temporal and isinstance(v, str):
             try:
-                out.append(dt.datetime.fromisoformat(v))
+                out.extend(_same_awareness(col, dt.datetime.fromisoformat(v)))
             except ValueError:
                 continue
     return out
+
+
+def _same_awareness(col: Column, v: Any) -> list[Any]:
+    """pandas never matches a naive value with a tz-aware column (or the reverse)."""
+    aware = getattr(v, "tzinfo", None) is not None
+    return [v] if aware == col.is_aware or not hasattr(v, "tzinfo") else []
 
 
 def in_list(expr: str, members: list[Any]) -> str:
@@ -163,8 +197,13 @@ def _bound_sql(col: Column, v: Any) -> str:
             raise CheckError(
                 f"cannot compare {col.type} column '{col.name}' with a date/time bound"
             )
+        if not isinstance(v, dt.datetime) or (v.tzinfo is not None) != col.is_aware:
+            # pandas refuses: datetime64 vs date, and tz-naive vs tz-aware
+            raise CheckError(
+                f"Invalid comparison between {col.type} column '{col.name}' and {v!r}"
+            )
         return literal(v)
-    if not (col.is_numeric or col.is_bool):
+    if not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError(
             "Column values, min_value, and max_value must either be None or of the "
             f"same type ({col.type} column '{col.name}' vs numeric bound)"
@@ -177,23 +216,54 @@ def _between(c: Check) -> Gen:
     x = f"{col.q}::INTEGER" if col.is_bool else col.q
     conds = []
     lo, hi = c.kw.get("min_value"), c.kw.get("max_value")
-    if lo is not None:
-        conds.append(f"{x} {'>' if c.kw.get('strict_min') else '>='} {_bound_sql(col, lo)}")
-    if hi is not None:
-        conds.append(f"{x} {'<' if c.kw.get('strict_max') else '<='} {_bound_sql(col, hi)}")
+    try:
+        if lo is not None:
+            conds.append(f"{x} {'>' if c.kw.get('strict_min') else '>='} {_bound_sql(col, lo)}")
+        if hi is not None:
+            conds.append(f"{x} {'<' if c.kw.get('strict_max') else '<='} {_bound_sql(col, hi)}")
+    except CheckError as e:
+        return (yield from raise_if_values(c, col, e))
     m = _col_check(c, f"NOT coalesce({' AND '.join(conds)}, FALSE)", col)
     return (yield from run_map(c, m))
 
 
+def raise_if_values(c: Check, col: Column, error: CheckError) -> Gen:
+    """pandas raises on comparing mismatched types only when there is a value to compare:
+    a column with no values passes vacuously."""
+    k = c.ex.agg(f"count(*) FILTER (WHERE {col.present})")
+    yield
+    if int(c.ex.values[k]):
+        raise error
+    return (yield from run_map(c, _col_check(c, "FALSE", col)))
+
+
 def _in_set(c: Check) -> Gen:
     col = c.col()
-    member = in_list(col.q, value_set_members(col, c.kw["value_set"]))
-    unexpected = f"NOT {member}" if c.type.endswith("_to_be_in_set") else member
+    positive = c.type.endswith("_to_be_in_set")
+    if not positive and col.is_temporal:
+        _dateutil_parse_all(c.kw["value_set"])
+    # GX's not_in_set parses strings as dates for datetime columns (pandas isin)
+    member = in_list(col.q, value_set_members(col, c.kw["value_set"], not positive))
+    unexpected = f"NOT {member}" if positive else member
     return (yield from run_map(c, _col_check(c, unexpected, col)))
+
+
+def _dateutil_parse_all(value_set: list[Any]) -> None:
+    """GX's ``parse_value_set``: every string must parse with dateutil, or it raises."""
+    from dateutil.parser import parse
+
+    for v in value_set:
+        if isinstance(v, str):
+            try:
+                parse(v)
+            except (ValueError, OverflowError) as e:
+                raise CheckError(str(e)) from None
 
 
 def as_text(col: Column) -> str:
     """The value as pandas ``astype(str)`` spells it."""
+    if col.text:
+        return quote_ident((col.ident or col.name) + "__fsql_text")
     if col.is_str:
         return col.q
     if col.is_bool:
@@ -204,10 +274,13 @@ def as_text(col: Column) -> str:
 def _regex(c: Check) -> Gen:
     col = c.col()
     text = as_text(col)
-    if c.type == "expect_column_values_to_match_regex_list":
+    if c.type.endswith("_regex_list"):
         matches = [c.ex.regex(text, rx) for rx in c.kw["regex_list"]]
-        joiner = " AND " if c.kw.get("match_on", "any") == "all" else " OR "
-        unexpected = f"NOT ({joiner.join(matches)})"
+        if "not_match" in c.type:
+            unexpected = "(" + " OR ".join(matches) + ")"
+        else:
+            joiner = " AND " if c.kw.get("match_on", "any") == "all" else " OR "
+            unexpected = f"NOT ({joiner.join(matches)})"
     else:
         match = c.ex.regex(text, c.kw.get("regex", "(?s).*"))
         unexpected = match if "not_match" in c.type else f"NOT {match}"
@@ -216,11 +289,19 @@ def _regex(c: Check) -> Gen:
 
 def _monotone(c: Check) -> Gen:
     col = c.col()
-    if not (col.is_numeric or col.is_temporal):
-        raise CheckError(f"cannot order-check a {col.type} column (pandas diff is undefined)")
+    if not (col.is_numeric or col.is_temporal or col.is_bool or col.is_void):
+        # pandas diff of text: the string dtypes always fail; object fails once there
+        # are two values to subtract
+        k = c.ex.agg(f"count(*) FILTER (WHERE {col.present})")
+        yield
+        if int(c.ex.values[k]) > 1 or (c.env.get("dtypes") or {}).get(col.name) != "object":
+            raise CheckError(f"cannot order-check a {col.type} column (pandas diff is undefined)")
+        return (yield from run_map(c, _col_check(c, "FALSE", col)))
     inc = "increasing" in c.type
     op = (">" if inc else "<") if c.kw.get("strictly") else (">=" if inc else "<=")
-    if col.is_float:
+    if col.is_bool or col.is_void:
+        ok = _bool_order(col, inc, bool(c.kw.get("strictly")))
+    elif col.is_float:
         d = f"({col.q} - __p)"
         ok = f"({d} {op} 0 OR isnan({d}))"
     else:
@@ -236,11 +317,18 @@ def _monotone(c: Check) -> Gen:
     return (yield from run_map(c, m))
 
 
+def _bool_order(col: Column, increasing: bool, strictly: bool) -> str:
+    """pandas diffs booleans as "changed" (True / False): ``>= 0`` always holds, ``> 0``
+    where the value changed, ``<= 0`` where it did not, ``< 0`` never."""
+    changed = f"({col.q} IS DISTINCT FROM __p)"
+    if increasing:
+        return changed if strictly else "TRUE"
+    return "FALSE" if strictly else f"(NOT {changed})"
+
+
 def _lengths(c: Check) -> Gen:
     col = c.col()
-    if not col.is_str:
-        raise CheckError(f"value lengths need a string column ('{col.name}' is {col.type})")
-    ln = f"length({col.q})"
+    ln = f"length({as_text(col)})"  # GX: column.astype(str).str.len() for any dtype
     if c.type.endswith("_to_equal"):
         ok = f"{ln} = {literal(float(c.kw['value']))}"
     else:
@@ -336,7 +424,7 @@ def _z_scores(c: Check) -> Gen:
     from .checks_agg import column_stats
 
     col = c.col()
-    if not (col.is_numeric or col.is_bool):
+    if not (col.is_numeric or col.is_bool or col.is_void):
         raise CheckError("Cannot complete Z-score calculations on a non-numerical column.")
     stats = yield from column_stats(c, col, ("mean", "std"))
     mean, std = stats["mean"], stats["std"]
@@ -344,13 +432,14 @@ def _z_scores(c: Check) -> Gen:
     if std is None or std == 0 or mean is None:
         unexpected = "FALSE"
     else:
-        z = f"(({col.q} - {literal(float(mean))}) / {literal(float(std))})"
+        x = f"{col.q}::INTEGER" if col.is_bool else col.q
+        z = f"(({x} - {literal(float(mean))}) / {literal(float(std))})"
         ok = f"abs({z}) < {literal(abs(t))}" if c.kw["double_sided"] else f"{z} < {literal(t)}"
         unexpected = f"NOT coalesce({ok} OR isnan({z}), FALSE)"
     return (yield from run_map(c, _col_check(c, unexpected, col)))
 
 
-def _pair_domain(c: Check, a: Column, b: Column) -> str:
+def pair_domain(c: Check, a: Column, b: Column) -> str:
     mode = c.kw.get("ignore_row_if", "both_values_are_missing")
     if mode == "both_values_are_missing":
         return f"NOT ({a.missing} AND {b.missing})"
@@ -367,7 +456,7 @@ def _pair(c: Check) -> Gen:
         op = ">=" if c.kw.get("or_equal") else ">"
     cmp = f"{a.norm} {op} {b.norm}" if a.family == b.family or op != "=" else "FALSE"
     m = MapCheck(
-        _pair_domain(c, a, b),
+        pair_domain(c, a, b),
         f"NOT coalesce({cmp}, FALSE)",
         [(a.q, a.null_kind), (b.q, b.null_kind)],
         shape="pair",
@@ -375,7 +464,7 @@ def _pair(c: Check) -> Gen:
     return (yield from run_map(c, m))
 
 
-def _multi_domain(c: Check, cols: list[Column]) -> str:
+def multi_domain(c: Check, cols: list[Column]) -> str:
     mode = c.kw.get("ignore_row_if", "all_values_are_missing")
     if mode == "all_values_are_missing":
         return "NOT (" + " AND ".join(x.missing for x in cols) + ")"
@@ -386,12 +475,12 @@ def _multi_domain(c: Check, cols: list[Column]) -> str:
 
 def _multi(c: Check) -> Gen:
     cols = [c.ex.col(n) for n in c.kw["column_list"]]
-    domain = _multi_domain(c, cols)
+    domain = multi_domain(c, cols)
     values = [(x.q, x.null_kind) for x in cols]
     names = [x.name for x in cols]
     windows: dict[str, str] = {}
     count = None
-    if c.type == "expect_compound_columns_to_be_unique":
+    if c.type in ("expect_compound_columns_to_be_unique", "expect_multicolumn_values_to_be_unique"):
         keys = ", ".join(x.norm for x in cols)
         windows = {"__c": f"count(*) OVER (PARTITION BY {keys})"}
         unexpected = "__c > 1"
@@ -430,6 +519,7 @@ MAP_CHECKS = {
     "expect_column_values_to_match_regex": _regex,
     "expect_column_values_to_not_match_regex": _regex,
     "expect_column_values_to_match_regex_list": _regex,
+    "expect_column_values_to_not_match_regex_list": _regex,
     "expect_column_values_to_be_increasing": _monotone,
     "expect_column_values_to_be_decreasing": _monotone,
     "expect_column_values_to_be_of_type": _of_type,
@@ -440,6 +530,7 @@ MAP_CHECKS = {
     "expect_column_pair_values_to_be_equal": _pair,
     "expect_column_pair_values_a_to_be_greater_than_b": _pair,
     "expect_compound_columns_to_be_unique": _multi,
+    "expect_multicolumn_values_to_be_unique": _multi,
     "expect_multicolumn_sum_to_equal": _multi,
     "expect_select_column_values_to_be_unique_within_record": _multi,
 }

@@ -25,10 +25,22 @@ def _json(v: Any) -> Any:
 
 
 def gx_kwargs(spec: ExpectationSpec) -> dict[str, Any]:
-    """The spec's kwargs as GX expects them (``where`` becomes a pandas row_condition)."""
+    """The spec's kwargs as GX expects them: ``row_condition`` as written (a plain SQL one
+    and ``where`` become pandas query strings: they agree for simple predicates)."""
     kwargs = _json(dict(spec.kwargs))
-    if spec.where:
-        kwargs["row_condition"] = spec.where
+    parts = [spec.where] if spec.where else []
+    condition, parser = spec.row_condition, spec.condition_parser
+    if condition is not None and parser not in (None, "sql", "pandas") and not parts:
+        kwargs.update(row_condition=condition, condition_parser=parser)
+        return kwargs
+    if condition is not None:
+        from .conditions import to_query
+
+        parts.append(condition if parser == "sql" else to_query(condition, parser))
+    if parts:
+        kwargs["row_condition"] = (
+            " and ".join(f"({p})" for p in parts) if len(parts) > 1 else parts[0]
+        )
         kwargs["condition_parser"] = "pandas"
     return kwargs
 

@@ -50,6 +50,11 @@ def run_suite_gx(
     """Validate ``relation`` with great_expectations (pandas); same result objects as fsql."""
     from great_expectations.expectations.registry import get_expectation_impl
 
+    from .params import bind_parameters
+
+    params = kwargs.get("suite_parameters") or {}
+    specs = [bind_parameters(s, params) for s in specs]
+
     gx_specs = [(i, s) for i, s in enumerate(specs) if REGISTRY.get(s.type) and REGISTRY[s.type].gx]
     other = [(i, s) for i, s in enumerate(specs) if (i, s) not in gx_specs]
     out: dict[int, ExpectationResult] = {}

@@ -18,9 +18,17 @@ from typing import Any
 
 from fsql.errors import ConfigError, did_you_mean
 
+from .conditions import row_condition
+from .params import ParameterError, check_expression, is_parameter
 from .registry import ALIASES, REGISTRY, ExpectationType, KwargSpec
 
-__all__ = ["ExpectationSpec", "parse_expectation", "parse_duration", "canonical_name"]
+__all__ = [
+    "ValidationTimeError",
+    "ExpectationSpec",
+    "parse_expectation",
+    "parse_duration",
+    "canonical_name",
+]
 
 SEVERITIES = ("error", "warn")
 _SPEC_KEYS = ("severity", "where", "config", "meta", "notes", "description")
@@ -43,6 +51,14 @@ class ExpectationSpec:
     col: int | None = None
     model: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    row_condition: Any = None  # GX's row_condition (string or Condition dict), as written
+    condition_parser: str | None = None
+    written: Mapping[str, Any] | None = field(default=None, compare=False)  # before binding
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """kwarg -> ``$PARAMETER`` expression, for kwargs still waiting for a value."""
+        return {k: v["$PARAMETER"] for k, v in self.kwargs.items() if is_parameter(v)}
 
     @property
     def id(self) -> str:
@@ -51,11 +67,14 @@ class ExpectationSpec:
         The short hash covers kwargs (other than the column) and ``where`` so two
         expectations of the same type on the same column stay distinct.
         """
-        target = _target(self.kwargs)
+        kwargs = self.written if self.written is not None else self.kwargs
+        target = _target(kwargs)
         head = f"{target}.{self.type}" if target else self.type
-        rest = {k: v for k, v in self.kwargs.items() if k not in ("column",)}
+        rest = {k: v for k, v in kwargs.items() if k not in ("column",)}
         if self.where:
             rest["__where__"] = self.where
+        if self.row_condition is not None:
+            rest["__row_condition__"] = [self.row_condition, self.condition_parser]
         if not rest or (set(rest) <= {"column_list", "column_A", "column_B"}):
             return head
         blob = json.dumps(rest, sort_keys=True, default=str)
@@ -82,15 +101,33 @@ def canonical_name(name: str) -> str:
     return ALIASES.get(name, name)
 
 
+class ValidationTimeError(ConfigError):
+    """A configuration GX accepts but fails on while validating (an invalid regex, min_value >
+    max_value on values_between ...): a compile-time error in a project; ``fsql.validate``
+    reports it as the expectation's exception result, as GX does."""
+
+    expectation: str = ""
+    kwargs: Mapping[str, Any] = {}
+
+
 class _Ctx:
     def __init__(self, name: str, loc: dict[str, Any]) -> None:
         self.name = name
         self.loc = loc
+        self.body: Mapping[str, Any] = {}
 
     def err(
-        self, message: str, expected: str | None = None, hint: str | None = None
+        self,
+        message: str,
+        expected: str | None = None,
+        hint: str | None = None,
+        runtime: bool = False,
     ) -> ConfigError:
-        return ConfigError(f"{self.name}: {message}", expected=expected, hint=hint, **self.loc)
+        cls = ValidationTimeError if runtime else ConfigError
+        e = cls(f"{self.name}: {message}", expected=expected, hint=hint, **self.loc)
+        if isinstance(e, ValidationTimeError):
+            e.expectation, e.kwargs = self.name, dict(self.body)
+        return e
 
 
 def parse_expectation(
@@ -133,8 +170,12 @@ def parse_expectation(
                 f"declared under column '{column}' but kwargs name column '{body['column']}'"
             )
         body["column"] = column
+    condition, parser = row_condition(ctx, body)
+    ctx.body = body
     kwargs = _validate_kwargs(ctx, etype, body)
-    return ExpectationSpec(canonical, kwargs, severity, where, path, line, col, model, meta)
+    return ExpectationSpec(
+        canonical, kwargs, severity, where, path, line, col, model, meta, condition, parser
+    )
 
 
 def _split(raw: Any, loc: dict[str, Any]) -> tuple[str, Mapping[str, Any]]:
@@ -174,8 +215,6 @@ def _spec_options(ctx: _Ctx, body: dict[str, Any]) -> tuple[str, str | None, dic
             meta[key] = body.pop(key)
     for key in _IGNORED_GX_KEYS:
         body.pop(key, None)
-    if "row_condition" in body:
-        raise ctx.err("row_condition is not supported", hint="use where: <SQL predicate>")
     if not isinstance(severity, str) or severity.lower() not in SEVERITIES:
         raise ctx.err(
             f"invalid severity {severity!r}",
@@ -204,11 +243,26 @@ def _validate_kwargs(ctx: _Ctx, etype: ExpectationType, body: dict[str, Any]) ->
                     f"missing required kwarg '{spec.name}'", expected=spec.description or spec.type
                 )
             continue
-        out[spec.name] = _coerce(ctx, spec, body[spec.name])
+        value = body[spec.name]
+        out[spec.name] = (
+            _parameter(ctx, value) if is_parameter(value) else _coerce(ctx, spec, value)
+        )
     if etype.open_kwargs:
         out.update({k: v for k, v in body.items() if k not in out})
-    _check_rules(ctx, etype, out)
+    if not any(is_parameter(v) for v in out.values()):
+        _check_rules(ctx, etype, out)  # else once the parameters are bound
     return out
+
+
+def _parameter(ctx: _Ctx, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``{"$PARAMETER": expression}`` kwarg, kept as written until run time."""
+    try:
+        check_expression(value["$PARAMETER"])
+    except ParameterError as e:
+        raise ctx.err(
+            str(e), expected='{"$PARAMETER": "name"} or e.g. "now() - timedelta(days=1)"'
+        ) from None
+    return dict(value)
 
 
 # --- pydantic-v1-like coercion ----------------------------------------------------------------
@@ -219,7 +273,7 @@ def _bad(ctx: _Ctx, spec: KwargSpec, value: Any, expected: str) -> ConfigError:
         return ctx.err(
             f"kwarg '{spec.name}' got a mapping",
             expected=expected,
-            hint="suite parameters ({'$PARAMETER': ...}) are not supported",
+            hint='a suite parameter is written {"$PARAMETER": "name"}',
         )
     return ctx.err(f"invalid value {value!r} for kwarg '{spec.name}'", expected=expected)
 
@@ -304,8 +358,8 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
     ):
         return None
     if t == "column":
-        if not isinstance(value, str):
-            raise _bad(ctx, spec, value, "a column name (string)")
+        if not isinstance(value, str) or not value:
+            raise _bad(ctx, spec, value, "a column name (a non-empty string)")
         return value
     if t == "mostly":
         f = _to_float(value)
@@ -364,6 +418,7 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
             raise ctx.err(
                 f"invalid value {value!r} for kwarg '{spec.name}'",
                 expected="false or one of " + ", ".join(_QUANTILE_METHODS),
+                runtime=True,
             )
         return value
     if t == "quantile_ranges":
@@ -373,6 +428,45 @@ def _coerce(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:  # noqa: C901
     if t == "duration":
         parse_duration(value, ctx)
         return value
+    return _coerce_more(ctx, spec, value)
+
+
+def _coerce_more(ctx: _Ctx, spec: KwargSpec, value: Any) -> Any:
+    t = spec.type
+    if t == "escape":
+        if value is None or (isinstance(value, str) and len(value) == 1):
+            return value
+        raise _bad(ctx, spec, value, "one character (escape must be a single character)")
+    if t == "mapping":
+        if not isinstance(value, Mapping) or "$PARAMETER" in value:
+            raise _bad(ctx, spec, value, "a mapping (a JSON Schema)")
+        return dict(value)
+    if t == "nonneg":
+        f = _to_float(value)
+        if f is None or f < 0:
+            raise _bad(ctx, spec, value, "a number >= 0")
+        return f
+    if t == "strftime":
+        return _strftime(ctx, spec, value)
+    if t == "pair_set":
+        pairs = value if isinstance(value, (list, tuple)) else None
+        if pairs is None or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+            raise _bad(ctx, spec, value, "a list of [a, b] pairs")
+        return [list(p) for p in pairs]
+    return value
+
+
+def _strftime(ctx: _Ctx, spec: KwargSpec, value: Any) -> str:
+    """GX's validator: the format must round-trip the current time through strptime."""
+    if not isinstance(value, str):
+        raise _bad(ctx, spec, value, "a strftime format string")
+    now = _dt.datetime.now(tz=_dt.UTC)
+    try:
+        _dt.datetime.strptime(now.strftime(value), value)  # noqa: DTZ007 - format check only
+    except ValueError as e:
+        raise ctx.err(
+            f"Unable to use provided strftime_format {value!r}: {e}", expected="e.g. %Y-%m-%d"
+        ) from None
     return value
 
 
@@ -399,7 +493,9 @@ def _coerce_quantiles(ctx: _Ctx, spec: KwargSpec, value: Any) -> dict[str, Any]:
     if any(q is None or not 0.0 <= q <= 1.0 for q in quantiles):
         raise ctx.err("quantiles must be numbers between 0 and 1", expected=expected)
     if len(ranges) != len(quantiles):
-        raise ctx.err("quantile_ranges needs one value range per quantile", expected=expected)
+        raise ctx.err(
+            "quantile_ranges needs one value range per quantile", expected=expected, runtime=True
+        )
     out_ranges = []
     for r in ranges:
         if not isinstance(r, (list, tuple)) or len(r) != 2:
@@ -476,6 +572,10 @@ def parse_duration(value: Any, ctx: _Ctx | None = None) -> _dt.timedelta:
     return _dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
+# GX validates min_value <= max_value when the expectation is built for these two
+_ORDERED_BOUNDS = ("expect_column_values_to_be_between", "expect_table_row_count_to_be_between")
+
+
 def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:  # noqa: C901
     name = etype.name
     lo, hi = kw.get("min_value"), kw.get("max_value")
@@ -485,25 +585,34 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
                 "min_value and max_value cannot both be None",
                 expected="at least one of min_value / max_value",
             )
-    if name == "expect_column_values_to_be_between" and lo is not None and hi is not None:
+    if name == "expect_column_distinct_values_to_be_in_set" and not kw.get("value_set"):
+        raise ctx.err("value_set must be a non-empty set-like object", expected="a non-empty list")
+    if name in _ORDERED_BOUNDS and lo is not None and hi is not None:
+        runtime = name == "expect_column_values_to_be_between"  # GX: while validating
         try:
             bad = lo > hi
         except TypeError:
-            raise ctx.err("min_value and max_value must be of the same kind") from None
+            raise ctx.err(
+                "min_value and max_value must be of the same kind", runtime=runtime
+            ) from None
         if bad:
             raise ctx.err(
                 "min_value cannot be greater than max_value",
                 expected=f"min_value <= max_value (got {lo!r} > {hi!r})",
+                runtime=runtime,
             )
-    if name == "expect_column_values_to_match_regex_list" and not kw.get("regex_list"):
-        raise ctx.err("regex_list must not be empty", expected="a non-empty list of regexes")
+    for key in ("regex_list", "like_pattern_list"):
+        if key in kw and not kw[key]:
+            raise ctx.err(f"{key} must not be empty", expected="a non-empty list of patterns")
     if name.startswith("expect_column_values_to") and "regex" in name:
         for rx in kw.get("regex_list") or [kw.get("regex", "(?s).*")]:
             try:
                 re.compile(rx)
             except re.error as e:
                 raise ctx.err(
-                    f"invalid regex {rx!r}: {e}", expected="a Python regular expression"
+                    f"invalid regex {rx!r}: {e}",
+                    expected="a Python regular expression",
+                    runtime=True,
                 ) from None
     if etype.kind == "multicolumn" and "column_list" in kw and len(kw["column_list"]) < 2:
         raise ctx.err("column_list must contain at least two columns", expected=">= 2 column names")
@@ -517,7 +626,9 @@ def _check_rules(ctx: _Ctx, etype: ExpectationType, kw: dict[str, Any]) -> None:
     if name == "expect_column_kl_divergence_to_be_less_than":
         t = kw.get("threshold")
         if t is not None and t < 0:
-            raise ctx.err("threshold must be >= 0", expected="a non-negative number or null")
+            raise ctx.err(
+                "threshold must be >= 0", expected="a non-negative number or null", runtime=True
+            )
         po = kw.get("partition_object") or {}
         if "values" in po and kw.get("internal_weight_holdout"):
             raise ctx.err("internal_weight_holdout cannot be used for discrete data")

@@ -26,6 +26,11 @@ Type tags follow what GX 1.x (pydantic v1) accepts for each kwarg:
 ``partition``    a KL partition object {values|bins, weights[, tail_weights]}
 ``literal:a|b``  one of the listed strings
 ``duration``     a duration such as ``"24h"``, ``"2d"``, ``"30m"``, ``"90s"``, ``"1w"``
+``mapping``      a mapping (a JSON Schema)
+``pair_set``     a list of [a, b] pairs
+``escape``       one character, or None
+``strftime``     a strftime format string
+``nonneg``       a number >= 0
 ``any``          anything
 """
 
@@ -115,6 +120,15 @@ def _bounds(kind: str) -> tuple[KwargSpec, ...]:
     lo = _k("min_value", kind, False, None, "Lower bound (inclusive unless strict_min).")
     hi = _k("max_value", kind, False, None, "Upper bound (inclusive unless strict_max).")
     return (lo, hi, SMIN, SMAX)
+
+
+LIKE = _k("like_pattern", "str", True, desc="SQL LIKE pattern (% any run, _ one character).")
+LIKE_LIST = _k("like_pattern_list", "str_list", True, desc="SQL LIKE patterns (non-empty).")
+ESCAPE = _k("escape", "escape", False, None, "One character that escapes % and _ (ESCAPE).")
+
+
+def _colmap(name: str, doc: str, *extra: KwargSpec) -> ExpectationType:
+    return ExpectationType(name, "column_map", (COL, MOSTLY, *extra), doc)
 
 
 def _agg(name: str, doc: str, bound: str = "bound") -> ExpectationType:
@@ -415,6 +429,110 @@ _TYPES: list[ExpectationType] = [
             _k("exact_match", "opt_bool", False, True, "Fail on extra columns too."),
         ),
         "The columns match column_set (exact_match: no extra columns).",
+    ),
+    ExpectationType(
+        "expect_column_values_to_not_match_regex_list",
+        "column_map",
+        (COL, MOSTLY, _k("regex_list", "str_list", True, desc="Regexes (non-empty list).")),
+        "Non-null values match none of the regexes.",
+    ),
+    _colmap("expect_column_values_to_be_json_parseable", "Non-null values are JSON (json.loads)."),
+    _colmap(
+        "expect_column_values_to_match_json_schema",
+        "Non-null values are JSON documents valid against json_schema.",
+        _k("json_schema", "mapping", True, desc="A JSON Schema (a mapping)."),
+    ),
+    _colmap(
+        "expect_column_values_to_be_dateutil_parseable",
+        "Non-null text values parse with dateutil.parser.parse.",
+    ),
+    _colmap(
+        "expect_column_values_to_match_strftime_format",
+        "Non-null text values parse with datetime.strptime(value, strftime_format).",
+        _k("strftime_format", "strftime", True, desc="A strftime format, e.g. %Y-%m-%d."),
+    ),
+    _colmap(
+        "expect_column_values_to_match_like_pattern",
+        "Non-null values match the SQL LIKE pattern.",
+        LIKE,
+        ESCAPE,
+    ),
+    _colmap(
+        "expect_column_values_to_not_match_like_pattern",
+        "Non-null values do not match the SQL LIKE pattern.",
+        LIKE,
+        ESCAPE,
+    ),
+    _colmap(
+        "expect_column_values_to_match_like_pattern_list",
+        "Non-null values match any (or all) of the SQL LIKE patterns.",
+        LIKE_LIST,
+        _k("match_on", "literal:any|all", False, "any", "Match any or all patterns."),
+        ESCAPE,
+    ),
+    _colmap(
+        "expect_column_values_to_not_match_like_pattern_list",
+        "Non-null values match none of the SQL LIKE patterns.",
+        LIKE_LIST,
+        ESCAPE,
+    ),
+    _colmap(
+        "expect_column_values_to_not_be_outliers",
+        "Non-null values lie inside Tukey's fences (iqr) or within multiplier stdevs (std).",
+        _k("method", "literal:iqr|std", False, "iqr", "iqr (quartiles) or std (mean, stdev)."),
+        _k("multiplier", "nonneg", False, 1.5, "How many IQRs / stdevs the window reaches."),
+    ),
+    ExpectationType(
+        "expect_column_type_to_be",
+        "table",
+        (COL, _k("type_", "str", True, desc="pandas dtype name (or the DuckDB type name).")),
+        "The column's type is type_ (pandas dtype semantics).",
+    ),
+    ExpectationType(
+        "expect_column_pair_values_to_be_in_set",
+        "multicolumn",
+        (
+            _k("column_A", "column", True, desc="First column."),
+            _k("column_B", "column", True, desc="Second column."),
+            _k("value_pairs_set", "pair_set", True, desc="Allowed [a, b] pairs."),
+            MOSTLY,
+            PAIR_IGNORE,
+        ),
+        "(column_A, column_B) pairs are in value_pairs_set row by row.",
+    ),
+    ExpectationType(
+        "expect_multicolumn_values_to_be_equal",
+        "multicolumn",
+        (COLUMN_LIST, MOSTLY, MULTI_IGNORE),
+        "All columns of column_list are equal row by row (missing equals missing).",
+    ),
+    ExpectationType(
+        "expect_multicolumn_values_to_be_unique",
+        "multicolumn",
+        (COLUMN_LIST, MOSTLY, MULTI_IGNORE),
+        "The combination of column_list is unique (as expect_compound_columns_to_be_unique).",
+    ),
+    ExpectationType(
+        "expect_table_row_count_to_equal_other_table",
+        "table",
+        (_k("other_table_name", "str", True, desc="A model, source or relation name."),),
+        "The row count equals the other table's (observed {self, other}).",
+    ),
+    ExpectationType(
+        "expect_query_results_to_match_comparison",
+        "table",
+        (
+            _k("base_query", "str", True, desc="SQL on this table; {batch} = the relation."),
+            _k("comparison_query", "str", True, desc="SQL giving the expected rows."),
+            _k(
+                "comparison_data_source_name",
+                "str",
+                True,
+                desc="Recorded; fsql runs both queries on the project's warehouse.",
+            ),
+            MOSTLY,
+        ),
+        "The first 200 rows of both queries match as multisets (mostly = match fraction).",
     ),
     # fsql's own -------------------------------------------------------------------------------
     ExpectationType(

@@ -160,16 +160,38 @@ class _NAKey:
 _NA = _NAKey()
 
 
+class _NaTKey:
+    """pandas.NaT as a Counter key: one object, never equal to or ordered with a value
+    (NaT comparisons are False), so GX's sort of pairs holding it does not fail."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return 0x4E5A
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    __gt__ = __lt__
+
+
+_NAT = _NaTKey()
+
+
 def gx_key(value: Any, null_kind: str) -> Any:
     """The Python object pandas would hand to ``Counter`` for a value.
 
     ``null_kind``: ``nan`` (float columns: each missing value is a distinct NaN that never
-    aggregates), ``na`` (nullable integers: pandas.NA), ``none`` (object columns).
+    aggregates), ``na`` (nullable integers: pandas.NA), ``nat`` (timestamps: pandas.NaT),
+    ``none`` (object columns).
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         if null_kind == "nan":
             return float("nan")  # a fresh object: never equal to another NaN
-        return _NA if null_kind == "na" else None
+        return {"na": _NA, "nat": _NAT}.get(null_kind)
     return value
 
 
@@ -194,7 +216,7 @@ def _counts(keys: list[Any], values: list[Any]) -> list[dict[str, Any]] | None:
 def _display_key(key: Any) -> Any:
     if isinstance(key, tuple):
         return [_display_key(k) for k in key]
-    if key is _NA or (isinstance(key, float) and math.isnan(key)):
+    if key is _NA or key is _NAT or (isinstance(key, float) and math.isnan(key)):
         return None
     return key
 

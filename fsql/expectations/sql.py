@@ -17,12 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from fsql.engines.duckdb import DuckDBError, quote_ident
 
-__all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN"]
+__all__ = ["Column", "Executor", "MapCheck", "CheckError", "literal", "RN", "run_stages"]
 
 RN = "__fsql_rn"
 INT_TYPES = {
@@ -56,10 +55,13 @@ class Column:
 
     name: str
     type: str
+    ident: str | None = None  # the SQL name when it differs (columns differing only in case)
+    mixed: bool = False  # a key column of mixed Python values (see frames.py)
+    text: bool = False  # has a "<ident>__fsql_text" column: str() of the frame's values
 
     @property
     def q(self) -> str:
-        return quote_ident(self.name)
+        return quote_ident(self.ident or self.name)
 
     @property
     def base(self) -> str:
@@ -84,6 +86,11 @@ class Column:
     @property
     def is_bool(self) -> bool:
         return self.base in ("BOOLEAN", "BOOL")
+
+    @property
+    def is_void(self) -> bool:
+        """No type at all: pandas object columns holding only None register as NULL."""
+        return self.base == "NULL" or self.type.strip('"').upper() == "NULL"
 
     @property
     def is_temporal(self) -> bool:
@@ -124,7 +131,12 @@ class Column:
             return "nan"
         if self.is_int:
             return "na"
-        return "none"
+        return "nat" if self.is_temporal else "none"
+
+    @property
+    def is_aware(self) -> bool:
+        """A tz-aware timestamp column (pandas ``datetime64[ns, tz]``)."""
+        return "TIME ZONE" in self.type.upper() or self.base == "TIMESTAMPTZ"
 
 
 def literal(v: Any) -> str:
@@ -139,8 +151,10 @@ def literal(v: Any) -> str:
         return str(v)
     if isinstance(v, float):
         return f"'{v!r}'::DOUBLE"
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:  # an instant: keep its offset
+        return f"TIMESTAMPTZ '{v.isoformat(sep=' ')}'"
     if isinstance(v, dt.datetime):
-        return f"TIMESTAMP '{v.replace(tzinfo=None).isoformat(sep=' ')}'"
+        return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
     if isinstance(v, dt.date):
         return f"DATE '{v.isoformat()}'"
     return "'" + str(v).replace("'", "''") + "'"
@@ -192,7 +206,7 @@ class Executor:
         self.failed: dict[int, str] = {}
         self.owner = -1
         self.queries = 0
-        self._regex_udf = False
+        self._udfs: set[str] = set()
         self._wanted: dict[str, Column] = {}
         self.column_values: dict[str, list[Any]] = {}
 
@@ -207,7 +221,10 @@ class Executor:
         return key
 
     def col(self, name: str) -> Column:
-        c = self.columns.get(name)
+        """The column GX would read: the first whose name matches ignoring case (GX's
+        ``get_dbms_compatible_column_names``), so ``B`` reads ``b`` when ``b`` comes first."""
+        folded = name.casefold()
+        c = next((c for c in self.columns.values() if c.name.casefold() == folded), None)
         if c is None:
             from fsql.errors import did_you_mean
 
@@ -262,6 +279,23 @@ class Executor:
             except DuckDBError as e:
                 self.failed[o] = _short(e)
 
+    def fusable(self) -> list[tuple[str, str]] | None:
+        """This stage's aggregates with the executor's filter folded into their FILTER
+        clauses (so they can share one scan of the relation); None if one cannot be."""
+        out = []
+        for sql, key in self._aggs.items():
+            folded = sql if not self.where else with_filter(sql, self.where)
+            if folded is None:
+                return None
+            out.append((folded, key))
+        return out
+
+    def take(self, values: dict[str, Any]) -> None:
+        """Store the fused statement's answers for this executor's aggregates."""
+        for key in self._aggs.values():
+            self.values[key] = values[key]
+        self._aggs = {}
+
     def _run(self, items: list[tuple[str, str]]) -> None:
         # count(*) keeps the statement an aggregate (one row) even with only subqueries
         select = ", ".join(["count(*) AS __fsql_n"] + [f"{sql} AS {key}" for sql, key in items])
@@ -292,27 +326,101 @@ class Executor:
         return f"fsql_re_search({literal(pattern)}, {text_sql})"
 
     def _ensure_udf(self) -> None:
-        if self._regex_udf:
+        self.udf("fsql_re_search")
+
+    def udf(self, name: str) -> None:
+        """Register the Python function ``name`` (see ``udfs.py``) on the connection."""
+        if name in self._udfs:
             return
+        from .udfs import UDFS
+
+        fn, params = UDFS[name]
         try:
-            self.con.create_function(
-                "fsql_re_search", _re_search, ["VARCHAR", "VARCHAR"], "BOOLEAN", side_effects=False
-            )
+            self.con.create_function(name, fn, params, "BOOLEAN", side_effects=False)
         except Exception as e:  # already registered on this database, or no UDF support
             if "already" not in str(e).lower() and "exists" not in str(e).lower():
-                raise CheckError(
-                    f"regex needs Python semantics but UDFs are unavailable: {e}"
-                ) from e
-        self._regex_udf = True
+                raise CheckError(f"{name} needs Python but UDFs are unavailable: {e}") from e
+        self._udfs.add(name)
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def with_filter(sql: str, cond: str) -> str | None:
+    """``agg(...) [FILTER (WHERE p)]`` -> ``agg(...) FILTER (WHERE (cond) AND (p))``.
+
+    Scalar subqueries read the executor's filtered ``src`` already and stay as they are;
+    any other shape returns None (that executor then runs its own scan).
+    """
+    if sql.startswith("("):
+        return sql
+    m = re.match(r"[A-Za-z_]\w*\(", sql)
+    end = _close(sql, m.end() - 1) if m else -1
+    if end < 0:
+        return None
+    head, rest = sql[: end + 1], sql[end + 1 :].strip()
+    if not rest:
+        return f"{head} FILTER (WHERE {cond})"
+    fm = re.fullmatch(r"FILTER\s*\(\s*WHERE\s+(.*)\)", rest, re.S)
+    if fm is None or _close(rest, rest.index("(")) != len(rest) - 1:
+        return None
+    return f"{head} FILTER (WHERE ({cond}) AND ({fm.group(1)}))"
 
 
-def _re_search(pattern: str, text: str) -> bool:
-    return _compiled(pattern).search(text) is not None
+def _close(text: str, start: int) -> int:
+    """Index of the parenthesis closing ``text[start]`` (quotes respected), or -1."""
+    depth, i, quote = 0, start, ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def run_stages(executors: Sequence[Executor]) -> None:
+    """Run the pending aggregates of every executor (one per filter) of a relation in ONE
+    statement; on failure, or for aggregates that cannot be folded, each runs its own."""
+    for ex in executors:
+        if ex._wanted:
+            ex._fetch_values()
+    fused: list[tuple[Executor, list[tuple[str, str]]]] = []
+    alone: list[Executor] = []
+    for ex in executors:
+        items = ex.fusable() if ex._aggs else []
+        if items is None:
+            alone.append(ex)
+        elif items:
+            fused.append((ex, items))
+    if len(fused) == 1:
+        alone.append(fused.pop()[0])
+    elif fused:
+        try:
+            _run_fused(fused)
+        except DuckDBError:
+            alone.extend(ex for ex, _ in fused)
+    for ex in alone:
+        ex.run_stage()
+
+
+def _run_fused(fused: list[tuple[Executor, list[tuple[str, str]]]]) -> None:
+    first = fused[0][0]
+    cols, names = ["count(*) AS __fsql_n"], []
+    for n, (_, items) in enumerate(fused):
+        for sql, key in items:
+            cols.append(f"{sql} AS f{n}_{key}")
+            names.append((n, key))
+    row = first.execute(f"SELECT {', '.join(cols)} FROM {first.relation}").fetchone()
+    got: dict[int, dict[str, Any]] = {}
+    for (n, key), v in zip(names, row[1:], strict=True):
+        got.setdefault(n, {})[key] = v
+    for n, (ex, _) in enumerate(fused):
+        ex.take(got[n])
 
 
 def _short(e: Exception) -> str:
@@ -354,7 +462,7 @@ def to_re2(pattern: str) -> str | None:
         if in_class:
             if ch == "]" and not (out and out[-1] in ("[", "[^")):
                 in_class = False
-            out.append(ch)
+            out.append("\\[" if ch == "[" else ch)  # RE2 would read [: :] as a POSIX class
         elif ch == "[":
             in_class = True
             if pattern[i + 1 : i + 2] == "^":

@@ -109,7 +109,7 @@ def pd_std(values: Sequence[Any]) -> float | None:
         return math.sqrt(masked_sum(sq_m) / (n - 1))
     f = [0.0 if v is None else float(v) for v in values]
     avg = (0.0 + pairwise_sum(f)) / n
-    sq = [0.0 if v is None else (avg - x) ** 2 for v, x in zip(values, f, strict=True)]
+    sq = [0.0 if v is None else (avg - x) * (avg - x) for v, x in zip(values, f, strict=True)]
     return math.sqrt((0.0 + pairwise_sum(sq)) / (n - 1))
 
 
