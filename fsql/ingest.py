@@ -162,7 +162,10 @@ def _audit_publish(project: Any, manifest: Any, con: Any, m: Any, new: Any, rows
     state = StateStore(con)
     columns = engine.describe(con, new.relation)
     prev = f'"fsql_versions"."{m.name}__v{live.version}"' if live else None
-    v = project._validator(manifest)(con, m, new.relation, columns, prev, rows)
+    from .validator import build_validator
+
+    validate = build_validator(project.spec, project.suite_parameters)
+    v = validate(con, m, new.relation, columns, prev, rows)
     dur = time.perf_counter() - t0
     if not v.passed:
         failed = [c for c in v.checks if not c.get("success") and c.get("severity") == "error"]
