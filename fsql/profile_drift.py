@@ -26,8 +26,6 @@ from typing import Any
 from .profile import (
     FINE_BINS,
     HIST_BINS,
-    META,
-    STATS_DDL,
     ColumnStats,
     TableProfile,
     _Col,
@@ -37,6 +35,7 @@ from .profile import (
     sample_key,
     sample_source,
 )
+from .state import META, STATS_DDL, insert_rows
 
 __all__ = ["ColumnDrift", "drift", "store_drift", "load_drift", "evaluate_drift_expectation",
            "DRIFT_EXPECTATIONS", "psi", "drift_to_pandas"]
@@ -289,8 +288,6 @@ def drift_writes(model: str, version: int, reference_version: int,
                  drifts: Sequence[ColumnDrift], *,
                  replace: bool = False) -> list[tuple[str, list[Any]]]:
     """The statements that store ``drifts`` (run them in the publishing transaction)."""
-    from .state import insert_rows
-
     out: list[tuple[str, list[Any]]] = []
     if replace:
         out.append((f"DELETE FROM {META}.drift WHERE model = ? AND version = ?",
