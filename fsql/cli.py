@@ -669,6 +669,21 @@ def _add_target_option(group: click.Group) -> None:
 _add_target_option(cli)
 
 
+def help_pages() -> list[tuple[str, str]]:
+    """(command path, ``--help`` text) of every command, depth first: docs/cli.md."""
+    out: list[tuple[str, str]] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        with click.Context(cmd, info_name=path, max_content_width=100) as ctx:
+            out.append((path, cmd.get_help(ctx)))
+        if isinstance(cmd, click.Group):
+            for name in sorted(cmd.commands):
+                walk(cmd.commands[name], f"{path} {name}")
+
+    walk(cli, "fsql")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
     args = sys.argv[1:] if argv is None else argv
