@@ -15,7 +15,7 @@ NaN and ±inf are counted as **nulls** and excluded from every statistic; ``dist
 up to 1e6 rows and ``approx_count_distinct`` (HyperLogLog) above; temporal min/max/mean/
 quantiles/histogram edges are ISO-8601 strings (TIMESTAMP WITH TIME ZONE in UTC, ``+00:00``),
 their stdev is in seconds; booleans get ``mean`` = share of ``true``.
-Drift lives in :mod:`fsql.profile_drift` and is re-exported here.
+Drift lives in :mod:`fsql.profile_drift` (which builds on this module).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .state import META, STATS_DDL, insert_rows
 __all__ = [
     "ColumnStats", "TableProfile", "profile_relation", "store_profile",
     "load_profile", "column_kind",
-]  # + the drift API of fsql.profile_drift, re-exported lazily (see __getattr__)
+]
 
 QUANTILES: tuple[tuple[str, float], ...] = (
     ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95),
@@ -698,16 +698,3 @@ def load_profile(con: Any, model: str, version: int) -> TableProfile | None:
 def _has_table(con: Any, name: str) -> bool:
     return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
                             "AND table_name = ?", [META, name]).fetchall())
-
-
-_DRIFT_NAMES = ("ColumnDrift", "drift", "store_drift", "load_drift",
-                "evaluate_drift_expectation", "DRIFT_EXPECTATIONS")
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export the drift API of :mod:`fsql.profile_drift` (imported lazily: no cycle)."""
-    if name in _DRIFT_NAMES:
-        from . import profile_drift
-
-        return getattr(profile_drift, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
