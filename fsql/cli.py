@@ -673,14 +673,16 @@ def help_pages() -> list[tuple[str, str]]:
     """(command path, ``--help`` text) of every command, depth first: docs/cli.md."""
     out: list[tuple[str, str]] = []
 
-    def walk(cmd: click.Command, path: str) -> None:
-        with click.Context(cmd, info_name=path, max_content_width=100) as ctx:
-            out.append((path, cmd.get_help(ctx)))
-        if isinstance(cmd, click.Group):
-            for name in sorted(cmd.commands):
-                walk(cmd.commands[name], f"{path} {name}")
+    # contexts chained as when a user runs the command: the group's settings (``-h``, width)
+    # reach the subcommands
+    def walk(cmd: click.Command, name: str, parent: click.Context | None) -> None:
+        with cmd.make_context(name, [], parent=parent, resilient_parsing=True) as ctx:
+            out.append((ctx.command_path, cmd.get_help(ctx)))
+            if isinstance(cmd, click.Group):
+                for sub in sorted(cmd.commands):
+                    walk(cmd.commands[sub], sub, ctx)
 
-    walk(cli, "fsql")
+    walk(cli, "fsql", None)
     return out
 
 

@@ -83,16 +83,16 @@ def test_merge_keeps_latest_row_per_key(make_project):
 
 
 def test_backfill_cli_and_non_incremental_error(make_project):
-    from conftest import run_cli
+    from conftest import invoke_cli
 
     root = make_project({**FILES, "models/t.sql": "{{ config(materialized='table') }}\n"
                                                   "select 1 as x"})
     fsql.Project(root).run()
-    res = run_cli("--project-dir", str(root), "backfill", "daily", "--start", "2026-01-02",
+    res = invoke_cli("--project-dir", str(root), "backfill", "daily", "--start", "2026-01-02",
                   "--end", "2026-01-04")
     assert res.returncode == 0, res.stderr
     assert [v.status for v in fsql.Project(root).versions("daily")] == ["superseded", "live"]
-    res = run_cli("--project-dir", str(root), "backfill", "t", "--start", "2026-01-02",
+    res = invoke_cli("--project-dir", str(root), "backfill", "t", "--start", "2026-01-02",
                   "--end", "2026-01-04")
     assert res.returncode == 2 and "not an incremental model" in res.stderr
 
