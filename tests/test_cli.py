@@ -111,6 +111,7 @@ def test_readme_test_command_is_what_ci_runs():
     assert ci.rstrip().endswith(command)
 
 
+@pytest.mark.slow
 def test_docs_generate_materialize_and_online_lookup(tmp_path):
     import fsql
 

@@ -139,6 +139,7 @@ def test_project_validate_and_export_cli(make_project):
     assert suite["name"] == "ev" and len(suite["expectations"]) == 5
 
 
+@pytest.mark.slow
 def test_engine_gx_agrees_with_fsql(make_project):
     import great_expectations  # noqa: F401 - the gx extra; .ci/run installs it
     files = dict(FILES)

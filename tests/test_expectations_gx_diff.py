@@ -25,6 +25,8 @@ if not ORACLES.is_dir():
 sys.path.insert(0, str(ORACLES))
 import gx_compare  # noqa: E402
 
+pytestmark = pytest.mark.slow  # imports and runs great_expectations
+
 EXAMPLES = int(os.environ.get("FSQL_GX_DIFF_EXAMPLES", "25"))
 
 

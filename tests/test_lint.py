@@ -54,3 +54,11 @@ def test_import_contracts_catch_planted_violations(tmp_path: Path):
     assert res.returncode != 0, res.stdout
     verdicts = re.findall(r"^(.+) (KEPT|BROKEN)\b", res.stdout, flags=re.M)
     assert len(verdicts) >= 6 and all(v == "BROKEN" for _, v in verdicts), res.stdout
+
+
+def test_architecture_doc_has_a_line_per_module():
+    doc = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(REPO).as_posix() for p in sorted((REPO / "fsql").rglob("*.py"))
+               if "project_template" not in p.parts]
+    missing = [m for m in modules if f"| `{m}` |" not in doc]
+    assert missing == [], "add a line per module to docs/architecture.md"

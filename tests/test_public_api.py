@@ -38,7 +38,13 @@ def test_docstring_examples_are_discovered_in_every_package():
     assert len(WITH_EXAMPLES) >= 25, WITH_EXAMPLES
 
 
-@pytest.mark.parametrize("module", WITH_EXAMPLES)
+# their examples build the sample project (seconds each)
+BUILDS_THE_SAMPLE = {"fsql.api", "fsql.store"}
+
+
+@pytest.mark.parametrize("module", [
+    pytest.param(m, marks=pytest.mark.slow) if m in BUILDS_THE_SAMPLE else m
+    for m in WITH_EXAMPLES])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
