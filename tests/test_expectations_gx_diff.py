@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import great_expectations as gx  # the gx extra: .ci/run installs it, so this never skips
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
@@ -34,6 +33,11 @@ EXAMPLES = int(os.environ.get("FSQL_GX_DIFF_EXAMPLES", "25"))
 def gx_batch_definition() -> Any:
     warnings.filterwarnings("ignore")
     logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
+    # imported here, not at the top: a GX import costs seconds and every collection (also
+    # `-m "not slow"`, which skips this module) would pay it; the gx extra is installed by
+    # .ci/run, so this never skips
+    import great_expectations as gx
+
     ctx = gx.get_context(mode="ephemeral")
     asset = ctx.data_sources.add_pandas("fsql_diff").add_dataframe_asset("frame")
     return asset.add_batch_definition_whole_dataframe("whole")
