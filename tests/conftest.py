@@ -19,6 +19,14 @@ BASE_FILES = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the local Spark session (a JVM) are slow: the inner loop skips them too."""
+    for item in items:
+        if item.get_closest_marker("spark") or "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def write_files(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         p = root / rel
