@@ -79,6 +79,6 @@ def test_a_bad_engine_name_is_a_load_error_with_its_line(make_project):
 
 def test_target_after_the_subcommand_as_dbt_users_type_it(make_project):
     root = make_project(FILES, base=False)
-    res = run_cli("--project-dir", str(root), "run", "--target", "prod")
+    res = invoke_cli("--project-dir", str(root), "run", "--target", "prod")
     assert res.returncode == 0, res.stdout + res.stderr
     assert (root / "prod.duckdb").exists() and not (root / "dev.duckdb").exists()
