@@ -55,9 +55,8 @@ def init_project(path: str | Path) -> Path:
 
 
 def _template_dir() -> Path:
-    for cand in (TEMPLATE, Path(__file__).resolve().parents[1] / "project_template"):
-        if (cand / "fsql_project.yml").is_file():
-            return cand
+    if (TEMPLATE / "fsql_project.yml").is_file():  # package data: wheels ship it
+        return TEMPLATE
     raise ConfigError("project template not found in the installation",
                       hint="reinstall fsql (pip install -e .)")
 

@@ -688,6 +688,23 @@ def _add_target_option(group: click.Group) -> None:
 _add_target_option(cli)
 
 
+def help_pages() -> list[tuple[str, str]]:
+    """(command path, ``--help`` text) of every command, depth first: docs/cli.md."""
+    out: list[tuple[str, str]] = []
+
+    # contexts chained as when a user runs the command: the group's settings (``-h``, width)
+    # reach the subcommands
+    def walk(cmd: click.Command, name: str, parent: click.Context | None) -> None:
+        with cmd.make_context(name, [], parent=parent, resilient_parsing=True) as ctx:
+            out.append((ctx.command_path, cmd.get_help(ctx)))
+            if isinstance(cmd, click.Group):
+                for sub in sorted(cmd.commands):
+                    walk(cmd.commands[sub], sub, ctx)
+
+    walk(cli, "fsql", None)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
     args = sys.argv[1:] if argv is None else argv

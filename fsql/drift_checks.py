@@ -1,8 +1,6 @@
-"""Drift expectations (PSI / KS / null-rate change vs the previous version) and the per-version
-statistics step of a build.
-
-``expect_column_psi_to_be_less_than: {threshold: 0.2}`` under a column gates publishing like any
-expectation; it passes when there is no previous version to compare with.
+"""The per-version statistics step of a build and the evaluation of drift expectations (PSI /
+KS / null-rate change vs the previous version) on its result. Their vocabulary and parsing
+live in :mod:`fsql.expectations.drift`.
 """
 
 from __future__ import annotations
@@ -11,48 +9,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import ConfigError, did_you_mean
+from .expectations.drift import DRIFT_EXPECTATIONS
 
-__all__ = ["is_drift", "parse_drift", "profile_and_drift", "run_drift_checks"]
-
-
-
-def is_drift(raw: Any) -> bool:
-    from .profile_drift import DRIFT_EXPECTATIONS
-
-    name = raw if isinstance(raw, str) else next(iter(raw), None) if isinstance(raw, dict) \
-        and len(raw) == 1 else None
-    return name in DRIFT_EXPECTATIONS
-
-
-def parse_drift(raw: Any, *, column: str | None, path: str | None, line: int | None,
-                col: int | None, model: str | None) -> Any:
-    """A drift expectation as an ExpectationSpec (kwargs: column, threshold)."""
-    from .expectations.parse import ExpectationSpec
-
-    name = raw if isinstance(raw, str) else next(iter(raw))
-    body = dict(raw[name] or {}) if isinstance(raw, dict) else {}
-    loc: dict[str, Any] = {"path": path, "line": line, "col": col, "model": model}
-    severity = str(body.pop("severity", "error")).lower()
-    where = body.pop("where", None)
-    if column is not None:
-        body.setdefault("column", column)
-    for key in body:
-        if key not in ("column", "threshold"):
-            raise ConfigError(f"{name}: unknown kwarg '{key}'", expected="column, threshold",
-                              hint=did_you_mean(key, ["column", "threshold"]), **loc)
-    if "column" not in body:
-        raise ConfigError(f"{name}: missing required kwarg 'column'", expected="a column name",
-                          hint="declare it under a column or pass column: ...", **loc)
-    threshold = body.get("threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold <= 0:
-        raise ConfigError(f"{name}: 'threshold' must be a positive number, got {threshold!r}",
-                          expected="e.g. threshold: 0.2", hint="add threshold: <number>", **loc)
-    if severity not in ("error", "warn"):
-        raise ConfigError(f"{name}: invalid severity {severity!r}", expected="error or warn",
-                          hint=did_you_mean(severity, ["error", "warn"]), **loc)
-    return ExpectationSpec(name, {"column": body["column"], "threshold": float(threshold)},
-                           severity, where, path, line, col, model)
+__all__ = ["profile_and_drift", "profiles_at_build", "run_drift_checks"]
 
 
 def _version_of(relation: str | None) -> int | None:
@@ -69,8 +28,6 @@ def profiles_at_build(m: Any, specs: Sequence[Any]) -> bool:
     >>> [profiles_at_build(NS(materialized=k, config={}), []) for k in ("feature_set", "table")]
     [True, False]
     """
-    from .profile_drift import DRIFT_EXPECTATIONS
-
     if any(s.type in DRIFT_EXPECTATIONS for s in specs):
         return True
     return bool(m.config.get("statistics", m.materialized == "feature_set"))

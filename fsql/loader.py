@@ -447,8 +447,8 @@ def register_generics(texts: tuple[tuple[str, str], ...], errors: list[FsqlError
 
 def _parse_checks(raws: tuple[RawExpectation, ...], model: str | None,
                   errors: list[FsqlError]) -> tuple[Any, ...]:
-    from .drift_checks import is_drift, parse_drift
     from .expectations import parse_expectation
+    from .expectations.drift import is_drift, parse_drift
 
     out = []
     for r in raws:

@@ -15,7 +15,7 @@ NaN and ±inf are counted as **nulls** and excluded from every statistic; ``dist
 up to 1e6 rows and ``approx_count_distinct`` (HyperLogLog) above; temporal min/max/mean/
 quantiles/histogram edges are ISO-8601 strings (TIMESTAMP WITH TIME ZONE in UTC, ``+00:00``),
 their stdev is in seconds; booleans get ``mean`` = share of ``true``.
-Drift lives in :mod:`fsql.profile_drift` and is re-exported here.
+Drift lives in :mod:`fsql.profile_drift` (which builds on this module).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from .engines.duckdb import quote_ident
+from .state import META, STATS_DDL, insert_rows
 
 __all__ = [
-    "ColumnStats", "TableProfile", "profile_relation", "STATS_DDL", "store_profile",
+    "ColumnStats", "TableProfile", "profile_relation", "store_profile",
     "load_profile", "column_kind",
-]  # + the drift API of fsql.profile_drift, re-exported lazily (see __getattr__)
+]
 
-META = "fsql_meta"
 QUANTILES: tuple[tuple[str, float], ...] = (
     ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95),
     ("p99", 0.99))
@@ -57,17 +57,6 @@ _TEMPORAL = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
              "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
 _STRINGS = {"VARCHAR", "UUID", "TEXT", "STRING"}
 
-STATS_DDL = f"""
-create schema if not exists {META};
-create table if not exists {META}.column_stats (
-  model varchar, version integer, ordinal integer, column_name varchar, column_type varchar,
-  stats varchar, relation varchar, row_count bigint, duration_s double, sample_rows bigint,
-  created_at timestamp);
-create table if not exists {META}.drift (
-  model varchar, version integer, reference_version integer, rank integer,
-  column_name varchar, psi double, ks double, mean_shift_sd double, null_rate_change double,
-  score double, drift varchar, created_at timestamp);
-"""
 
 
 def column_kind(type_: str) -> str:
@@ -679,8 +668,6 @@ def profile_writes(model: str, version: int, profile: TableProfile, *,
                    replace: bool = False) -> list[tuple[str, list[Any]]]:
     """The statements that store ``profile`` (one multi-row insert; run them in the
     transaction that publishes the version)."""
-    from .state import insert_rows
-
     out: list[tuple[str, list[Any]]] = []
     if replace:
         out.append((f"DELETE FROM {META}.column_stats WHERE model = ? AND version = ?",
@@ -711,16 +698,3 @@ def load_profile(con: Any, model: str, version: int) -> TableProfile | None:
 def _has_table(con: Any, name: str) -> bool:
     return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
                             "AND table_name = ?", [META, name]).fetchall())
-
-
-_DRIFT_NAMES = ("ColumnDrift", "drift", "store_drift", "load_drift",
-                "evaluate_drift_expectation", "DRIFT_EXPECTATIONS")
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export the drift API of :mod:`fsql.profile_drift` (imported lazily: no cycle)."""
-    if name in _DRIFT_NAMES:
-        from . import profile_drift
-
-        return getattr(profile_drift, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,11 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .expectations.drift import DRIFT_EXPECTATIONS
 from .profile import (
     FINE_BINS,
     HIST_BINS,
-    META,
-    STATS_DDL,
     ColumnStats,
     TableProfile,
     _Col,
@@ -37,6 +36,7 @@ from .profile import (
     sample_key,
     sample_source,
 )
+from .state import META, STATS_DDL, insert_rows
 
 __all__ = ["ColumnDrift", "drift", "store_drift", "load_drift", "evaluate_drift_expectation",
            "DRIFT_EXPECTATIONS", "psi", "drift_to_pandas"]
@@ -289,8 +289,6 @@ def drift_writes(model: str, version: int, reference_version: int,
                  drifts: Sequence[ColumnDrift], *,
                  replace: bool = False) -> list[tuple[str, list[Any]]]:
     """The statements that store ``drifts`` (run them in the publishing transaction)."""
-    from .state import insert_rows
-
     out: list[tuple[str, list[Any]]] = []
     if replace:
         out.append((f"DELETE FROM {META}.drift WHERE model = ? AND version = ?",
@@ -330,25 +328,6 @@ def drift_to_pandas(drifts: Sequence[ColumnDrift]) -> Any:
 
 
 # -- expectations ----------------------------------------------------------------------------
-DRIFT_EXPECTATIONS: Mapping[str, Mapping[str, str]] = {
-    "expect_column_psi_to_be_less_than": {
-        "metric": "psi",
-        "doc": "PSI vs the previous (or pinned reference) version is below threshold "
-               "(passes without one).",
-        "threshold": "Maximum PSI, exclusive (0.1 small, 0.25 large shift)."},
-    "expect_column_ks_statistic_to_be_less_than": {
-        "metric": "ks",
-        "doc": "Two-sample KS statistic vs the previous (or reference) version is below "
-               "threshold (passes without one).",
-        "threshold": "Maximum KS statistic in [0, 1], exclusive."},
-    "expect_column_null_rate_change_to_be_less_than": {
-        "metric": "null_rate_change",
-        "doc": "|null-rate change| vs the previous (or reference) version is below threshold "
-               "(passes without one).",
-        "threshold": "Maximum absolute change of the null share, in [0, 1], exclusive."},
-}
-
-
 def evaluate_drift_expectation(kind: str, kwargs: Mapping[str, Any],
                                drift: ColumnDrift | None) -> tuple[bool, dict[str, Any]]:
     """(success, GX-style result) of a drift expectation on one column's drift.

@@ -3,7 +3,8 @@
 The glue between ``fsql.FeatureStore`` (the offline side: DuckDB versions) and
 ``fsql.online`` (the stores, materialize, reads, the HTTP app):
 
-* :func:`online_feature_sets` — the live versions of ``online: true`` feature sets.
+* :func:`online_feature_sets` — the live versions of ``online: true`` feature sets (defined
+  in :mod:`fsql.store`, like the feature store's online reads: it owns its online handle).
 * :func:`materialize_project` — opens the warehouse read-only for the duration of the
   materialization only, then closes it; :func:`online_status` says what is online.
 * :func:`get_online_features` — reads only the online store (never DuckDB).
@@ -17,22 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .api import Project
-from .errors import ConfigError, LockedError, did_you_mean
-from .online.base import Layout, OnlineFeatureSet, OnlineStore, to_epoch_us
-from .online.config import DEFAULT_CONFIG, store_from_config
+from .errors import ConfigError, LockedError
+from .online.base import Layout, OnlineStore, to_epoch_us
+from .online.config import DEFAULT_CONFIG
 from .online.read import OnlineResponse
-from .online.read import get_online_features as _read_online
-from .renderer import version_relation
-from .state import StateStore
-from .store import FeatureStore
+from .store import FeatureStore, online_feature_sets, open_online_store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -51,65 +47,7 @@ _ROW_KINDS = ("column_map", "multicolumn")
 _KIND_TYPE = {"int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "str": "VARCHAR"}
 
 
-# -- feature sets and the online store ------------------------------------------------------
-
-def online_feature_sets(store: FeatureStore, select: Sequence[str] | None = None
-                        ) -> dict[str, OnlineFeatureSet]:
-    """The ``online: true`` feature sets with a live version, as ``OnlineFeatureSet``s.
-
-    ``relation`` is the live version's table; feature types come from the version's
-    recorded columns. ``select`` restricts to these names (an unknown name, a feature set
-    without ``online: true`` or without a live version raises ConfigError). Uses the
-    store's read-only connection: close the store when done.
-    """
-    infos = store.feature_sets()
-    names = _selected(infos, select)
-    live = StateStore(store._reader()).live() if names else {}
-    out = {}
-    for name in names:
-        info = infos[name]
-        if info.version is None or name not in live:
-            continue
-        types = {c: t for c, t in live[name].columns}
-        out[name] = OnlineFeatureSet(
-            name, version_relation(name, info.version), info.version, info.join_keys,
-            info.timestamp, info.ttl_seconds, info.features,
-            {c: types[c] for c in (*info.join_keys, info.timestamp, *info.features)
-             if c in types}, info.created_timestamp)
-    return out
-
-
-def _selected(infos: Mapping[str, Any], select: Sequence[str] | None) -> list[str]:
-    if select is None or len(select) == 0:
-        return sorted(n for n, i in infos.items() if i.online)
-    if isinstance(select, str):
-        select = [select]
-    for name in select:
-        if name not in infos:
-            raise ConfigError(f"unknown feature set '{name}'",
-                              expected="one of: " + ", ".join(sorted(infos)),
-                              hint=did_you_mean(name, infos) or "see `fsql ls --feature-sets`")
-        if not infos[name].online:
-            raise ConfigError(f"feature set '{name}' is not online", model=name,
-                              expected="online: true in its config",
-                              hint="add online=true to its config() (or FeatureSet(..., "
-                                   "online=True) + store.apply)")
-        if infos[name].version is None:
-            raise ConfigError(f"feature set '{name}' has no live version", model=name,
-                              hint="run `fsql run` (or store.ingest for Python feature sets)")
-    return sorted(set(select))
-
-
-def _project(project: Project | str | Path) -> Project:
-    return project if isinstance(project, Project) else Project(project)
-
-
-def open_online_store(project: Project | str | Path) -> OnlineStore:
-    """The project's online store (``online_store:`` of fsql_project.yml; default
-    ``{type: sqlite, path: online.sqlite}`` in the project folder). Close it when done."""
-    p = _project(project)
-    return store_from_config(p.spec.online_store or DEFAULT_CONFIG, p.root)
-
+# -- materialize and status ------------------------------------------------------------------
 
 def materialize_project(project_dir: str | Path, *, select: Sequence[str] | None = None,
                         as_of: Timestamp | None = None, full: bool = False,
@@ -119,15 +57,8 @@ def materialize_project(project_dir: str | Path, *, select: Sequence[str] | None
     The warehouse is opened read-only only while materializing and closed afterwards; what
     went online (version, time, rows) is recorded in the online store's status.
     """
-    from .online.materializer import materialize_all
-
     with FeatureStore(project_dir, target=target) as store:
-        sets = online_feature_sets(store, select)
-        if not sets:
-            return []
-        with open_online_store(store.project) as online:
-            con = store.project._data(store._reader())  # DuckDB, or a Spark cursor
-            return materialize_all(con, sets, online, as_of=as_of, full=full)
+        return store.materialize(select, as_of=as_of, full=full)
 
 
 def online_status(project_dir: str | Path) -> dict[str, dict[str, Any]]:
@@ -153,87 +84,18 @@ def online_status(project_dir: str | Path) -> dict[str, dict[str, Any]]:
 
 # -- in-process reads -------------------------------------------------------------------------
 
-@dataclass
-class _Online:
-    store: OnlineStore
-    sets: dict[str, OnlineFeatureSet]
-    loaded: float
-    known: set[tuple[str, ...]] = field(default_factory=set)  # references found in `sets`
-
-
-_ONLINE: weakref.WeakKeyDictionary[FeatureStore, _Online] = weakref.WeakKeyDictionary()
-_REFRESH_S = 1.0
-
-
 def get_online_features(store: FeatureStore, features: Sequence[str],
                         entity_rows: Sequence[Mapping[str, Any]], *,
                         full_feature_names: bool = False,
                         now: Timestamp | float | None = None) -> OnlineResponse:
-    """Latest online values of ``features`` (``"fs:feature"`` / ``"fs:*"``) per entity row.
-
-    Reads only the online store (kept open per FeatureStore until :func:`close_online`);
-    a missing entity gives None (``NOT_FOUND``), a row older than the TTL at ``now`` None
-    (``OUTSIDE_MAX_AGE``).
-    """
-    handle = _handle(store)
-    if _stale(handle, features):
-        handle.sets = _layout_sets(handle.store)
-        handle.loaded = time.monotonic()
-        handle.known.clear()
-        _check_online(store, handle, features)
-    return _read_online(handle.store, handle.sets, features, entity_rows, now=now,
-                        full_feature_names=full_feature_names)
+    """``store.get_online_features(...)`` (see :meth:`FeatureStore.get_online_features`)."""
+    return store.get_online_features(features, entity_rows,
+                                     full_feature_names=full_feature_names, now=now)
 
 
 def close_online(store: FeatureStore) -> None:
-    """Close the online store opened for ``store`` by :func:`get_online_features`."""
-    handle = _ONLINE.pop(store, None)
-    if handle is not None:
-        handle.store.close()
-
-
-def _handle(store: FeatureStore) -> _Online:
-    handle = _ONLINE.get(store)
-    if handle is None:
-        online = open_online_store(store.project)
-        handle = _ONLINE[store] = _Online(online, _layout_sets(online), time.monotonic())
-    return handle
-
-
-def _layout_sets(online: OnlineStore) -> dict[str, OnlineFeatureSet]:
-    return {n: lay.to_feature_set() for n, lay in online.layouts().items()}
-
-
-def _check_online(store: FeatureStore, handle: _Online, features: Sequence[str]) -> None:
-    """A feature set of the project that is not in the online store: say how to fix it."""
-    for ref in features if not isinstance(features, str) else [features]:
-        name = str(ref).partition(":")[0]
-        if name not in handle.sets and name in store.project.spec.models:
-            raise ConfigError(f"feature set '{name}' is not in the online store", model=name,
-                              expected="a materialized feature set with online: true",
-                              hint="run `fsql materialize` (after setting online: true in "
-                                   "its config if needed)")
-
-
-def _stale(handle: _Online, features: Sequence[str]) -> bool:
-    """Re-read layouts after ``_REFRESH_S`` or when a reference is unknown (new feature set
-    or feature materialized since)."""
-    if time.monotonic() - handle.loaded > _REFRESH_S:
-        return True
-    refs = (features,) if isinstance(features, str) else tuple(features)
-    try:
-        if refs in handle.known:
-            return False
-    except TypeError:  # unhashable references: the read says what is wrong
-        return False
-    for ref in refs:
-        name, _, feat = str(ref).partition(":")
-        fs = handle.sets.get(name)
-        if fs is None or (feat != "*" and feat not in fs.features):
-            return True
-    if len(handle.known) < 1024:
-        handle.known.add(refs)
-    return False
+    """``store.close_online()``: close the online store opened by its online reads."""
+    store.close_online()
 
 
 # -- push: validation and offline writes ----------------------------------------------------

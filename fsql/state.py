@@ -14,8 +14,8 @@ from typing import Any
 
 from .renderer import VERSIONS_SCHEMA, relation_for, version_relation
 
-__all__ = ["READABLE", "VERSIONS", "LiveVersion", "NewVersion", "Publish", "StateStore",
-           "VersionRow", "Write", "insert_rows", "supersede_sql"]
+__all__ = ["READABLE", "STATS_DDL", "VERSIONS", "LiveVersion", "NewVersion", "Publish",
+           "StateStore", "VersionRow", "Write", "insert_rows", "supersede_sql"]
 
 Write = tuple[str, list[Any]]  # one SQL statement + parameters, run inside a publish
 
@@ -46,6 +46,19 @@ create table if not exists {META}.version_parts (
   model varchar, version integer, generation integer, segments varchar, intervals varchar);
 create table if not exists {META}.training_sets (
   name varchar, created_at timestamp, manifest varchar);
+"""
+
+# Column statistics and drift per version (written by fsql.profile / fsql.profile_drift).
+STATS_DDL = f"""
+create schema if not exists {META};
+create table if not exists {META}.column_stats (
+  model varchar, version integer, ordinal integer, column_name varchar, column_type varchar,
+  stats varchar, relation varchar, row_count bigint, duration_s double, sample_rows bigint,
+  created_at timestamp);
+create table if not exists {META}.drift (
+  model varchar, version integer, reference_version integer, rank integer,
+  column_name varchar, psi double, ks double, mean_shift_sd double, null_rate_change double,
+  score double, drift varchar, created_at timestamp);
 """
 
 # ``versions`` as readers see it. A run marks the versions it replaced 'superseded' when it
@@ -211,8 +224,6 @@ class StateStore:
     def init(self) -> None:
         """Create the state schema; a store that has every table is left alone (the DDL is
         ~15 catalog statements: measurable on every run and ingest)."""
-        from .profile import STATS_DDL
-
         tables = DDL.count("create table") + STATS_DDL.count("create table")
         # the DDL creates the schemas before the tables: every table there => schemas too
         if sum(1 for schema, *_ in self._survey() if schema == META) == tables:

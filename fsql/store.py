@@ -17,18 +17,25 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .api import Project
 from .compiler import CompiledModel, parse_ttl
 from .engines import duckdb as engine
 from .errors import ConfigError, FsqlError, did_you_mean
 from .featureset import FeatureSet
+from .online.base import OnlineFeatureSet, OnlineStore
+from .online.config import DEFAULT_CONFIG, store_from_config
+from .online.read import OnlineResponse
+from .online.reader import OnlineReader
 from .renderer import version_relation
 from .retrieval import FeatureView, TrainingSet, get_training_set, parse_feature_refs
 from .state import META, StateStore
 
-__all__ = ["FeatureSetInfo", "FeatureStore"]
+if TYPE_CHECKING:
+    from .online.materializer import MaterializeResult
+
+__all__ = ["FeatureSetInfo", "FeatureStore", "online_feature_sets", "open_online_store"]
 
 
 @dataclass(frozen=True)
@@ -65,12 +72,14 @@ class FeatureStore:
     """Feature sets of a project, readable while builds run elsewhere (read-only, brief).
 
     Holds one read-only DuckDB connection while training sets are read; ``close()`` (or a
-    ``with`` block) releases the file so ``fsql run`` can write it.
+    ``with`` block) releases the file so ``fsql run`` can write it. Online reads keep the
+    online store open (an :class:`~fsql.online.reader.OnlineReader`) until ``close()``.
     """
 
     def __init__(self, project_dir: str | Path = ".", **project_kwargs: Any) -> None:
         self.project = Project(project_dir, **project_kwargs)
         self._con: Any = None
+        self._online: OnlineReader | None = None
 
     def __enter__(self) -> FeatureStore:
         return self
@@ -82,9 +91,13 @@ class FeatureStore:
         if self._con is not None:
             self._con.close()
             self._con = None
-        from .serving import close_online
+        self.close_online()
 
-        close_online(self)
+    def close_online(self) -> None:
+        """Close the online store opened by :meth:`get_online_features` (``close`` does too)."""
+        if self._online is not None:
+            self._online.close()
+            self._online = None
 
     def _reader(self) -> Any:
         if self._con is None:
@@ -185,24 +198,38 @@ class FeatureStore:
 
     # -- online -------------------------------------------------------------------------------
     def materialize(self, select: Sequence[str] | None = None, *, as_of: Any = None,
-                    full: bool = False) -> list[Any]:
+                    full: bool = False) -> list[MaterializeResult]:
         """Write the latest row per entity of the online feature sets to the online store
-        (``fsql materialize``); returns one MaterializeResult per feature set."""
-        from .serving import materialize_project
+        (``fsql materialize``); returns one MaterializeResult per feature set (sorted by
+        name, one shared ``as_of``). The warehouse is opened read-only only while
+        materializing and closed afterwards."""
+        from .online.materializer import materialize_all
 
         self.close()
-        return materialize_project(self.project.root, select=select, as_of=as_of, full=full,
-                                   target=self.project.target_name)
+        try:
+            sets = online_feature_sets(self, select)
+            if not sets:
+                return []
+            with open_online_store(self.project) as online:
+                con = self.project._data(self._reader())  # DuckDB, or a Spark cursor
+                return materialize_all(con, sets, online, as_of=as_of, full=full)
+        finally:
+            self.close()
 
     def get_online_features(self, features: Sequence[str],
                             entity_rows: Sequence[Mapping[str, Any]], *,
-                            full_feature_names: bool = False, now: Any = None) -> Any:
-        """Latest online values per entity row (reads only the online store): an
-        OnlineResponse with ``to_dict()`` / ``to_pandas()`` / ``statuses``."""
-        from .serving import get_online_features
+                            full_feature_names: bool = False, now: Any = None
+                            ) -> OnlineResponse:
+        """Latest online values of ``features`` (``"fs:feature"`` / ``"fs:*"``) per entity
+        row: an OnlineResponse with ``to_dict()`` / ``to_pandas()`` / ``statuses``.
 
-        return get_online_features(self, features, entity_rows,
-                                   full_feature_names=full_feature_names, now=now)
+        Reads only the online store (kept open until ``close()``); a missing entity gives
+        None (``NOT_FOUND``), a row older than the TTL at ``now`` None (``OUTSIDE_MAX_AGE``).
+        """
+        if self._online is None:
+            self._online = OnlineReader(open_online_store(self.project))
+        return self._online.read(features, entity_rows, full_feature_names=full_feature_names,
+                                 now=now, project_models=self.project.spec.models)
 
     # -- Python-defined feature sets ----------------------------------------------------------
     def apply(self, fs: FeatureSet) -> Path:
@@ -238,6 +265,60 @@ class FeatureStore:
         self.project = Project(self.project.root, vars=self.project.vars,
                                target=self.project.target_name)
         return version
+
+
+def online_feature_sets(store: FeatureStore, select: Sequence[str] | None = None
+                        ) -> dict[str, OnlineFeatureSet]:
+    """The ``online: true`` feature sets with a live version, as ``OnlineFeatureSet``s.
+
+    ``relation`` is the live version's table; feature types come from the version's
+    recorded columns. ``select`` restricts to these names (an unknown name, a feature set
+    without ``online: true`` or without a live version raises ConfigError). Uses the
+    store's read-only connection: close the store when done.
+    """
+    infos = store.feature_sets()
+    names = _selected(infos, select)
+    live = StateStore(store._reader()).live() if names else {}
+    out = {}
+    for name in names:
+        info = infos[name]
+        if info.version is None or name not in live:
+            continue
+        types = {c: t for c, t in live[name].columns}
+        out[name] = OnlineFeatureSet(
+            name, version_relation(name, info.version), info.version, info.join_keys,
+            info.timestamp, info.ttl_seconds, info.features,
+            {c: types[c] for c in (*info.join_keys, info.timestamp, *info.features)
+             if c in types}, info.created_timestamp)
+    return out
+
+
+def _selected(infos: Mapping[str, FeatureSetInfo], select: Sequence[str] | None) -> list[str]:
+    if select is None or len(select) == 0:
+        return sorted(n for n, i in infos.items() if i.online)
+    if isinstance(select, str):
+        select = [select]
+    for name in select:
+        if name not in infos:
+            raise ConfigError(f"unknown feature set '{name}'",
+                              expected="one of: " + ", ".join(sorted(infos)),
+                              hint=did_you_mean(name, infos) or "see `fsql ls --feature-sets`")
+        if not infos[name].online:
+            raise ConfigError(f"feature set '{name}' is not online", model=name,
+                              expected="online: true in its config",
+                              hint="add online=true to its config() (or FeatureSet(..., "
+                                   "online=True) + store.apply)")
+        if infos[name].version is None:
+            raise ConfigError(f"feature set '{name}' has no live version", model=name,
+                              hint="run `fsql run` (or store.ingest for Python feature sets)")
+    return sorted(set(select))
+
+
+def open_online_store(project: Project | str | Path) -> OnlineStore:
+    """The project's online store (``online_store:`` of fsql_project.yml; default
+    ``{type: sqlite, path: online.sqlite}`` in the project folder). Close it when done."""
+    p = project if isinstance(project, Project) else Project(project)
+    return store_from_config(p.spec.online_store or DEFAULT_CONFIG, p.root)
 
 
 def _check_feature_set(project: Project, fs: FeatureSet) -> None:

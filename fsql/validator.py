@@ -102,7 +102,7 @@ def run_expectations(con: Any, relation: str, specs: Sequence[Any],
                      suite_parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run a model's expectations (fused SQL) on a new version; one check dict each."""
     from .drift_checks import run_drift_checks
-    from .profile_drift import DRIFT_EXPECTATIONS
+    from .expectations.drift import DRIFT_EXPECTATIONS
 
     drift_specs = [s for s in specs if s.type in DRIFT_EXPECTATIONS]
     other = [s for s in specs if s.type not in DRIFT_EXPECTATIONS]

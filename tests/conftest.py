@@ -19,6 +19,14 @@ BASE_FILES = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the local Spark session (a JVM) are slow: the inner loop skips them too."""
+    for item in items:
+        if item.get_closest_marker("spark") or "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def write_files(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         p = root / rel
@@ -78,6 +86,29 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", "fsql", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def invoke_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in this process: ``fsql.cli.main`` (what ``python -m fsql`` runs) inside
+    click's ``CliRunner`` isolation (stdin/stdout/stderr and the environment swapped). Same
+    arguments, exit code and output as :func:`run_cli` without starting an interpreter; use
+    run_cli where a real process matters (kill -9, servers, a fresh interpreter's imports)."""
+    from click.testing import CliRunner
+
+    from fsql.cli import main
+
+    with CliRunner().isolation(env={"NO_COLOR": "1", "COLUMNS": "200", **(env or {})}) as io:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as e:
+            if isinstance(e.code, str):
+                print(e.code, file=sys.stderr)
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        out, err = io[0].getvalue(), io[1].getvalue()
+    return subprocess.CompletedProcess(list(args), code, out.decode(), err.decode())
 
 
 @pytest.fixture

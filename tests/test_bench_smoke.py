@@ -6,11 +6,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import bench_core  # noqa: E402
 import gen_project  # noqa: E402
+
+pytestmark = pytest.mark.slow  # builds and times the benchmark project
 
 
 def test_layout_has_every_layer_and_the_requested_size() -> None:

@@ -1,4 +1,6 @@
-"""The CLI as a user runs it: subprocesses, exit codes, output."""
+"""The CLI as a user runs it: exit codes, output. In this process (``invoke_cli``: click's
+CliRunner around the real entry point) unless a real process matters: the entry point
+itself, a fresh interpreter's imports, the README's commands."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO, run_cli
+import pytest
+from conftest import REPO, invoke_cli, run_cli
 
 
 def test_help_imports_no_heavy_modules():
@@ -26,7 +29,7 @@ def test_version_and_help():
 
 
 def test_missing_project_exits_2(tmp_path):
-    res = run_cli("--project-dir", str(tmp_path), "run")
+    res = invoke_cli("--project-dir", str(tmp_path), "run")
     assert res.returncode == 2
     assert "no fsql_project.yml" in res.stderr and "hint: run `fsql init" in res.stderr
     assert "Traceback" not in res.stderr
@@ -35,26 +38,26 @@ def test_missing_project_exits_2(tmp_path):
 def test_run_show_versions_ls_json(make_project):
     root = make_project({"models/a.sql": "{{ config(materialized='table') }}\n"
                                          "select 1 as x union all select 2"})
-    res = run_cli("--project-dir", str(root), "run")
+    res = invoke_cli("--project-dir", str(root), "run")
     assert res.returncode == 0, res.stderr
     assert "SUCCESS" in res.stdout and "a" in res.stdout
-    res = run_cli("--project-dir", str(root), "run")
+    res = invoke_cli("--project-dir", str(root), "run")
     assert "nothing to do" in res.stdout
-    res = run_cli("--project-dir", str(root), "show", "a")
+    res = invoke_cli("--project-dir", str(root), "show", "a")
     assert res.returncode == 0 and "x" in res.stdout and "2" in res.stdout
-    res = run_cli("--project-dir", str(root), "--log-format", "json", "ls")
+    res = invoke_cli("--project-dir", str(root), "--log-format", "json", "ls")
     rows = json.loads(res.stdout)
     assert rows[0]["name"] == "a" and rows[0]["live_version"] == 1
-    res = run_cli("--project-dir", str(root), "--log-format", "json", "versions", "a")
+    res = invoke_cli("--project-dir", str(root), "--log-format", "json", "versions", "a")
     assert json.loads(res.stdout)[0]["status"] == "live"
-    res = run_cli("--project-dir", str(root), "show", "b")
+    res = invoke_cli("--project-dir", str(root), "show", "b")
     assert res.returncode == 2 and "unknown model 'b'" in res.stderr
 
 
 def test_run_failure_exit_1_and_json_events(make_project):
     root = make_project({"models/a.sql": "{{ config(materialized='table') }}\n"
                                          "select cast('abc' as integer) as x"})
-    res = run_cli("--project-dir", str(root), "--log-format", "json", "run")
+    res = invoke_cli("--project-dir", str(root), "--log-format", "json", "run")
     assert res.returncode == 1
     events = [json.loads(line) for line in res.stdout.splitlines()]
     done = [e for e in events if e["event"] == "model_done"]
@@ -64,7 +67,7 @@ def test_run_failure_exit_1_and_json_events(make_project):
 
 def test_dry_run_prints_plan(make_project):
     root = make_project({"models/a.sql": "select 1 as x"})
-    res = run_cli("--project-dir", str(root), "run", "--dry-run")
+    res = invoke_cli("--project-dir", str(root), "run", "--dry-run")
     assert res.returncode == 0
     assert "plan: 1 to build" in res.stdout and "new model" in res.stdout
     assert not (root / "warehouse.duckdb").exists()  # a dry run writes nothing
@@ -72,11 +75,13 @@ def test_dry_run_prints_plan(make_project):
 
 def test_bad_vars_is_usage_error(make_project):
     root = make_project({"models/a.sql": "select 1 as x"})
-    res = run_cli("--project-dir", str(root), "run", "--vars", "[1, 2]")
+    res = invoke_cli("--project-dir", str(root), "run", "--vars", "[1, 2]")
     assert res.returncode == 2 and "expected a mapping" in res.stderr
 
 
+@pytest.mark.slow
 def test_init_and_run_sample_project(tmp_path):
+    """The README's commands, each its own process."""
     res = run_cli("init", str(tmp_path / "demo"))
     assert res.returncode == 0, res.stderr
     res = run_cli("--project-dir", str(tmp_path / "demo"), "run", timeout=300)
@@ -106,18 +111,19 @@ def test_readme_test_command_is_what_ci_runs():
     assert ci.rstrip().endswith(command)
 
 
+@pytest.mark.slow
 def test_docs_generate_materialize_and_online_lookup(tmp_path):
     import fsql
 
     root = tmp_path / "demo"
     fsql.init_project(root)
     assert fsql.Project(root).run().exit_code == 0
-    res = run_cli("--project-dir", str(root), "docs", "generate")
+    res = invoke_cli("--project-dir", str(root), "docs", "generate")
     assert res.returncode == 0, res.stderr
     assert (root / "target" / "docs" / "index.html").exists()
     page = (root / "target" / "docs" / "m" / "user_spend_30d.html").read_text()
     assert "spend_30d" in page
-    res = run_cli("--project-dir", str(root), "--log-format", "json", "materialize")
+    res = invoke_cli("--project-dir", str(root), "--log-format", "json", "materialize")
     assert res.returncode == 0, res.stderr
     events = [json.loads(line) for line in res.stdout.splitlines()]
     assert {e["feature_set"] for e in events} >= {"user_spend_30d", "merchant_risk"}

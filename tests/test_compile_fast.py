@@ -203,6 +203,7 @@ def _random_query(rng: random.Random) -> str:
     return q
 
 
+@pytest.mark.slow
 def test_fast_lineage_agrees_on_random_queries() -> None:
     rng = random.Random(7)
     taken = 0
@@ -270,6 +271,7 @@ def test_macro_error_is_reported_once_even_with_a_cache(make_project) -> None:
     assert info.value.path == "macros/m.sql"
 
 
+@pytest.mark.slow
 def test_warm_compile_imports_no_jinja_sqlglot_or_duckdb(make_project) -> None:
     root = make_project({k: v for k, v in FILES.items() if k != "models/e.sql"})
     code = ("import sys, fsql.project_cache as pc, fsql.manifest as m;"

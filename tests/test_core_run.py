@@ -249,6 +249,7 @@ SLOW_MODEL = ("{{ config(materialized='table') }}\n"
               "select x, md5(x::varchar) as h from range(60000000) t(x)\n")
 
 
+@pytest.mark.slow
 def test_kill_9_mid_build_keeps_live_version(make_project):
     root = make_project({**SIMPLE, "models/slow.sql": "{{ config(materialized='table') }}\n"
                          "select 1 as x\n"})
@@ -354,6 +355,7 @@ fsql.Project(sys.argv[1]).run()
 """
 
 
+@pytest.mark.slow
 def test_death_before_the_run_ends_leaves_one_live_version(make_project):
     """A run marks the versions it replaced 'superseded' when it ends; a process that dies
     after publishing but before that leaves two 'live' rows on disk. Readers (versions, the

@@ -1,13 +1,16 @@
 """Golden-file corpus of bad projects: every user-facing error, exactly as a user sees it.
 
-Each folder in ``tests/error_cases/`` is one case:
+Each folder in ``tests/error_cases/`` is one case, a change to the shared valid project
+``tests/error_cases/_base/``:
 
-* the project files (``fsql_project.yml``, ``models/``, ...) — copied to a temp folder;
+* the project files the case changes or adds (``models/...``, ``fsql_project.yml``, ...) —
+  overlaid on a temp copy of ``_base/``;
+* optional ``deleted`` — paths of ``_base/`` files the case removes, one a line;
 * ``cmd`` — the CLI arguments after ``--project-dir <tmp>`` (shell-quoted, e.g. ``run``);
 * ``expected.txt`` — the golden stderr (temp path -> ``<PROJECT>``, run ids and timings masked);
 * ``exit_code`` — the expected exit code;
 * optional ``before/`` — files overlaid on the project for a first ``run`` that must succeed;
-  the case's own files are then restored and ``cmd`` runs (a change that breaks a live model);
+  the case's project is then restored and ``cmd`` runs (a change that breaks a live model);
 * optional ``after`` + ``after_expected.txt`` — a command run last, its normalized stdout
   compared (e.g. ``ls`` to prove the previous version stayed live).
 
@@ -36,7 +39,8 @@ from pathlib import Path
 import pytest
 
 CASES_DIR = Path(__file__).resolve().parent / "error_cases"
-META = {"cmd", "expected.txt", "exit_code", "before", "after", "after_expected.txt"}
+BASE = CASES_DIR / "_base"
+META = {"cmd", "expected.txt", "exit_code", "before", "after", "after_expected.txt", "deleted"}
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 USE_FORK = hasattr(os, "fork") and os.environ.get("FSQL_GOLDEN_FORK", "1") != "0"
 CASES = sorted(p.name for p in CASES_DIR.iterdir()
@@ -59,7 +63,7 @@ class Outcome:
     setup_error: str | None = None
 
 
-def _copy_project(src: Path, dest: Path) -> None:
+def _overlay(src: Path, dest: Path) -> None:
     for item in src.iterdir():
         if item.name in META:
             continue
@@ -68,6 +72,15 @@ def _copy_project(src: Path, dest: Path) -> None:
             shutil.copytree(item, target, dirs_exist_ok=True)
         else:
             shutil.copy2(item, target)
+
+
+def _write_project(case: Path, dest: Path) -> None:
+    """The case's project in ``dest``: ``_base/``, the case's files over it, minus ``deleted``."""
+    _overlay(BASE, dest)
+    _overlay(case, dest)
+    deleted = case / "deleted"
+    for rel in deleted.read_text(encoding="utf-8").split() if deleted.is_file() else ():
+        (dest / rel).unlink()
 
 
 # The helper interpreter: imports everything once, then forks one child per request. A child
@@ -185,14 +198,14 @@ def run_case(name: str, workdir: Path) -> Outcome:
     src = CASES_DIR / name
     project = workdir / name
     project.mkdir(parents=True)
-    _copy_project(src, project)
+    _write_project(src, project)
     if (src / "before").is_dir():
         shutil.copytree(src / "before", project, dirs_exist_ok=True)
         first = _fsql(project, ["run"])
         if first.returncode != 0:
             return Outcome("", -1, setup_error=f"setup `run` failed ({first.returncode}):\n"
                            f"{first.stdout}\n{first.stderr}")
-        _copy_project(src, project)  # restore the case's (broken) files
+        _write_project(src, project)  # restore the case's (broken) project
     proc = _fsql(project, shlex.split((src / "cmd").read_text(encoding="utf-8")))
     after = None
     if (src / "after").is_file():
@@ -234,6 +247,19 @@ def _check_or_update(path: Path, actual: str, what: str) -> None:
 
 def test_corpus_is_big_enough() -> None:
     assert len(CASES) >= 25, CASES
+
+
+def test_cases_hold_only_what_they_change() -> None:
+    """A case's project file identical to ``_base/`` hides what the case breaks: none is."""
+    copies = [f"{case}/{rel}" for case in CASES for rel in _project_files(CASES_DIR / case)
+              if (BASE / rel).is_file()
+              and (BASE / rel).read_bytes() == (CASES_DIR / case / rel).read_bytes()]
+    assert copies == []
+
+
+def _project_files(case: Path) -> list[str]:
+    return [str(f.relative_to(case)) for f in case.rglob("*")
+            if f.is_file() and f.relative_to(case).parts[0] not in META]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -449,6 +449,7 @@ def test_gx_suite_export() -> None:
     json.dumps(suite)
 
 
+@pytest.mark.slow  # 200 random series, each checked against pandas
 def test_stats_match_pandas() -> None:
     import pandas as pd
 

@@ -126,19 +126,20 @@ def test_python_validate_api():
 
 
 def test_project_validate_and_export_cli(make_project):
-    from conftest import run_cli
+    from conftest import invoke_cli
 
     root = make_project(FILES)
     fsql.Project(root).run()
     res = fsql.Project(root).validate("ev", [{"expect_column_max_to_be_between":
                                               {"column": "amount", "max_value": 8}}])
     assert res.success is False
-    out = run_cli("--project-dir", str(root), "expectations", "export")
+    out = invoke_cli("--project-dir", str(root), "expectations", "export")
     assert out.returncode == 0
     suite = json.loads((root / "target" / "gx" / "ev.json").read_text())
     assert suite["name"] == "ev" and len(suite["expectations"]) == 5
 
 
+@pytest.mark.slow
 def test_engine_gx_agrees_with_fsql(make_project):
     import great_expectations  # noqa: F401 - the gx extra; .ci/run installs it
     files = dict(FILES)

@@ -14,11 +14,12 @@ from hypothesis import strategies as st  # noqa: E402
 
 from fsql.expectations import parse_expectation, run_suite  # noqa: E402
 
+pytestmark = pytest.mark.slow  # imports and runs great_expectations
+
 
 @pytest.fixture(scope="module")
 def gx_batch_definition() -> Any:
     return batch_definition("fsql_diff")
-
 
 
 ints = st.lists(st.one_of(st.none(), st.integers(-5, 5)), min_size=0, max_size=12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import query_db as q
 
 import fsql
@@ -83,16 +84,16 @@ def test_merge_keeps_latest_row_per_key(make_project):
 
 
 def test_backfill_cli_and_non_incremental_error(make_project):
-    from conftest import run_cli
+    from conftest import invoke_cli
 
     root = make_project({**FILES, "models/t.sql": "{{ config(materialized='table') }}\n"
                                                   "select 1 as x"})
     fsql.Project(root).run()
-    res = run_cli("--project-dir", str(root), "backfill", "daily", "--start", "2026-01-02",
+    res = invoke_cli("--project-dir", str(root), "backfill", "daily", "--start", "2026-01-02",
                   "--end", "2026-01-04")
     assert res.returncode == 0, res.stderr
     assert [v.status for v in fsql.Project(root).versions("daily")] == ["superseded", "live"]
-    res = run_cli("--project-dir", str(root), "backfill", "t", "--start", "2026-01-02",
+    res = invoke_cli("--project-dir", str(root), "backfill", "t", "--start", "2026-01-02",
                   "--end", "2026-01-04")
     assert res.returncode == 2 and "not an incremental model" in res.stderr
 
@@ -213,6 +214,7 @@ where timestamp '2026-01-01' + to_days((x % 4)::int) >= '{{ start }}'
 """
 
 
+@pytest.mark.slow
 def test_kill_9_mid_append_leaves_no_rows_behind(make_project):
     """kill -9 while an incremental append runs: its rows were never committed (the append
     and its publish are one transaction), so the next run's part ids — numbered from the
@@ -256,6 +258,7 @@ fsql.Project(sys.argv[1], vars={"end": "2026-01-03", "n": 40}).run()
 """
 
 
+@pytest.mark.slow
 def test_death_between_append_and_publish_leaves_no_rows_behind(make_project):
     """The process dies after the append ran but before its publish: the append was not
     committed on its own, so the parts table holds exactly the live version's rows, and
@@ -314,6 +317,7 @@ fsql.Project(sys.argv[1], vars={"end": sys.argv[2]}).run()
 """
 
 
+@pytest.mark.slow
 def test_two_step_retry_deletes_what_a_killed_attempt_left(make_project):
     """The two-step build (after a check's SQL aborted the one transaction) commits its rows
     before the publish; if the process dies in between, the retry — same version number,

@@ -266,6 +266,7 @@ def subprocess_server(served: tuple[str, Recorder, Path]) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_load_2000_requests_8_clients(subprocess_server: str) -> None:
     url = subprocess_server + "/get-online-features"
     errors: list[str] = []
@@ -293,6 +294,7 @@ def test_load_2000_requests_8_clients(subprocess_server: str) -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_subprocess_server_starts_quickly(served: tuple[str, Recorder, Path]) -> None:
     port = free_port()
     cfg = json.dumps({"type": "sqlite", "path": str(served[2] / "online.sqlite")})

@@ -520,6 +520,7 @@ def scenario(draw):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_property_matches_brute_force(case) -> None:

@@ -18,6 +18,8 @@ from test_site import SEARCH_TEXT, XSS, shared_site
 
 from fsql.site import serve_site
 
+pytestmark = pytest.mark.slow  # a real chromium per test
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

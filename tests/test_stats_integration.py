@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import query_db, run_cli
+from conftest import invoke_cli, query_db
 
 import fsql
 
@@ -47,9 +47,9 @@ def test_stats_drift_and_gate(make_project):
     assert failed["result"]["observed_value"] > 0.5
     assert [v.status for v in fsql.Project(root).versions("m")] == ["superseded", "live",
                                                                       "failed"]
-    out = run_cli("--project-dir", str(root), "--log-format", "json", "stats", "m")
+    out = invoke_cli("--project-dir", str(root), "--log-format", "json", "stats", "m")
     assert json.loads(out.stdout)[1]["column"] == "x"
-    out = run_cli("--project-dir", str(root), "drift", "m", "1", "3")
+    out = invoke_cli("--project-dir", str(root), "drift", "m", "1", "3")
     assert out.returncode == 0 and "x" in out.stdout
 
 

@@ -117,22 +117,22 @@ def test_dataset_cli(make_project, tmp_path):
     import json
 
     import pyarrow.parquet as pq
-    from conftest import run_cli
+    from conftest import invoke_cli
 
     root = make_project(FILES)
     fsql.Project(root).run()
     ENTITY.to_csv(tmp_path / "ent.csv", index=False)
     out = tmp_path / "train.parquet"
-    res = run_cli("--project-dir", str(root), "dataset", "create", "--entities",
+    res = invoke_cli("--project-dir", str(root), "dataset", "create", "--entities",
                   str(tmp_path / "ent.csv"), "-f", "spend:*", "--out", str(out), "--name", "t")
     assert res.returncode == 0, res.stderr
     assert pq.read_table(out).num_rows == len(ENTITY)
-    res = run_cli("--project-dir", str(root), "--log-format", "json", "dataset", "ls")
+    res = invoke_cli("--project-dir", str(root), "--log-format", "json", "dataset", "ls")
     assert json.loads(res.stdout)[0]["feature_sets"]["spend"]["version"] == 1
-    res = run_cli("--project-dir", str(root), "dataset", "show", "t")
+    res = invoke_cli("--project-dir", str(root), "dataset", "show", "t")
     assert res.returncode == 0 and '"entity_rows": 5' in res.stdout
-    res = run_cli("--project-dir", str(root), "--log-format", "json", "ls", "--feature-sets")
+    res = invoke_cli("--project-dir", str(root), "--log-format", "json", "ls", "--feature-sets")
     assert json.loads(res.stdout)[0]["name"] == "spend"
-    res = run_cli("--project-dir", str(root), "dataset", "create", "--entities", "nofile.csv",
+    res = invoke_cli("--project-dir", str(root), "dataset", "create", "--entities", "nofile.csv",
                   "-f", "spend:*")
     assert res.returncode == 2 and "no such file" in res.stderr

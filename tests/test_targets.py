@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+from conftest import invoke_cli
 
 import fsql
 from fsql.errors import ConfigError
@@ -40,11 +40,11 @@ def test_a_target_replaces_the_profile_keys_it_sets(make_project):
 
 def test_run_with_target_builds_into_that_database(make_project):
     root = make_project(FILES, base=False)
-    res = run_cli("--project-dir", str(root), "--target", "prod", "run")
+    res = invoke_cli("--project-dir", str(root), "--target", "prod", "run")
     assert res.returncode == 0, res.stdout + res.stderr
     assert (root / "prod.duckdb").exists() and not (root / "dev.duckdb").exists()
     assert query_db_at(root / "prod.duckdb", "select x from main.m") == [(1,)]
-    res = run_cli("--project-dir", str(root), "run", env={"FSQL_TARGET": "prod"})
+    res = invoke_cli("--project-dir", str(root), "run", env={"FSQL_TARGET": "prod"})
     assert res.returncode == 0 and "unchanged" in res.stdout.lower() + res.stderr.lower()
 
 
@@ -65,7 +65,7 @@ def test_unknown_target_is_a_clear_error(make_project):
     text = e.value.format()
     assert "unknown target 'prd'" in text and "fsql_project.yml" in text
     assert "prod" in text and "did you mean" in text.lower()
-    res = run_cli("--project-dir", str(root), "--target", "prd", "run")
+    res = invoke_cli("--project-dir", str(root), "--target", "prd", "run")
     assert res.returncode == 2 and "unknown target 'prd'" in res.stderr + res.stdout
 
 
@@ -79,6 +79,6 @@ def test_a_bad_engine_name_is_a_load_error_with_its_line(make_project):
 
 def test_target_after_the_subcommand_as_dbt_users_type_it(make_project):
     root = make_project(FILES, base=False)
-    res = run_cli("--project-dir", str(root), "run", "--target", "prod")
+    res = invoke_cli("--project-dir", str(root), "run", "--target", "prod")
     assert res.returncode == 0, res.stdout + res.stderr
     assert (root / "prod.duckdb").exists() and not (root / "dev.duckdb").exists()

@@ -1,1 +1,0 @@
-{% macro dollars(col) %}({{ col }} * 1.0){% endmacro %}
