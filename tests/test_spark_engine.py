@@ -163,7 +163,9 @@ def _rows(frame: Any, sort: bool = True) -> list[tuple[Any, ...]]:
 
 
 def _plain(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    import pandas as pd
+
+    if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return None
     if hasattr(v, "to_pydatetime"):
         return v.to_pydatetime().replace(tzinfo=None)
@@ -175,13 +177,6 @@ def _plain(v: Any) -> Any:
         return v
     if type(v).__module__ == "numpy":
         return v.item()
-    try:
-        import pandas as pd
-
-        if v is pd.NaT or v is pd.NA:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
     return v
 
 
