@@ -120,7 +120,7 @@ def _stage_sql(
     )
     union = (
         f"SELECT {entity_keys}, __fsql_t, 1 AS __fsql_x, struct(s.*) AS {_ENTITY}, "
-        f"NULL AS {_STRUCT} FROM {prev} s\nUNION ALL\n{_feature_rows_sql(view, keys)}"
+        f"NULL AS {_STRUCT} FROM {prev} s\nUNION ALL\n{_feature_rows_sql(view, keys, prev)}"
     )
     order = ["__fsql_t", "__fsql_x", *_tiebreak_order(view, types)]
     last = (
@@ -139,8 +139,10 @@ def _stage_sql(
     ]
 
 
-def _feature_rows_sql(view: FeatureView, keys: Sequence[str]) -> str:
-    """The view's rows with a usable key and event time, shaped like the entity rows."""
+def _feature_rows_sql(view: FeatureView, keys: Sequence[str], entities: str) -> str:
+    """The view's rows that can matter, shaped like the entity rows: a usable key and
+    event time, a key of some entity row (a broadcast semi join when the entities are
+    few) and an event time in ``[min(entity ts) - TTL, max(entity ts)]``."""
     ts = epoch_us(spark_ident(view.timestamp))
     created = epoch_us(spark_ident(view.created_timestamp)) if view.created_timestamp else "NULL"
     fields = [f"'t', {ts}", f"'c', {created}"] + [
@@ -148,20 +150,33 @@ def _feature_rows_sql(view: FeatureView, keys: Sequence[str]) -> str:
     ]
     key_cols = [spark_ident(k) for k in view.join_keys]
     aliased = ", ".join(f"{k} AS {alias}" for k, alias in zip(key_cols, keys, strict=True))
-    usable = " AND ".join(f"{c} IS NOT NULL" for c in [*key_cols, spark_ident(view.timestamp)])
+    usable = [f"{c} IS NOT NULL" for c in [*key_cols, spark_ident(view.timestamp)]]
+    tuple_sql = f"({', '.join(key_cols)})" if len(key_cols) > 1 else key_cols[0]
+    entity_keys = ", ".join(spark_ident(k) for k in view.join_keys)
+    usable.append(f"{tuple_sql} IN (SELECT {entity_keys} FROM {entities})")
+    usable.append(f"{ts} <= (SELECT max(__fsql_t) FROM {entities})")
+    if view.ttl_seconds and view.ttl_seconds > 0:
+        ttl_us = int(round(view.ttl_seconds * 1_000_000))
+        usable.append(f"{ts} >= (SELECT min(__fsql_t) FROM {entities}) - {ttl_us}")
     return (
         f"SELECT {aliased}, {ts} AS __fsql_t, 0 AS __fsql_x, NULL AS {_ENTITY}, "
-        f"named_struct({', '.join(fields)}) AS {_STRUCT} FROM {view.relation} WHERE {usable}"
+        f"named_struct({', '.join(fields)}) AS {_STRUCT} FROM {view.relation} "
+        f"WHERE {' AND '.join(usable)}"
     )
 
 
 def _tiebreak_order(view: FeatureView, types: Mapping[tuple[str, str], str]) -> list[str]:
     """Feature rows at one event time ascend by created ts, then by the tie-break values
     (``ASC NULLS FIRST``: NULL smallest, as in the DuckDB variant); the running last is
-    the greatest."""
+    the greatest. When every feature is orderable that is the order of the feature struct
+    itself (t, c, v0..vn; a NULL field sorts first): one sort key instead of n + 1
+    (measured ~10% faster at 1e6 x 1e5)."""
+    ordered = tiebreak_columns(view, types)
+    if ordered == list(view.features):
+        return [_STRUCT]
     at = {c: j for j, c in enumerate(view.features)}
     order = [f"{_STRUCT}.c"] if view.created_timestamp else []
-    return order + [f"{_STRUCT}.v{at[c]}" for c in tiebreak_columns(view, types)]
+    return order + [f"{_STRUCT}.v{at[c]}" for c in ordered]
 
 
 def _ttl_check(ttl_seconds: float | None) -> str:
