@@ -13,7 +13,9 @@ median of ``--runs`` wall-clock timings; process CPU time is reported too becaus
 bench machine may be shared):
   fsql          get_training_set(con, entity_df, [view]).to_arrow()
   floor_struct  hand-written: semi join on entity keys + time window (literals), ASOF on a
-                (ts, created, hash) sort key, TTL check, ORDER BY row index
+                (ts, created, hash) sort key, TTL check, ORDER BY row index (DuckDB's hash
+                breaks exact ties, not fsql's portable value order: equal here because
+                the data has no exact ties, which the digest check confirms)
   floor_qualify hand-written: semi join + window, QUALIFY row_number() dedupe by created,
                 plain ASOF on ts, TTL check
   naive         ASOF LEFT JOIN of the entity frame against the whole table + TTL check
@@ -111,10 +113,11 @@ def floor_sql(method: str, table: str, lo: str, hi: str) -> str:
                       h := 18446744073709551615::UBIGINT) >= f.sk
         ORDER BY e.__row"""
     if method == "floor_qualify":
+        desc = ", ".join(f"{c} DESC NULLS LAST" for c in FEATURES)
         return f"""
         WITH ff AS (SELECT user_id, ts, {feats} FROM {table} f WHERE {semi} AND {window}
           QUALIFY row_number() OVER (PARTITION BY user_id, ts
-                                     ORDER BY created DESC, hash({feats}) DESC) = 1)
+                                     ORDER BY created DESC, {desc}) = 1)
         SELECT e.user_id, e.event_timestamp, {_ttl_select()}
         FROM ent e ASOF LEFT JOIN ff f ON e.user_id = f.user_id AND e.__ts >= f.ts
         ORDER BY e.__row"""
