@@ -299,7 +299,10 @@ def _monotone(c: Check) -> Gen:
         return (yield from run_map(c, _col_check(c, "FALSE", col)))
     inc = "increasing" in c.type
     op = (">" if inc else "<") if c.kw.get("strictly") else (">=" if inc else "<=")
-    if col.is_bool or col.is_void:
+    obj = (c.env.get("dtypes") or {}).get(col.name) == "object"
+    if col.is_bool and obj:  # Python bools in an object column subtract as ints (-1, 0, 1)
+        ok = f"(CAST({col.q} AS INTEGER) {op} CAST(__p AS INTEGER))"
+    elif col.is_bool or col.is_void:
         ok = _bool_order(col, inc, bool(c.kw.get("strictly")))
     elif col.is_float:
         d = f"({col.q} - __p)"
