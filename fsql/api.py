@@ -282,6 +282,8 @@ class Project:
 
             self._engine = open_engine(self.profile, con, self.root, self.spec.name)
             self._engine.file_sources = {k for k, s in self.spec.sources.items() if s.path}
+        if con is not None:
+            self._engine.state = con  # the state store of this command
         return self._engine
 
     @staticmethod

@@ -226,6 +226,13 @@ def test_versions_rollback_diff_gc_on_spark(spark, make_project):
     assert len(fsql.Project(root, target="spark").read("a")) == 5
     cols, rows = fsql.Project(root, target="spark").show("a", limit=3)
     assert cols == ["id", "x"] and len(rows) == 3
+    _ok(fsql.Project(root, target="spark", vars={"n": 6}).run())  # v3, a third version
+    gone = fsql.Project(root, target="spark").gc(keep=1)
+    assert gone.removed  # the oldest version's table directory is removed
+    versions = root / "spark-warehouse" / "small" / "versions"
+    for v in gone.removed:
+        assert not (versions / v.replace(" v", "__v")).exists()
+    assert len(fsql.Project(root, target="spark").read("a")) == 6
 
 
 def test_a_failed_check_keeps_the_live_version_on_spark(spark, make_project):
@@ -338,3 +345,19 @@ def test_no_java_is_a_clear_error_exit_2(make_project, tmp_path):
     res = run_cli("--project-dir", str(root), "--target", "spark", "run", env=env, timeout=120)
     assert res.returncode == 2, res.stdout + res.stderr
     assert "cannot start Spark" in res.stderr and "Java" in res.stderr
+
+
+def test_a_second_version_of_a_feature_set_computes_drift_on_spark(spark, make_project):
+    """Statistics of the previous version live in the state store, not in Spark."""
+    root = make_project({
+        **SMALL,
+        "entities.yml": "entities:\n  - name: thing\n    join_keys: [{name: id, type: BIGINT}]\n",
+        "models/f.sql": "{{ config(materialized='feature_set', entities=['thing'], "
+                        "timestamp='ts', ttl='30d') }}\nselect cast(id as bigint) as id, "
+                        "timestamp '2026-01-01 00:00:00' as ts, x from {{ ref('a') }}",
+    }, base=False)
+    _ok(fsql.Project(root, target="spark").run())
+    _ok(fsql.Project(root, target="spark", vars={"n": 6}).run())
+    s, d = fsql.Project(root, target="spark"), fsql.Project(root, target="spark")
+    assert [v.version for v in s.versions("f")] == [1, 2]
+    assert d.drift("f")  # drift of v2 vs v1, from the stored statistics

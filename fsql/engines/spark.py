@@ -38,6 +38,7 @@ _SESSION: dict[str, Any] = {}
 _TEMP_TABLE = re.compile(r"create or replace temp(?:orary)? table (\w+) as (.*)", re.I | re.S)
 _DESCRIBE = re.compile(r"describe (select .*)", re.I | re.S)
 _DROP_TEMP = re.compile(r"drop table if exists (__fsql_\w+)$", re.I)
+_STATE_SQL = re.compile(r"\bfsql_meta\b|\binformation_schema\b|\bduckdb_tables\(", re.I)
 _TRACE = bool(os.environ.get("FSQL_SPARK_TRACE"))  # print each query Spark runs
 _SEED = re.compile(r"select \* from read_csv\('(?:[^']|'')*', header = true\)")
 _LOCK = threading.Lock()
@@ -163,6 +164,14 @@ class SparkCursor:
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> SparkCursor:
         text = sql.strip()
         self._df, self._rows, self._iter, self._pos, self.description = None, None, None, 0, None
+        state = self.engine.state
+        if state is not None and _STATE_SQL.search(text):
+            # the state store's tables (a previous version's statistics, ...) live in the
+            # DuckDB state file, never in Spark: such reads go there
+            cur = state.cursor().execute(sql, list(parameters or []))
+            self.description = [(d[0], str(d[1])) for d in cur.description or []]
+            self._rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+            return self
         if text.lower().startswith(("set ", "pragma ", "checkpoint", "begin", "commit",
                                     "rollback")):
             self._rows = []
@@ -259,6 +268,7 @@ class SparkEngine(Engine):
         self.fmt = spec.table_format
         self.live: dict[str, int] = {}  # the live version per model (from the state store)
         self.file_sources: set[str] = set()  # "src.table" of sources read from files
+        self.state: Any = None  # the state store's DuckDB connection (fsql_meta reads)
         self._spark: Any = None
         self._schemas: dict[str, Any] = {}  # versions written by this engine: their schema
         self.Error: type[BaseException] = Exception

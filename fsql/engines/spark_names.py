@@ -44,6 +44,9 @@ _ISFINITE = ("(CASE WHEN {0} IS NULL THEN NULL ELSE CAST({0} AS VARCHAR) NOT IN 
 # DuckDB functions sqlglot passes through unchanged -> Spark SQL of the same answer
 _FUNCTIONS = {
     "EPOCH_US": "UNIX_MICROS(CAST({0} AS TIMESTAMP_LTZ))",  # sessions run in UTC
+    # DuckDB's histogram(x): a map value -> count of the non-NULL values (bucket numbers here)
+    "HISTOGRAM": "map_from_entries(transform(array_distinct(collect_list({0})), __v -> "
+                 "struct(__v, size(filter(collect_list({0}), __y -> __y = __v)))))",
     "EPOCH_MS": "UNIX_MILLIS(CAST({0} AS TIMESTAMP_LTZ))",
 }
 
