@@ -40,7 +40,8 @@ def built_on_spark(demo: tuple[Path, Any], spark: Any,
     try:
         inputs = {f"{s.source}.{s.name}": f'"{s.source}"."{s.name}"'
                   for s in manifest.project.sources.values()}
-        inputs |= {f"main.{n}": f'"main"."{n}"' for n, m in manifest.models.items() if m.kind == "seed"}
+        seeds = [n for n, m in manifest.models.items() if m.kind == "seed"]
+        inputs |= {f"main.{n}": f'"main"."{n}"' for n in seeds}
         load_into_spark(con, spark, inputs, tmp_path_factory.mktemp("demo_inputs"))
     finally:
         con.close()
