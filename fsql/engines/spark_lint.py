@@ -214,8 +214,9 @@ def _window_findings(tokens: list, node: exp.Window) -> Iterator[_Finding]:
         name = agg.sql_name().lower()
         yield (_start(agg, tokens), f"{name}(distinct ..) over",
                f"Spark cannot compute {name}(DISTINCT ..) over a window",
-               "aggregate per key and day first, or mark each value's first row in the frame with "
-               "lag()/row_number() and sum those flags over the window (see docs/spark.md)")
+               "count each value +1 on the day it enters the window and -1 on the day it has "
+               "left it, and sum those events over the window (the sample project's "
+               "user_merchant_diversity does; see docs/spark.md)")
     elif isinstance(agg, exp.ArrayAgg):
         yield (_start(agg, tokens), "list(..) over",
                "Spark's collect_list over a window drops NULLs and ignores ORDER BY",

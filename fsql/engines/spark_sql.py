@@ -5,11 +5,14 @@ statistics, history diffs). :func:`to_spark` transpiles it for a Spark engine; :
 (from :mod:`fsql.engines.spark_lint`) lists what cannot be carried over, each finding with its
 ``line:col`` in the given text and a rewrite hint. Pure: sqlglot only, no pyspark import.
 
-**What the Spark session must look like** (the Spark engine sets both; :data:`SESSION_CONF`):
+**What the Spark session must look like** (the Spark engine sets these; :data:`SESSION_CONF`):
 
 * ``spark.sql.session.timeZone=UTC`` — DuckDB ``TIMESTAMP`` is naive and maps to Spark
-  ``TIMESTAMP_NTZ``; the fixes below go through ``TIMESTAMP`` (with time zone) for
+  ``TIMESTAMP_NTZ``; the fixes below go through ``TIMESTAMP_LTZ`` (with time zone) for
   ``date_trunc`` and epoch arithmetic, which is exact only in UTC.
+* ``spark.sql.timestampType=TIMESTAMP_NTZ`` — a bare ``TIMESTAMP`` is naive, as on DuckDB;
+  the SQL written here always spells ``TIMESTAMP_NTZ`` / ``TIMESTAMP_LTZ`` (DuckDB
+  ``TIMESTAMPTZ``), so it means the same under either setting.
 * ANSI mode on (``spark.sql.ansi.enabled=true``, the Spark 4 default): casts and integer
   overflow fail as they do on DuckDB.
 
@@ -69,31 +72,32 @@ __all__ = ["SESSION_CONF", "Portability", "lint", "portable_hash_sql", "to_spark
 
 SESSION_CONF: Mapping[str, str] = {
     "spark.sql.session.timeZone": "UTC",
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
     "spark.sql.ansi.enabled": "true",
 }
 
 Schema = Mapping[str, Mapping[str, str]]
 
 
-def to_spark(sql: str, schema: Schema | None = None) -> str:
+def to_spark(sql: str, schema: Schema | None = None, *, pretty: bool = False) -> str:
     """Spark SQL computing the same result as the DuckDB SQL ``sql``.
 
     ``schema`` (optional, ``{table: {column: duckdb_type}}``) lets type-dependent fixes (casts
     of doubles to integers) see column types. Results are cached by text (generated SQL
-    repeats). Several statements are joined with ``;\\n``.
+    repeats). Several statements are joined with ``;\\n``; ``pretty`` writes one clause a line.
 
     >>> to_spark('select "x" from "main"."t" order by x')
     'SELECT `x` FROM `main`.`t` ORDER BY x NULLS LAST'
     """
     key = tuple(sorted((t, tuple(sorted(c.items()))) for t, c in schema.items())) if schema else ()
-    return _to_spark_cached(sql, key)
+    return _to_spark_cached(sql, key, pretty)
 
 
 @functools.lru_cache(maxsize=4096)
-def _to_spark_cached(sql: str, schema_key: tuple) -> str:
+def _to_spark_cached(sql: str, schema_key: tuple, pretty: bool) -> str:
     schema = {t: dict(cols) for t, cols in schema_key} or None
     trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
-    return ";\n".join(_rewrite(t, schema).sql(dialect="spark") for t in trees)
+    return ";\n".join(_rewrite(t, schema).sql(dialect="spark", pretty=pretty) for t in trees)
 
 
 def _rewrite(tree: exp.Expr, schema: dict | None) -> exp.Expr:
@@ -250,6 +254,12 @@ def _fix_week(node: exp.Week) -> exp.Expr:
     return _tpl("CAST(WEEKOFYEAR(__x) AS BIGINT)", x=node.this)  # ISO week on both
 
 
+def _fix_datatype(node: exp.DataType) -> exp.Expr | None:
+    if node.this == T.TIMESTAMPTZ:  # sqlglot writes TIMESTAMP: naive under timestampType=NTZ
+        return exp.DataType.build("TIMESTAMPLTZ")
+    return None
+
+
 def _fix_log(node: exp.Log) -> exp.Expr | None:
     if node.expression is None:  # DuckDB log(x) is log10
         return exp.Log(this=exp.Literal.number(10), expression=node.this)
@@ -272,7 +282,8 @@ _CALENDAR_DIFF = {
     "MONTH": "(YEAR(__e) * 12 + MONTH(__e)) - (YEAR(__s) * 12 + MONTH(__s))",
     "QUARTER": "(YEAR(__e) * 4 + QUARTER(__e)) - (YEAR(__s) * 4 + QUARTER(__s))",
     "YEAR": "YEAR(__e) - YEAR(__s)",
-    "MICROSECOND": "UNIX_MICROS(CAST(__e AS TIMESTAMP)) - UNIX_MICROS(CAST(__s AS TIMESTAMP))",
+    "MICROSECOND": "UNIX_MICROS(CAST(__e AS TIMESTAMP_LTZ))"
+                   " - UNIX_MICROS(CAST(__s AS TIMESTAMP_LTZ))",
 }
 
 
@@ -285,7 +296,7 @@ def _unit(node: exp.Expr) -> str | None:
 
 
 def _floor_micros(x: str, n: int) -> str:
-    us = f"UNIX_MICROS(CAST({x} AS TIMESTAMP))"
+    us = f"UNIX_MICROS(CAST({x} AS TIMESTAMP_LTZ))"
     return f"(({us} - PMOD({us}, {n})) DIV {n})"  # floor, also before 1970
 
 
@@ -308,7 +319,7 @@ def _fix_trunc(node: exp.Expr) -> exp.Expr | None:
     unit = _unit(node)
     if unit not in _TRUNC_UNITS:
         return None
-    to = "TIMESTAMP" if _kind(node.this) == "timestamptz" else "TIMESTAMP_NTZ"
+    to = "TIMESTAMP_LTZ" if _kind(node.this) == "timestamptz" else "TIMESTAMP_NTZ"
     return _tpl(f"CAST(DATE_TRUNC('{unit}', __x) AS {to})", x=node.this)
 
 
@@ -332,7 +343,7 @@ def _fix_isodow(node: exp.DayOfWeekIso) -> exp.Expr:
 
 
 def _fix_epoch(node: exp.TimeToUnix) -> exp.Expr:
-    return _tpl("UNIX_MICROS(CAST(__x AS TIMESTAMP)) / 1e6", x=node.this)
+    return _tpl("UNIX_MICROS(CAST(__x AS TIMESTAMP_LTZ)) / 1e6", x=node.this)
 
 
 # -- aggregates ------------------------------------------------------------------------
@@ -484,6 +495,7 @@ _FIXES: dict[type, Callable] = {
     exp.Cast: _fix_cast,
     exp.TryCast: _fix_cast,
     exp.Log: _fix_log,
+    exp.DataType: _fix_datatype,
     exp.Round: _fix_round,
     exp.Floor: _fix_floor_ceil,
     exp.Ceil: _fix_floor_ceil,

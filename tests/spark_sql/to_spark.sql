@@ -23,7 +23,7 @@ SELECT CAST(DATEDIFF(CAST(b AS DATE), CAST(a AS DATE)) AS BIGINT), CAST(DATEDIFF
 
 # title: date_diff by floor-divided epoch microseconds (hour .. microsecond)
 select date_diff('hour', a, b), date_diff('microsecond', a, b) from t;
-SELECT CAST(((UNIX_MICROS(CAST(b AS TIMESTAMP)) - PMOD(UNIX_MICROS(CAST(b AS TIMESTAMP)), 3600000000)) DIV 3600000000) - ((UNIX_MICROS(CAST(a AS TIMESTAMP)) - PMOD(UNIX_MICROS(CAST(a AS TIMESTAMP)), 3600000000)) DIV 3600000000) AS BIGINT), CAST(UNIX_MICROS(CAST(b AS TIMESTAMP)) - UNIX_MICROS(CAST(a AS TIMESTAMP)) AS BIGINT) FROM t;
+SELECT CAST(((UNIX_MICROS(CAST(b AS TIMESTAMP_LTZ)) - PMOD(UNIX_MICROS(CAST(b AS TIMESTAMP_LTZ)), 3600000000)) DIV 3600000000) - ((UNIX_MICROS(CAST(a AS TIMESTAMP_LTZ)) - PMOD(UNIX_MICROS(CAST(a AS TIMESTAMP_LTZ)), 3600000000)) DIV 3600000000) AS BIGINT), CAST(UNIX_MICROS(CAST(b AS TIMESTAMP_LTZ)) - UNIX_MICROS(CAST(a AS TIMESTAMP_LTZ)) AS BIGINT) FROM t;
 
 # title: date_trunc returns TIMESTAMP_NTZ, also for dates
 select date_trunc('day', ts), date_trunc('month', date '2020-01-05') from t;
@@ -51,7 +51,7 @@ SELECT PERCENTILE(x, 0.5), ARRAY(PERCENTILE_DISC(0.25) WITHIN GROUP (ORDER BY x 
 
 # title: log is base 10, dayofweek 0-based, isodow 1 = Monday, epoch keeps fractions
 select log(x), ln(x), dayofweek(d), isodow(d), epoch(ts) from t;
-SELECT LOG(10, x), LN(x), CAST(DAYOFWEEK(d) - 1 AS BIGINT), CAST(WEEKDAY(d) + 1 AS BIGINT), UNIX_MICROS(CAST(ts AS TIMESTAMP)) / 1e6 FROM t;
+SELECT LOG(10, x), LN(x), CAST(DAYOFWEEK(d) - 1 AS BIGINT), CAST(WEEKDAY(d) + 1 AS BIGINT), UNIX_MICROS(CAST(ts AS TIMESTAMP_LTZ)) / 1e6 FROM t;
 
 # title: isnan(NULL) is NULL; isinf, isfinite
 select isnan(x), isinf(x), isfinite(x) from t;
