@@ -126,7 +126,12 @@ def init(c: Ctx, directory: str) -> None:
 @pass_ctx
 def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
             vars_: str | None) -> None:
-    """Render and compile models; write target/compiled/ and target/manifest.json."""
+    """Render and compile models; write target/compiled/ and target/manifest.json.
+
+    With a --target whose engine is spark, also check that every model carries over to Spark
+    (path:line:col and a rewrite hint for what does not) and write its Spark SQL to
+    target/compiled_spark/.
+    """
     from .manifest import compile_project  # Project(...).compile() without importing DuckDB
 
     t0 = time.perf_counter()
