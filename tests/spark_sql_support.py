@@ -120,23 +120,6 @@ def same(a: Any, b: Any, rel: float = 1e-12) -> bool:
     return type(a) is type(b) and a == b or (a is None and b is None)
 
 
-def sort_key(row: tuple) -> tuple:
-    """Total order over rows of mixed values (NULL first, NaN after numbers)."""
-    return tuple(_key(v) for v in row)
-
-
-def _key(v: Any) -> tuple:
-    if v is None:
-        return (0, 0)
-    if isinstance(v, float) and math.isnan(v):
-        return (2, 0)
-    if isinstance(v, (list, tuple)):
-        return (3, tuple(_key(x) for x in v))
-    if isinstance(v, (int, float, decimal.Decimal)):
-        return (1, float(v))
-    return (1, v)
-
-
 def diff_rows(duck: list[tuple], spark: list[tuple], limit: int = 5) -> list[str]:
     """Human-readable differences between two row lists (empty when the same)."""
     if len(duck) != len(spark):

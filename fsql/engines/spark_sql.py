@@ -483,7 +483,9 @@ def _fix_isinf(node: exp.Expr) -> exp.Expr:
 
 def _fix_anonymous(node: exp.Anonymous) -> exp.Expr | None:
     if node.name.lower() == "isfinite" and len(node.expressions) == 1:
-        sql = "(NOT (ISNAN(__x) OR ABS(__x) = CAST('Infinity' AS DOUBLE)))"
+        # DuckDB's isfinite takes dates and timestamps too: a form that holds for every type
+        sql = ("(CASE WHEN __x IS NULL THEN NULL ELSE NOT CAST(__x AS STRING) IN "
+               "('NaN', 'Infinity', '-Infinity') END)")
         return _tpl(sql, x=node.expressions[0])
     return None
 

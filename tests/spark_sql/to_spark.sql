@@ -55,7 +55,7 @@ SELECT LOG(10, x), LN(x), CAST(DAYOFWEEK(d) - 1 AS BIGINT), CAST(WEEKDAY(d) + 1 
 
 # title: isnan(NULL) is NULL; isinf, isfinite
 select isnan(x), isinf(x), isfinite(x) from t;
-SELECT IF(x IS NULL, CAST(NULL AS BOOLEAN), ISNAN(x)), (ABS(x) = CAST('Infinity' AS DOUBLE)), (NOT (ISNAN(x) OR ABS(x) = CAST('Infinity' AS DOUBLE))) FROM t;
+SELECT IF(x IS NULL, CAST(NULL AS BOOLEAN), ISNAN(x)), (ABS(x) = CAST('Infinity' AS DOUBLE)), (CASE WHEN x IS NULL THEN NULL ELSE NOT CAST(x AS STRING) IN ('NaN', 'Infinity', '-Infinity') END) FROM t;
 
 # title: count(*), count(distinct), FILTER, QUALIFY
 select g, count(*), count(distinct x), count(*) filter (where p) from t group by g qualify row_number() over (order by g) = 1;
