@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -125,13 +126,29 @@ def init(c: Ctx, directory: str) -> None:
 @pass_ctx
 def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
             vars_: str | None) -> None:
-    """Render and compile models; write target/compiled/ and target/manifest.json."""
+    """Render and compile models; write target/compiled/ and target/manifest.json.
+
+    With a --target whose engine is spark, also check that every model carries over to Spark
+    (path:line:col and a rewrite hint for what does not) and write its Spark SQL to
+    target/compiled_spark/.
+    """
     from .manifest import compile_project  # Project(...).compile() without importing DuckDB
 
     t0 = time.perf_counter()
     manifest = compile_project(c.project_dir, _vars(vars_), target=c.target)
     chosen = manifest.graph.select(list(select), list(exclude))
-    c.echo(f"compiled {len(chosen)} models in {time.perf_counter() - t0:.2f}s -> target/")
+    where = "target/"
+    if c.target and _target_engine(manifest, c.target) == "spark":  # lint + Spark SQL files
+        from .engines.spark_compile import write_spark_sql
+
+        write_spark_sql(manifest, chosen, Path(c.project_dir) / "target" / "compiled_spark")
+        where = "target/ (Spark SQL: target/compiled_spark/)"
+    c.echo(f"compiled {len(chosen)} models in {time.perf_counter() - t0:.2f}s -> {where}")
+
+
+def _target_engine(manifest: Any, target: str) -> str:
+    found = manifest.project.targets.get(target)
+    return found.engine if found is not None else manifest.project.profile.engine
 
 
 @cli.command()

@@ -29,19 +29,28 @@ def read_cases(name: str) -> list[tuple[str, str, list[str]]]:
     return cases
 
 
-def load_into_spark(con: Any, spark: Any, tables: dict[str, str], folder: Path) -> None:
-    """Copy DuckDB relations (``{spark_name: duckdb relation}``) to Spark tables via Parquet
-    (DuckDB TIMESTAMP arrives as Spark TIMESTAMP_NTZ); creates their databases."""
+def export_parquet(con: Any, tables: dict[str, str], folder: Path) -> dict[str, str]:
+    """Write DuckDB relations (``{"db.name": duckdb relation}``) to Parquet files; returns
+    ``{"`db`.`name`": "parquet.`path`"}`` for :func:`on_paths` (no Spark catalog involved:
+    DuckDB TIMESTAMP arrives as Spark TIMESTAMP_NTZ)."""
+    out = {}
     for name, relation in tables.items():
         path = folder / (name.replace(".", "__") + ".parquet")
         con.execute(f"COPY (SELECT * FROM {relation}) TO '{path}' (FORMAT parquet)")
-        if "." in name:
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS {name.split('.')[0]}")
-        spark.sql(f"DROP TABLE IF EXISTS {name}")
-        spark.sql(f"CREATE TABLE {name} USING parquet LOCATION '{path}'")
+        db, table = name.split(".")
+        out[f"`{db}`.`{table}`"] = f"parquet.`{path}`"
+    return out
 
 
-_DUCK_FAMILIES = [
+def on_paths(spark_sql: str, paths: dict[str, str]) -> str:
+    """``spark_sql`` reading the Parquet files of ``paths`` instead of the catalog names (as
+    text: parsing it again with sqlglot would change it)."""
+    for name, path in paths.items():
+        spark_sql = spark_sql.replace(name, path)
+    return spark_sql
+
+
+DUCK_FAMILIES = [
     (r"\[\]$", "list"),
     (r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$", "int"),
     (r"^(FLOAT|DOUBLE)$", "float"),
@@ -53,7 +62,7 @@ _DUCK_FAMILIES = [
     (r"^TIMESTAMP WITH TIME ZONE$", "timestamptz"),
     (r"^STRUCT", "struct"),
 ]
-_SPARK_FAMILIES = [
+SPARK_FAMILIES = [
     (r"^(tinyint|smallint|int|bigint)$", "int"),
     (r"^(float|double)$", "float"),
     (r"^decimal", "decimal"),
@@ -76,12 +85,12 @@ def family(type_name: str, table: list[tuple[str, str]]) -> str:
 
 def duck_result(con: Any, sql: str) -> tuple[list[str], list[tuple]]:
     rows = con.execute(sql).fetchall()
-    return [family(str(d[1]), _DUCK_FAMILIES) for d in con.description], rows
+    return [family(str(d[1]), DUCK_FAMILIES) for d in con.description], rows
 
 
 def spark_result(spark: Any, sql: str) -> tuple[list[str], list[tuple]]:
     df = spark.sql(sql)
-    fams = [family(f.dataType.simpleString(), _SPARK_FAMILIES) for f in df.schema.fields]
+    fams = [family(f.dataType.simpleString(), SPARK_FAMILIES) for f in df.schema.fields]
     return fams, [tuple(_plain(v) for v in r) for r in df.collect()]
 
 
@@ -111,23 +120,6 @@ def same(a: Any, b: Any, rel: float = 1e-12) -> bool:
     return type(a) is type(b) and a == b or (a is None and b is None)
 
 
-def sort_key(row: tuple) -> tuple:
-    """Total order over rows of mixed values (NULL first, NaN after numbers)."""
-    return tuple(_key(v) for v in row)
-
-
-def _key(v: Any) -> tuple:
-    if v is None:
-        return (0, 0)
-    if isinstance(v, float) and math.isnan(v):
-        return (2, 0)
-    if isinstance(v, (list, tuple)):
-        return (3, tuple(_key(x) for x in v))
-    if isinstance(v, (int, float, decimal.Decimal)):
-        return (1, float(v))
-    return (1, v)
-
-
 def diff_rows(duck: list[tuple], spark: list[tuple], limit: int = 5) -> list[str]:
     """Human-readable differences between two row lists (empty when the same)."""
     if len(duck) != len(spark):
@@ -135,3 +127,25 @@ def diff_rows(duck: list[tuple], spark: list[tuple], limit: int = 5) -> list[str
     out = [f"row {i}: duckdb {a!r}\n        spark  {b!r}"
            for i, (a, b) in enumerate(zip(duck, spark, strict=True)) if not same(a, b)]
     return out[:limit]
+
+
+def parquet_differences(con: Any, relation: str, path: str, rel: float = 1e-12) -> list[tuple]:
+    """Rows where the DuckDB ``relation`` and the Parquet file Spark wrote differ, both sorted
+    by all columns and paired by position (floats within ``rel``, NaN equals NaN): compared
+    inside DuckDB, fast for tables too big to compare in Python. Row counts must match too."""
+    cols = [(r[0], str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    order = ", ".join(f'"{c}"' for c, _ in cols)
+    conds = []
+    for c, t in cols:
+        a, b = f'a."{c}"', f'b."{c}"'
+        same = f"{a} IS NOT DISTINCT FROM {b}"
+        if t in ("DOUBLE", "FLOAT"):
+            same = (f"({same} OR isnan({a}) AND isnan({b}) OR "
+                    f"abs({a} - {b}) <= {rel} * greatest(abs({a}), abs({b})))")
+        conds.append(same)
+    sql = (f"WITH a AS (SELECT *, row_number() OVER (ORDER BY {order}) AS __rn FROM {relation}), "
+           f"b AS (SELECT *, row_number() OVER (ORDER BY {order}) AS __rn "
+           f"FROM read_parquet('{path}/*.parquet')) "
+           f"SELECT a.*, b.* FROM a FULL JOIN b ON a.__rn = b.__rn "
+           f"WHERE a.__rn IS NULL OR b.__rn IS NULL OR NOT ({' AND '.join(conds)}) LIMIT 5")
+    return con.execute(sql).fetchall()

@@ -1,10 +1,12 @@
 """The sample project's SQL gives the same tables on DuckDB and on Spark.
 
 The demo (``fsql init`` + ``fsql run``) is built on DuckDB; its raw sources and seeds are
-copied to Spark as tables; every model's compiled SQL, transpiled with ``to_spark``, is run on
-a real local Spark session in DAG order as a plain table; each model's rows (sorted by all
-columns, floats within 1e-12 relative), column names and type families must equal DuckDB's.
-This is the SQL layer of the engine equivalence (the Spark engine's own tests come on top).
+copied to Spark as tables; every model's Spark SQL, as ``fsql --target spark compile`` writes
+it (``to_spark`` of the compiled SQL), runs on a real local Spark session in DAG order, each
+model written as Parquet; each model's rows (sorted by all columns, floats within 1e-12
+relative; compared inside DuckDB, which reads the files Spark wrote), column names and type
+families must equal DuckDB's. This is the SQL layer of the engine equivalence (the Spark
+engine's own tests come on top).
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from typing import Any
 
 import duckdb
 import pytest
-from spark_sql_support import diff_rows, duck_result, load_into_spark, sort_key, spark_result
+from conftest import SPARK_TARGET, run_cli
+from spark_sql_support import (
+    SPARK_FAMILIES,
+    duck_result,
+    export_parquet,
+    family,
+    on_paths,
+    parquet_differences,
+)
 
 import fsql
 from fsql.engines.spark_sql import lint, to_spark
@@ -22,26 +32,34 @@ from fsql.engines.spark_sql import lint, to_spark
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    """The sample project built on DuckDB, and its compiled manifest."""
+    """The sample project (with a Spark target) built on DuckDB, and its compiled manifest;
+    ``fsql --target spark compile`` has written its Spark SQL to target/compiled_spark/."""
     root = tmp_path_factory.mktemp("demo") / "demo"
     fsql.init_project(root)
+    with (root / "fsql_project.yml").open("a", encoding="utf-8") as f:
+        f.write(SPARK_TARGET)
     project = fsql.Project(root)
     result = project.run()
     assert result.exit_code == 0, result.to_dict()
+    done = run_cli("--project-dir", str(root), "--target", "spark", "compile")
+    assert done.returncode == 0 and "target/compiled_spark/" in done.stdout, done.stderr
     return root, project.compile(write=False)
 
 
 @pytest.fixture(scope="module")
 def built_on_spark(demo: tuple[Path, Any], spark: Any,
                    tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Sources and seeds copied to Spark, then every model built there: {model: its Spark SQL}."""
+    """Sources and seeds copied to Parquet, then every model built on Spark from the SQL
+    ``fsql --target spark compile`` wrote, each as a Parquet table: {model: its path}."""
     root, manifest = demo
+    folder = tmp_path_factory.mktemp("demo_on_spark")
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
         inputs = {f"{s.source}.{s.name}": f'"{s.source}"."{s.name}"'
                   for s in manifest.project.sources.values()}
-        inputs |= {f"main.{n}": f'"main"."{n}"' for n, m in manifest.models.items() if m.kind == "seed"}
-        load_into_spark(con, spark, inputs, tmp_path_factory.mktemp("demo_inputs"))
+        seeds = [n for n, m in manifest.models.items() if m.kind == "seed"]
+        inputs |= {f"main.{n}": f'"main"."{n}"' for n in seeds}
+        paths = export_parquet(con, inputs, folder)
     finally:
         con.close()
     built = {}
@@ -49,9 +67,11 @@ def built_on_spark(demo: tuple[Path, Any], spark: Any,
         m = manifest.models[name]
         if m.kind != "model" or m.is_ephemeral:
             continue
-        built[name] = to_spark(m.sql)
-        spark.sql(f"DROP TABLE IF EXISTS main.{name}")
-        spark.sql(f"CREATE TABLE main.{name} AS {built[name]}")
+        text = (root / "target" / "compiled_spark" / m.path).read_text(encoding="utf-8")
+        assert text == to_spark(m.sql, pretty=True) + "\n"
+        built[name] = str(folder / f"{name}.parquet")
+        spark.sql(on_paths(text, paths)).write.parquet(built[name])
+        paths[f"`main`.`{name}`"] = f"parquet.`{built[name]}`"
     return built
 
 
@@ -68,15 +88,17 @@ def test_every_model_gives_the_same_table_on_spark(demo: tuple[Path, Any], spark
                                    if m.kind == "model" and not m.is_ephemeral}
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
-        for name in built_on_spark:
-            sql = f'SELECT * FROM "main"."{name}"'
-            duck_types, duck_rows = duck_result(con, sql)
+        for name, path in built_on_spark.items():
+            duck_types, _ = duck_result(con, f'SELECT * FROM "main"."{name}" LIMIT 0')
             duck_cols = [d[0] for d in con.description]
-            spark_types, spark_rows = spark_result(spark, f"SELECT * FROM main.{name}")
-            assert spark.table(f"main.{name}").columns == duck_cols, name
+            frame = spark.read.parquet(path)
+            spark_types = [family(f.dataType.simpleString(), SPARK_FAMILIES)
+                           for f in frame.schema.fields]
+            assert frame.columns == duck_cols, name
             assert spark_types == duck_types, name
-            assert len(duck_rows) > 100, name  # a real table, not an accidental empty one
-            diffs = diff_rows(sorted(duck_rows, key=sort_key), sorted(spark_rows, key=sort_key))
-            assert not diffs, f"{name}:\n" + "\n".join(diffs)
+            n = con.execute(f'SELECT count(*) FROM "main"."{name}"').fetchone()[0]
+            assert n > 100, name  # a real table, not an accidental empty one
+            diffs = parquet_differences(con, f'"main"."{name}"', path)
+            assert not diffs, f"{name}: rows differ, e.g. {diffs}"
     finally:
         con.close()

@@ -86,8 +86,12 @@ _NOT_FUNCTIONS = {"cast", "try_cast", "case", "if", "array", "struct", "map", "n
                   "interval", "extract", "exists", "in", "and", "or", "not", "filter"}
 
 
-def lint(sql: str) -> list[Portability]:
+def lint(sql: str, *, names: bool = True) -> list[Portability]:
     """Constructs of the DuckDB SQL ``sql`` that do not carry over to Spark, in text order.
+
+    ``names``: also report output columns whose name would differ between the engines (an
+    expression without an alias in the outermost SELECT: DuckDB calls ``count(*)``
+    ``count_star()``, Spark ``count(1)``) — on for models, whose column names are their schema.
 
     >>> [f.construct for f in lint("select count(distinct m) over (partition by u) from t")]
     ['count(distinct ..) over']
@@ -100,7 +104,7 @@ def lint(sql: str) -> list[Portability]:
         return [Portability(info.get("line") or 1, info.get("col") or 1, "syntax",
                             f"DuckDB SQL that does not parse: {e}", "fix the SQL first")]
     found: dict[tuple[int, int, str], Portability] = {}
-    for offset, construct, message, hint in _findings(sql, tokens, trees):
+    for offset, construct, message, hint in _findings(sql, tokens, trees, names):
         line, col = _line_col(sql, offset)
         found.setdefault((line, col, construct), Portability(line, col, construct, message, hint))
     return sorted(found.values(), key=lambda p: (p.line, p.col, p.construct))
@@ -109,9 +113,11 @@ def lint(sql: str) -> list[Portability]:
 _Finding = tuple[int, str, str, str]
 
 
-def _findings(sql: str, tokens: list, trees: list[exp.Expression]) -> Iterator[_Finding]:
+def _findings(sql: str, tokens: list, trees: list[exp.Expr], names: bool) -> Iterator[_Finding]:
     yield from _token_findings(tokens)
     for tree in trees:
+        if names:
+            yield from _name_findings(tokens, tree)
         for node in tree.walk():
             yield from _node_findings(sql, tokens, node)
 
@@ -126,9 +132,13 @@ def _token_findings(tokens: list) -> Iterator[_Finding]:
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         name = tok.text.lower()
         if nxt is not None and nxt.text == "(" and tok.token_type.name not in ("STRING",):
-            hint = DUCKDB_ONLY.get(name) or (DUCKDB_ONLY["list_"] if name.startswith("list_") else None)
+            hint = DUCKDB_ONLY.get(name if not name.startswith("list_") else "list_")
             if hint and (name != "range" or _is_table_position(tokens, i)):
-                yield tok.start, f"{name}()", f"{name}() is a DuckDB function Spark does not have", hint
+                message = f"{name}() is a DuckDB function Spark does not have"
+                yield tok.start, f"{name}()", message, hint
+        if tok.token_type.name == "STRING" and _is_table_position(tokens, i):
+            yield (tok.start, "FROM 'file'", "Spark cannot scan a file by its path in FROM",
+                   "declare the file as a source in sources.yml and use source(..)")
         if tok.text.upper() in _BAD_TYPES and _is_type_position(tokens, i):
             t = tok.text.upper()
             yield (tok.start, t, f"type {t} does not exist in Spark",
@@ -137,14 +147,17 @@ def _token_findings(tokens: list) -> Iterator[_Finding]:
 
 def _is_type_position(tokens: list, i: int) -> bool:
     prev = tokens[i - 1].text.upper() if i else ""
-    return prev in ("AS", "::") or (i > 1 and tokens[i - 1].text == ":" and tokens[i - 2].text == ":")
+    double_colon = i > 1 and tokens[i - 1].text == ":" and tokens[i - 2].text == ":"
+    return prev in ("AS", "::") or double_colon
 
 
 def _is_table_position(tokens: list, i: int) -> bool:
-    return i > 0 and tokens[i - 1].text.upper() in ("FROM", "JOIN", ",")
+    before = tokens[i - 1].text.upper() if i > 0 else ""
+    distinct_from = i > 1 and tokens[i - 2].text.upper() == "DISTINCT"  # IS [NOT] DISTINCT FROM
+    return before == "JOIN" or before == "FROM" and not distinct_from
 
 
-def _start(node: exp.Expression, tokens: list, word: str | None = None) -> int:
+def _start(node: exp.Expr, tokens: list, word: str | None = None) -> int:
     """Offset of ``node`` in the text: its own position, else its first positioned part."""
     if node.meta.get("start") is not None:
         return int(node.meta["start"])
@@ -157,7 +170,7 @@ def _start(node: exp.Expression, tokens: list, word: str | None = None) -> int:
     return min(starts) if starts else 0
 
 
-def _node_findings(sql: str, tokens: list, node: exp.Expression) -> Iterator[_Finding]:
+def _node_findings(sql: str, tokens: list, node: exp.Expr) -> Iterator[_Finding]:
     if isinstance(node, exp.Join) and node.args.get("method"):
         method = str(node.args["method"]).upper()
         if method in ("ASOF", "POSITIONAL"):
@@ -171,17 +184,28 @@ def _node_findings(sql: str, tokens: list, node: exp.Expression) -> Iterator[_Fi
         yield from _window_findings(tokens, node)
     elif isinstance(node, exp.Star) and node.args.get("replace"):
         yield (_start(node, tokens, "REPLACE"), "SELECT * REPLACE",
-               "Spark has no * REPLACE (...)", "list the columns, writing the replaced ones as expressions")
+               "Spark has no * REPLACE (...)",
+               "list the columns, writing the replaced ones as expressions")
     elif isinstance(node, exp.Cast):
         yield from _cast_findings(tokens, node)
     elif isinstance(node, exp.TableSample):
         yield (_start(node, tokens, "USING"), "USING SAMPLE", "samples differ between engines",
                "sample deterministically, e.g. where txn_id % 10 = 0")
-    elif isinstance(node, exp.Table) and isinstance(node.this, exp.Literal):
-        yield (_start(node, tokens), "FROM 'file'", "Spark cannot scan a file by its path in FROM",
-               "declare the file as a source in sources.yml and use source(..)")
     elif isinstance(node, exp.Func):
         yield from _function_findings(sql, tokens, node)
+
+
+def _name_findings(tokens: list, tree: exp.Expr) -> Iterator[_Finding]:
+    outer = tree
+    while isinstance(outer, exp.SetOperation):  # a UNION's column names are its first branch's
+        outer = outer.this
+    if not isinstance(outer, exp.Select):
+        return
+    for e in outer.expressions:
+        if not isinstance(e, exp.Alias | exp.Column | exp.Star):
+            yield (_start(e, tokens), "column without alias",
+                   "the engines name an expression column differently (DuckDB count_star(), "
+                   "Spark count(1))", f"add an alias: {e.sql(dialect='duckdb')} AS name")
 
 
 def _window_findings(tokens: list, node: exp.Window) -> Iterator[_Finding]:
@@ -190,8 +214,9 @@ def _window_findings(tokens: list, node: exp.Window) -> Iterator[_Finding]:
         name = agg.sql_name().lower()
         yield (_start(agg, tokens), f"{name}(distinct ..) over",
                f"Spark cannot compute {name}(DISTINCT ..) over a window",
-               "aggregate per key and day first, or mark each value's first row in the frame with "
-               "lag()/row_number() and sum those flags over the window (see docs/spark.md)")
+               "count each value +1 on the day it enters the window and -1 on the day it has "
+               "left it, and sum those events over the window (the sample project's "
+               "user_merchant_diversity does; see docs/spark.md)")
     elif isinstance(agg, exp.ArrayAgg):
         yield (_start(agg, tokens), "list(..) over",
                "Spark's collect_list over a window drops NULLs and ignores ORDER BY",
@@ -217,10 +242,10 @@ def _function_findings(sql: str, tokens: list, node: exp.Func) -> Iterator[_Find
     if isinstance(node, exp.DateDiff | exp.TimestampTrunc | exp.DateTrunc):
         yield from _unit_findings(node, written, start)
         return
-    if isinstance(node, exp.GroupConcat | exp.ArrayAgg | exp.IsNan | exp.IsInf) or written == "isfinite":
-        return  # to_spark rewrites these
-    if isinstance(node, exp.PercentileCont | exp.PercentileDisc | exp.Quantile | exp.Median):
-        return
+    from fsql.engines.spark_sql import REWRITTEN  # late: spark_sql imports this module
+
+    if type(node) in REWRITTEN and not isinstance(node, exp.Anonymous) or written == "isfinite":
+        return  # to_spark writes these in Spark's terms
     m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="spark"))
     if m and m.group(1).lower() not in SPARK_FUNCTIONS | _NOT_FUNCTIONS:
         yield (start, f"{written}()", f"{written}() has no Spark equivalent (sqlglot writes "
@@ -233,7 +258,7 @@ _UNITS = {"day", "days", "week", "weeks", "month", "months", "quarter", "quarter
           "y", "min", "mon", "mons", "sec"}
 
 
-def _unit_findings(node: exp.Expression, written: str, start: int) -> Iterator[_Finding]:
+def _unit_findings(node: exp.Expr, written: str, start: int) -> Iterator[_Finding]:
     unit = node.args.get("unit")
     name = unit.name.lower() if isinstance(unit, exp.Var | exp.Literal) else None
     if name not in _UNITS:

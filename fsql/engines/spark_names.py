@@ -93,14 +93,17 @@ def _within_group(pct: Any) -> None:
     """DuckDB's ``quantile_disc(x, q)`` / ``(x, [q1, q2])`` is Spark's ``percentile_disc(q)
     WITHIN GROUP (ORDER BY x)``, one per fraction (an array of them for a list); a FILTER
     clause is kept on each."""
-    if isinstance(pct.parent, exp.WithinGroup) or pct.args.get("expression") is None:
+    name = "percentile_disc" if isinstance(pct, exp.PercentileDisc) else "percentile_cont"
+    if isinstance(pct.parent, exp.WithinGroup):  # to_spark's form, parsed again: keep it exact
+        pct.replace(exp.Anonymous(this=name, expressions=[pct.this.copy()]))
+        return
+    if pct.args.get("expression") is None:
         return
     col, frac = pct.this, pct.args["expression"]
     node = pct.parent if isinstance(pct.parent, exp.Filter) else pct
     where = node.args.get("expression") if node is not pct else None
     fracs = frac.expressions if isinstance(frac, exp.Array) else [frac]
     # (an anonymous call: sqlglot's Spark writer turns the typed one into percentile_approx)
-    name = "percentile_disc" if isinstance(pct, exp.PercentileDisc) else "percentile_cont"
 
     def one(q: exp.Expression) -> exp.Expression:
         agg: exp.Expression = exp.WithinGroup(

@@ -100,7 +100,7 @@ SELECT k, log(b), ln(b), log2(b), log10(b), sqrt(b), power(i, 2), abs(i), sign(d
 FROM v WHERE b > 0 ORDER BY k;
 
 # title: NaN and infinity predicates; isnan(NULL) is NULL
-SELECT k, isnan(d), isinf(d), isfinite(d), d = d, d > 1e308, d < 0, d IS NULL,
+SELECT k, isnan(d), isinf(d), isfinite(d), isfinite(dt), isfinite(ts), d = d, d > 1e308, d < 0, d IS NULL,
        '-infinity'::DOUBLE, 'infinity'::DOUBLE, 'nan'::DOUBLE
 FROM v ORDER BY k;
 
