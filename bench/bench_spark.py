@@ -56,13 +56,16 @@ def session_start() -> tuple[Any, float]:
     return spark, time.perf_counter() - t0
 
 
-def sample_project(root: Path) -> Path:
+def sample_project(root: Path, statistics: bool = True) -> Path:
     import fsql
 
     proj = root / "sample"
     fsql.init_project(proj)
-    with open(proj / "fsql_project.yml", "a", encoding="utf-8") as f:
-        f.write(TARGET)
+    text = (proj / "fsql_project.yml").read_text(encoding="utf-8")
+    if not statistics:  # builds without column statistics / drift (computed on request)
+        text = text.replace("    materialized: feature_set\n",
+                            "    materialized: feature_set\n    statistics: false\n")
+    (proj / "fsql_project.yml").write_text(text + TARGET, encoding="utf-8")
     return proj
 
 
@@ -162,6 +165,8 @@ def main() -> None:
     ap.add_argument("--models", type=int, default=100)
     ap.add_argument("--events", type=int, default=10_000)
     ap.add_argument("--only", choices=["sample", "generated"], default=None)
+    ap.add_argument("--no-statistics", action="store_true",
+                    help="feature sets without build-time statistics and drift")
     args = ap.parse_args()
     spark, start_s = session_start()
     print(f"spark session start: {start_s:.1f} s")
@@ -170,7 +175,7 @@ def main() -> None:
         root = Path(tmp)
         projects = []
         if args.only in (None, "sample"):
-            projects.append(sample_project(root))
+            projects.append(sample_project(root, not args.no_statistics))
         if args.only in (None, "generated"):
             projects.append(generated_project(root, args.models, args.events))
         for proj in projects:
