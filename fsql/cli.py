@@ -274,15 +274,32 @@ def materialize(c: Ctx, select: tuple[str, ...], as_of: str | None, full: bool) 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8666, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--allow-host", multiple=True, help="Another Host name clients use (repeat).")
+@click.option("--cors-origin", multiple=True, help="A site allowed to call from a browser.")
+@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+              help="Bearer tokens: lines 'write <token>' / 'read <token>'.")
+@click.option("--max-entities", default=10_000, show_default=True, type=click.IntRange(1),
+              help="Entity keys (or pushed rows) per request.")
+@click.option("--insecure", is_flag=True, help="Allow a non-loopback bind without a token.")
 @pass_ctx
-def serve(c: Ctx, host: str, port: int) -> None:
-    """Serve online features over HTTP: get-online-features, push, health, OpenAPI."""
-    from .online.server import serve as run_server
-    from .serving import make_app
+def serve(c: Ctx, host: str, port: int, allow_host: tuple[str, ...],
+          cors_origin: tuple[str, ...], token_file: str | None, max_entities: int,
+          insecure: bool) -> None:
+    """Serve online features over HTTP: get-online-features, push, health, OpenAPI, /docs.
 
-    app = make_app(c.project_dir)
-    c.echo(f"serving online features on http://{host}:{port} (Ctrl+C to stop)")
-    run_server(app, host, port)
+    Tokens come from $FSQL_SERVE_TOKEN (read + write), $FSQL_SERVE_READ_TOKEN (read) and
+    --token-file. One access-log line per request on stderr (none with --quiet).
+    """
+    from .online.security import ServerPolicy, load_tokens
+    from .serving import serve_project
+
+    policy = ServerPolicy.for_bind(host, allow_hosts=allow_host, cors_origins=cors_origin,
+                                   tokens=load_tokens(token_file), max_entities=max_entities)
+    auth = "bearer tokens" if policy.tokens else "no authentication"
+    c.echo(f"serving online features on http://{host}:{port} ({auth}; docs at /docs; "
+           "Ctrl+C to stop)")
+    serve_project(c.project_dir, host, port, insecure=insecure, access_log=not c.quiet,
+                  policy=policy)
 
 
 def _ttl(seconds: float | None) -> str:
