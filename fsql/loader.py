@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import ConfigError, ErrorGroup, FsqlError, did_you_mean
 from .forking import split_map
+from .names import check_relation, name_error
 from .spec import (
     CONFIG_KEYS,
     ColumnSpec,
@@ -70,6 +71,7 @@ def load_project(root: str | Path) -> ProjectSpec:
     for s in sources.values():
         _check_types(s.columns, None, errors)
     _check_seed_clash(root, models, errors)
+    _check_names(root, models, sources, entities, errors)
     sources = {k: replace(s, checks=_parse_checks(s.expectations + _freshness(s), None, errors))
                for k, s in sources.items()}
     ErrorGroup.raise_if(errors)
@@ -416,6 +418,30 @@ def _load_feature_sets(root: Path, errors: list[FsqlError]) -> dict[str, ModelSp
                                     _columns(f.columns, doc, key), _expectations(f, doc, key),
                                     doc.loc(key), dict(f.meta), kind="ingest")
     return out
+
+
+def _check_names(root: Path, models: dict[str, ModelSpec], sources: dict[str, SourceSpec],
+                 entities: dict[str, EntitySpec], errors: list[FsqlError]) -> None:
+    """Names that reach SQL or file names must be identifiers (see fsql.names)."""
+    found: list[tuple[str, str, Loc | None, str | None]] = [
+        ("feature set" if m.kind == "ingest" else "model", n,
+         m.yml_loc if m.kind == "ingest" else Loc(m.path, 1, 1), n)
+        for n, m in models.items()]
+    found += [("seed", p.stem, Loc(p.relative_to(root).as_posix(), 1, 1), None)
+              for p in sorted((root / "seeds").glob("*.csv"))]
+    for s in sources.values():
+        found += [("source", s.source, s.loc, None), ("source table", s.name, s.loc, None)]
+        if s.table is not None:
+            errors.extend(e for e in [check_relation(s.table, s.loc)] if e)
+    for e in entities.values():
+        found += [("entity", e.name, e.loc, None)]
+        found += [("join key", k, e.loc, None) for k, _ in e.join_keys]
+    seen: set[tuple[str, str]] = set()
+    for kind, name, loc, model in found:
+        err = None if (kind, name) in seen else name_error(kind, name, loc, model)
+        seen.add((kind, name))
+        if err is not None:
+            errors.append(err)
 
 
 def _check_seed_clash(root: Path, models: dict[str, ModelSpec],

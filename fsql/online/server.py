@@ -68,7 +68,7 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(body, status, media_type="application/json")
 
 
-def _answer(work: Callable[[dict[str, Any]], Any], data: dict[str, Any]) -> Response:
+def _answer(work: Callable[[Any], Any], data: Any) -> Response:
     """``work(data)`` as JSON, encoded in slices: ``json.dumps`` holds the GIL for its
     whole call, and one call on a maximal answer would stall the event loop."""
     out: list[str] = []
@@ -173,21 +173,21 @@ class _Server:
             self.heavy = asyncio.Semaphore(_HEAVY_SLOTS)
         return self.heavy
 
-    async def handle(self, request: Request, work: Callable[[dict[str, Any]], Any],
-                     rows: Callable[[dict[str, Any]], int]) -> Response:
-        """Read the body, run ``work(data)`` (in a worker thread when large), answer JSON."""
+    async def handle(self, request: Request, work: Callable[[Any], Any],
+                     shape: Callable[[dict[str, Any]], tuple[int, Any]]) -> Response:
+        """Read the body, check its ``shape`` (-> rows, arguments), run ``work(arguments)``
+        (in a worker thread when large) and answer JSON."""
         size = request.headers.get("content-length", "")
         try:
             if size.isdigit() and int(size) <= _INLINE_BYTES:
-                data = _loads(await self.body(request))
-                if rows(data) <= _INLINE_KEYS:
-                    return _json(work(data))
+                n, args = shape(_loads(await self.body(request)))
+                if n <= _INLINE_KEYS:
+                    return _json(work(args))
                 async with self._slot():
-                    return await run_in_threadpool(_answer, work, data)
+                    return await run_in_threadpool(_answer, work, args)
             async with self._slot():
                 data = await run_in_threadpool(_loads, await self.body(request))
-                rows(data)
-                return await run_in_threadpool(_answer, work, data)
+                return await run_in_threadpool(_answer, work, shape(data)[1])
         except HTTPError as e:
             return _error(e)
         except FsqlError as e:
@@ -219,13 +219,13 @@ class _Server:
                             hint="split the request (or raise --max-entities)")
         return n
 
-    def _get_rows(self, data: dict[str, Any]) -> int:
+    def _get_shape(self, data: dict[str, Any]) -> tuple[int, Any]:
         self._known(data, _GET_KEYS)
-        _, entities, _ = _parse_get(data)
-        return self._capped(len(next(iter(entities.values()))), "entity keys")
+        args = _parse_get(data)
+        return self._capped(len(next(iter(args[1].values()))), "entity keys"), args
 
-    def _read(self, data: dict[str, Any]) -> Any:
-        features, entities, full = _parse_get(data)
+    def _read(self, args: tuple[list[str], dict[str, list[Any]], bool]) -> Any:
+        features, entities, full = args
         if self.fixed is None and any(f.split(":", 1)[0] not in self.feature_sets
                                       for f in features):
             self.refresh()
@@ -234,13 +234,13 @@ class _Server:
         return resp.to_feast_json()
 
     async def get_online_features(self, request: Request) -> Response:
-        return await self.handle(request, self._read, self._get_rows)
+        return await self.handle(request, self._read, self._get_shape)
 
-    def _push_rows(self, data: dict[str, Any]) -> int:
+    def _push_shape(self, data: dict[str, Any]) -> tuple[int, Any]:
         self._known(data, _PUSH_KEYS)
         df = data.get("df")
         first = next(iter(df.values()), None) if isinstance(df, dict) else None
-        return self._capped(len(first) if isinstance(first, list) else 0, "rows")
+        return self._capped(len(first) if isinstance(first, list) else 0, "rows"), data
 
     def _push(self, data: dict[str, Any]) -> Any:
         fs = self._feature_set(data.get("feature_set", data.get("push_source_name")))
@@ -263,7 +263,7 @@ class _Server:
                 "offline": offline}
 
     async def push(self, request: Request) -> Response:
-        return await self.handle(request, self._push, self._push_rows)
+        return await self.handle(request, self._push, self._push_shape)
 
     def _feature_set(self, name: Any) -> OnlineFeatureSet:
         if not isinstance(name, str):
