@@ -179,6 +179,8 @@ class Project:
         if dry_run:
             plan = self.plan(select, exclude, full_refresh=full_refresh, backfill=backfill)
             return RunResult("dry-run", plan, (), "", 0.0)
+        with WriteLock(self.database):  # a run that cannot start leaves target/ as it was
+            pass
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
         with WriteLock(self.database), self._writer() as con:
@@ -546,6 +548,12 @@ class Project:
                               hint=did_you_mean(model, names) or "see `fsql ls`")
 
 
+def explain(e: BaseException, path: Path | None) -> FsqlError | None:
+    from .explain import explain as known
+
+    return known(e, str(path) if path else None)
+
+
 class _Conn:
     """Context manager: a DuckDB connection, with lock conflicts turned into LockedError."""
 
@@ -567,7 +575,8 @@ class _Conn:
                                   f"({str(e).split('(')[-1].split(')')[0]})",
                                   path=str(self.path), expected="no concurrent writer",
                                   hint="wait for the running `fsql run` to finish") from None
-            raise FsqlError(f"cannot open {self.path}: {e}", path=str(self.path)) from None
+            raise explain(e, self.path) or FsqlError(f"cannot open {self.path}: {e}",
+                                          path=str(self.path)) from None
         return self.con
 
     def __exit__(self, *exc: object) -> None:

@@ -512,6 +512,29 @@ def gc(c: Ctx, keep: int, older_than: str | None, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.argument("dest", type=click.Path())
+@pass_ctx
+def backup(c: Ctx, dest: str) -> None:
+    """Copy the warehouse to DEST (a file or folder), consistently: waits for no writer."""
+    from .backup import backup_database
+
+    size = backup_database(c.project().database, dest)
+    c.echo(f"backed up {c.project().database.name} to {dest} ({size / 1e6:.1f} MB)")
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@pass_ctx
+def restore(c: Ctx, source: str) -> None:
+    """Replace the warehouse by the backup SOURCE (the current file is moved aside)."""
+    from .backup import restore_database
+
+    aside = restore_database(c.project().database, source)
+    c.echo(f"restored {c.project().database.name} from {source}"
+           + (f"; the replaced file is {aside.name}" if aside else ""))
+
+
+@cli.command()
 @click.argument("model")
 @click.argument("a", type=int)
 @click.argument("b", type=int)
@@ -745,6 +768,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # noqa: BLE001 - last resort, keeps tracebacks behind --debug
         if debug:
             raise
+        from .explain import explain
+
+        known = explain(e)
+        if known is not None:  # the OS or a damaged file, not a bug: say what to do
+            click.secho(known.format(), fg="red", err=True)
+            sys.exit(known.exit_code)
         click.secho(f"internal error: {type(e).__name__}: {e}\n  hint: rerun with --debug and "
                     f"report it", fg="red", err=True)
         sys.exit(2)
