@@ -340,7 +340,10 @@ class Project:
     def _ensure_sources(self, con: Any, manifest: Manifest, state: StateStore) -> None:
         known = state.source_hashes()
         for key, s in sorted(self.spec.sources.items()):
-            if s.path is None or known.get(key) == manifest.source_hashes[key]:
+            # the stored key says where the files were read from: a moved project reloads
+            # its sources (same contents: nothing downstream rebuilds)
+            loaded = f"{manifest.source_hashes[key]} {self.root}"
+            if s.path is None or known.get(key) == loaded:
                 continue
             if self.two_phase:  # loaded where the engine reads it (Spark: a table directory)
                 rel = self.engine(con).load_source(self.root, s)
@@ -354,7 +357,7 @@ class Project:
                 else "table"
             drop_any(con, s.source, s.name)
             con.execute(f"create {kind} {rel} as {source_sql(self.root, s)}")
-            state.set_source(key, manifest.source_hashes[key], rel)
+            state.set_source(key, loaded, rel)
 
     def _write_run_results(self, result: RunResult) -> None:
         self.target.mkdir(parents=True, exist_ok=True)
