@@ -335,6 +335,12 @@ class _Run:
                 [self.run_id, model, version, info])
 
     def _map_error(self, m: CompiledModel, e: BaseException) -> ExecutionError:
+        from .explain import explain
+
+        known = explain(e)  # a full disk or a damaged file is not the SQL's fault
+        if known is not None:
+            return ExecutionError(known.message, path=m.path, model=m.name,
+                                  expected=known.expected, hint=known.hint)
         if self.two_phase:
             return self._engine_error(m, e)
         line, col = error_position(e, "x\n" + m.sql)

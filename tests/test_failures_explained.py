@@ -150,3 +150,46 @@ def test_run_that_cannot_start_leaves_target_alone(make_project) -> None:
     assert (compiled.read_text(), manifest.read_text(), manifest.stat().st_mtime_ns) == before
     assert run_cli("run", cwd=root).returncode == 0
     assert "x + 2" in compiled.read_text()
+
+
+@contextlib.contextmanager
+def small_disk(tmp_path: Path, size: str = "6m") -> Iterator[Path]:
+    """A real, small tmpfs file system (needs root: mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("a full disk is simulated with a tmpfs mount, which needs root")
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+                   check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+BIG = ("{{ config(materialized='table') }}\nselect range as x, md5(range::varchar) || "
+       "md5((range + 1)::varchar) as s from range(400000)")
+
+
+def test_full_disk_is_explained_live_stays_and_next_run_recovers(tmp_path: Path) -> None:
+    with small_disk(tmp_path) as disk:
+        root = disk / "p"
+        (root / "models").mkdir(parents=True)
+        (root / "fsql_project.yml").write_text("name: p\n")
+        (root / "models" / "a.sql").write_text(FILES["models/a.sql"])
+        (root / "models" / "b.sql").write_text(FILES["models/b.sql"])
+        assert run_cli("run", cwd=root).returncode == 0
+        (disk / "filler").write_bytes(b"\0" * 1_500_000)
+        (root / "models" / "a.sql").write_text(BIG)
+        r = run_cli("run", cwd=root)
+        _no_internal(r)
+        assert r.returncode == 1
+        assert r.stderr.count("No space left on device") == 1, r.stderr
+        assert "error in model 'a': disk full" in r.stderr and "next run recovers" in r.stderr
+        assert run_cli("show", "b", cwd=root).returncode == 0  # the live versions answer
+        assert q(root, "select y from main.b") == [(2,)]
+        (disk / "filler").unlink()
+        (root / "models" / "a.sql").write_text(FILES["models/a.sql"].replace("1 as", "5 as"))
+        r = run_cli("run", cwd=root)
+        assert r.returncode == 0, r.stderr
+        assert q(root, "select y from main.b") == [(6,)]
