@@ -330,6 +330,10 @@ class Project:
                 incremental={n: (p, layout, manifest)
                              for n, (p, layout) in (incremental or {}).items()}))
         except BaseException:
+            # the builds Ctrl+C interrupted (their queries ended with DuckDB's INTERRUPT)
+            con.execute("update fsql_meta.versions set status = 'cancelled', message = "
+                        "'cancelled by an interrupt (Ctrl+C)' where run_id = ? and status = "
+                        "'failed' and message like '%INTERRUPT Error%'", [run_id])
             state.finish_run(run_id, "interrupted")
             raise
         state.finish_run(run_id, "success" if result.exit_code == 0 else "failed",

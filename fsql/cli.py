@@ -745,6 +745,12 @@ def help_pages() -> list[tuple[str, str]]:
     return out
 
 
+def _interrupted() -> None:
+    click.echo("interrupted: running queries cancelled, unfinished versions recorded as "
+               "cancelled; live versions are untouched", err=True)
+    sys.exit(130)  # 128 + SIGINT, as shells report it
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -756,15 +762,16 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.secho(e.format(), fg="red", err=True)
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, KeyboardInterrupt):  # click turns Ctrl+C into Abort
+            _interrupted()
         click.echo("aborted", err=True)
         sys.exit(2)
     except click.ClickException as e:
         e.show()
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo("interrupted: live versions are untouched", err=True)
-        sys.exit(2)
+        _interrupted()
     except Exception as e:  # noqa: BLE001 - last resort, keeps tracebacks behind --debug
         if debug:
             raise
