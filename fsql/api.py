@@ -23,11 +23,11 @@ from typing import Any
 from . import __version__
 from .compiler import CompiledModel, source_sql
 from .engines import duckdb as engine
-from .errors import ConfigError, FsqlError, LockedError, did_you_mean
+from .errors import ConfigError, FsqlError, did_you_mean
 from .executor import RunInputs, RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .incremental import intervals_todo, live_layout
-from .lock import WriteLock
+from .lock import WriteLock, mark_reader, open_waiting
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
 from .project_cache import load_project
@@ -573,17 +573,17 @@ class _Conn:
     def __enter__(self) -> Any:
         if self.none:
             return None
-        try:
-            self.con = engine.connect(self.path, read_only=self.read_only,
-                                      memory_limit=self.memory_limit)
+        assert self.path is not None
+        path = self.path
+        try:  # a reader waits for a build and a build for a reader (one writer per file)
+            self.con = open_waiting(lambda: engine.connect(
+                path, read_only=self.read_only, memory_limit=self.memory_limit), path,
+                engine.is_lock_error)
         except engine.DuckDBError as e:
-            if engine.is_lock_error(e):
-                raise LockedError(f"store {self.path} is in use by another process "
-                                  f"({str(e).split('(')[-1].split(')')[0]})",
-                                  path=str(self.path), expected="no concurrent writer",
-                                  hint="wait for the running `fsql run` to finish") from None
             raise explain(e, self.path) or FsqlError(f"cannot open {self.path}: {e}",
-                                          path=str(self.path)) from None
+                                                     path=str(self.path)) from None
+        if self.read_only:
+            mark_reader(path)
         return self.con
 
     def __exit__(self, *exc: object) -> None:

@@ -746,6 +746,9 @@ def help_pages() -> list[tuple[str, str]]:
 
 
 def _interrupted() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not cut this short
     click.echo("interrupted: running queries cancelled, unfinished versions recorded as "
                "cancelled; live versions are untouched", err=True)
     sys.exit(130)  # 128 + SIGINT, as shells report it
