@@ -279,7 +279,9 @@ def test_entity_key_cap(db: Path) -> None:
 class ProcServer:
     """``python -m fsql.online.server`` in its own process (stderr kept in a file)."""
 
-    def __init__(self, db: Path, tmp: Path, *args: str) -> None:
+    def __init__(self, db: Path, tmp: Path, *args: str, env: dict[str, str] | None = None
+                 ) -> None:
+        self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.err = tmp / f"server{self.port}.log"
@@ -289,7 +291,7 @@ class ProcServer:
 
     def __enter__(self) -> ProcServer:
         with self.err.open("wb") as err:
-            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stderr=err)
+            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stderr=err, env=self.env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -382,21 +384,13 @@ def test_non_loopback_bind_needs_a_token_or_insecure(db: Path, tmp_path: Path) -
     assert r.returncode == 2
     assert "refusing to serve on 0.0.0.0 without authentication" in r.stderr
     assert "--insecure" in r.stderr and "FSQL_SERVE_TOKEN" in r.stderr
-    srv = ProcServer(db, tmp_path, "--host", "0.0.0.0", "--insecure")
-    srv.cmd = [c for c in srv.cmd if c != "--port"]  # rebuilt below with the host first
-    srv.cmd = [*cmd[:-1], str(srv.port), "--insecure"]
-    with srv:
+    with ProcServer(db, tmp_path, "--host", "0.0.0.0", "--insecure", env=env) as srv:
         assert httpx.get(srv.url + "/health").status_code == 200
         srv.proc.send_signal(signal.SIGTERM)
         srv.proc.wait(timeout=15)
         assert "WITHOUT authentication (--insecure)" in srv.log()
-    srv = ProcServer(db, tmp_path)
-    srv.cmd = [*cmd[:-1], str(srv.port)]
-    with srv.err.open("wb") as err:
-        proc = subprocess.Popen(srv.cmd, cwd=ROOT, stderr=err,
-                                env={**env, "FSQL_SERVE_TOKEN": WRITE})
-    srv.proc = proc
-    with srv:
+    with ProcServer(db, tmp_path, "--host", "0.0.0.0",
+                    env={**env, "FSQL_SERVE_TOKEN": WRITE}) as srv:
         assert httpx.get(srv.url + "/feature-sets").status_code == 401
         ok = httpx.get(srv.url + "/feature-sets", headers={"authorization": f"Bearer {WRITE}"})
         assert ok.status_code == 200
