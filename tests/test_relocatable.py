@@ -15,8 +15,8 @@ import fsql
 
 FILES = {
     "data/t.csv": "id,v\n1,2\n2,3\n",
-    "sources.yml": "sources:\n  - name: raw\n    tables:\n      - name: t\n        path: data/t.csv\n"
-                   "      - name: p\n        path: data/*.parquet\n",
+    "sources.yml": "sources:\n  - name: raw\n    tables:\n      - name: t\n"
+                   "        path: data/t.csv\n      - name: p\n        path: data/*.parquet\n",
     "seeds/lab.csv": "k,label\n1,a\n2,b\n",
     "models/m.sql": "{{ config(materialized='table') }}\nselect t.id, v, w, label from "
                     "{{ source('raw', 't') }} t join {{ source('raw', 'p') }} p using (id) "
