@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from typing import Any
 
@@ -745,10 +746,21 @@ def help_pages() -> list[tuple[str, str]]:
     return out
 
 
+def _first_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl+C raises KeyboardInterrupt once; later ones only say that fsql is stopping, so a
+    second Ctrl+C never cuts the cancellation short (or kills the process mid-way)."""
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: click.echo("stopping...", err=True))
+    raise KeyboardInterrupt
+
+
 def _interrupted() -> None:
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not cut this short
+    # ignored at the OS level: Python's shutdown resets its own handlers, and a Ctrl+C then
+    # would end the process as killed (-2) instead of 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     click.echo("interrupted: running queries cancelled, unfinished versions recorded as "
                "cancelled; live versions are untouched", err=True)
     sys.exit(130)  # 128 + SIGINT, as shells report it
@@ -756,8 +768,12 @@ def _interrupted() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
+    import signal
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _first_interrupt)
     try:
         cli.main(args=args, prog_name="fsql", standalone_mode=False)
     except FsqlError as e:
