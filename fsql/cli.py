@@ -746,11 +746,16 @@ def help_pages() -> list[tuple[str, str]]:
     return out
 
 
+_INTERRUPTED = False
+
+
 def _first_interrupt(signum: int, frame: Any) -> None:
     """Ctrl+C raises KeyboardInterrupt once; later ones only say that fsql is stopping, so a
     second Ctrl+C never cuts the cancellation short (or kills the process mid-way)."""
     import signal
 
+    global _INTERRUPTED
+    _INTERRUPTED = True
     signal.signal(signal.SIGINT, lambda *_: click.echo("stopping...", err=True))
     raise KeyboardInterrupt
 
@@ -794,6 +799,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # noqa: BLE001 - last resort, keeps tracebacks behind --debug
         if debug:
             raise
+        if _INTERRUPTED:  # e.g. DuckDB's "Query interrupted" for a Ctrl+C in its call
+            _interrupted()
         from .explain import explain
 
         known = explain(e)

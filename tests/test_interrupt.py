@@ -34,7 +34,7 @@ def _wait_building(root: Path, proc: subprocess.Popen[str]) -> None:
     while time.monotonic() < deadline and proc.poll() is None:
         lock = root / "warehouse.duckdb.lock"
         if lock.exists() and lock.read_text().strip().startswith(str(proc.pid)):
-            time.sleep(1.0)  # compile is done once the lock is taken; let the query start
+            time.sleep(2.0)  # compile is done once the lock is taken; let the query start
             return
         time.sleep(0.05)
     raise AssertionError(f"the run did not start: {proc.communicate()}")
@@ -42,7 +42,10 @@ def _wait_building(root: Path, proc: subprocess.Popen[str]) -> None:
 
 @pytest.mark.parametrize("second", [None, 0.05], ids=["one", "two_interrupts"])
 def test_ctrl_c_cancels_the_running_query(make_project, second: float | None) -> None:
-    root = make_project(FILES)
+    root = make_project({**FILES, "models/slow.sql": "select 1 as h"})
+    assert subprocess.run([sys.executable, "-m", "fsql", "run"], cwd=root,
+                          capture_output=True, timeout=120).returncode == 0
+    (root / "models" / "slow.sql").write_text(FILES["models/slow.sql"])
     proc = _start(root)
     _wait_building(root, proc)
     t0 = time.monotonic()
@@ -56,11 +59,12 @@ def test_ctrl_c_cancels_the_running_query(make_project, second: float | None) ->
     assert took < 3, took
     assert "interrupted: running queries cancelled" in err
     assert "Traceback" not in err and "terminate" not in err, err
-    rows = q(root, "select model, status, message from fsql_meta.versions order by model")
-    statuses = {m: s for m, s, _ in rows}
-    assert statuses.get("slow") == "cancelled", rows
-    assert "after_slow" not in statuses
-    assert q(root, "select status from fsql_meta.runs") == [("interrupted",)]
+    rows = q(root, "select model, status, message from fsql_meta.versions order by model, version")
+    assert [(m, s) for m, s, _ in rows if m == "slow"] == [("slow", "live"),
+                                                          ("slow", "cancelled")], rows
+    assert [s for m, s, _ in rows if m == "after_slow"] == ["live"]  # v1 kept, none built
+    assert q(root, "select status from fsql_meta.runs order by started_at") == [
+        ("success",), ("interrupted",)]
     # the next run recovers: the slow model made fast builds, the rest is unchanged
     (root / "models" / "slow.sql").write_text("select 7 as h")
     r = subprocess.run([sys.executable, "-m", "fsql", "run"], cwd=root, capture_output=True,
