@@ -351,7 +351,7 @@ class Project:
                 continue
             if self.two_phase:  # loaded where the engine reads it (Spark: a table directory)
                 rel = self.engine(con).load_source(self.root, s)
-                state.set_source(key, manifest.source_hashes[key], rel)
+                state.set_source(key, loaded, rel)
                 continue
             rel = f'"{s.source}"."{s.name}"'
             con.execute(f'create schema if not exists "{s.source}"')
