@@ -112,7 +112,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen[bytes], int, float]:
     cfg = json.dumps({"type": "sqlite", "path": str(db)})
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "fsql.online.server", "--config", cfg,
-                             "--port", str(port)], cwd=ROOT)
+                             "--port", str(port), "--quiet"], cwd=ROOT)
     while True:
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

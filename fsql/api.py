@@ -23,11 +23,11 @@ from typing import Any
 from . import __version__
 from .compiler import CompiledModel, source_sql
 from .engines import duckdb as engine
-from .errors import ConfigError, FsqlError, LockedError, did_you_mean
+from .errors import ConfigError, FsqlError, did_you_mean
 from .executor import RunInputs, RunResult, execute_plan
 from .history import DiffResult, GcResult, diff_versions, gc_versions, rollback_model
 from .incremental import intervals_todo, live_layout
-from .lock import WriteLock
+from .lock import WriteLock, mark_reader, open_waiting
 from .manifest import Manifest, build_manifest
 from .planner import Plan, make_plan
 from .project_cache import load_project
@@ -179,6 +179,8 @@ class Project:
         if dry_run:
             plan = self.plan(select, exclude, full_refresh=full_refresh, backfill=backfill)
             return RunResult("dry-run", plan, (), "", 0.0)
+        with WriteLock(self.database):  # a run that cannot start leaves target/ as it was
+            pass
         manifest = self.compile()
         selected = manifest.graph.select(select, exclude)
         with WriteLock(self.database), self._writer() as con:
@@ -330,6 +332,10 @@ class Project:
                 incremental={n: (p, layout, manifest)
                              for n, (p, layout) in (incremental or {}).items()}))
         except BaseException:
+            # the builds Ctrl+C interrupted (their queries ended with DuckDB's INTERRUPT)
+            con.execute("update fsql_meta.versions set status = 'cancelled', message = "
+                        "'cancelled by an interrupt (Ctrl+C)' where run_id = ? and status = "
+                        "'failed' and message like '%INTERRUPT Error%'", [run_id])
             state.finish_run(run_id, "interrupted")
             raise
         state.finish_run(run_id, "success" if result.exit_code == 0 else "failed",
@@ -340,11 +346,14 @@ class Project:
     def _ensure_sources(self, con: Any, manifest: Manifest, state: StateStore) -> None:
         known = state.source_hashes()
         for key, s in sorted(self.spec.sources.items()):
-            if s.path is None or known.get(key) == manifest.source_hashes[key]:
+            # the stored key says where the files were read from: a moved project reloads
+            # its sources (same contents: nothing downstream rebuilds)
+            loaded = f"{manifest.source_hashes[key]} {self.root}"
+            if s.path is None or known.get(key) == loaded:
                 continue
             if self.two_phase:  # loaded where the engine reads it (Spark: a table directory)
                 rel = self.engine(con).load_source(self.root, s)
-                state.set_source(key, manifest.source_hashes[key], rel)
+                state.set_source(key, loaded, rel)
                 continue
             rel = f'"{s.source}"."{s.name}"'
             con.execute(f'create schema if not exists "{s.source}"')
@@ -354,7 +363,7 @@ class Project:
                 else "table"
             drop_any(con, s.source, s.name)
             con.execute(f"create {kind} {rel} as {source_sql(self.root, s)}")
-            state.set_source(key, manifest.source_hashes[key], rel)
+            state.set_source(key, loaded, rel)
 
     def _write_run_results(self, result: RunResult) -> None:
         self.target.mkdir(parents=True, exist_ok=True)
@@ -548,6 +557,12 @@ class Project:
                               hint=did_you_mean(model, names) or "see `fsql ls`")
 
 
+def explain(e: BaseException, path: Path | None) -> FsqlError | None:
+    from .explain import explain as known
+
+    return known(e, str(path) if path else None)
+
+
 class _Conn:
     """Context manager: a DuckDB connection, with lock conflicts turned into LockedError."""
 
@@ -560,16 +575,17 @@ class _Conn:
     def __enter__(self) -> Any:
         if self.none:
             return None
-        try:
-            self.con = engine.connect(self.path, read_only=self.read_only,
-                                      memory_limit=self.memory_limit)
+        assert self.path is not None
+        path = self.path
+        try:  # a reader waits for a build and a build for a reader (one writer per file)
+            self.con = open_waiting(lambda: engine.connect(
+                path, read_only=self.read_only, memory_limit=self.memory_limit), path,
+                engine.is_lock_error)
         except engine.DuckDBError as e:
-            if engine.is_lock_error(e):
-                raise LockedError(f"store {self.path} is in use by another process "
-                                  f"({str(e).split('(')[-1].split(')')[0]})",
-                                  path=str(self.path), expected="no concurrent writer",
-                                  hint="wait for the running `fsql run` to finish") from None
-            raise FsqlError(f"cannot open {self.path}: {e}", path=str(self.path)) from None
+            raise explain(e, self.path) or FsqlError(f"cannot open {self.path}: {e}",
+                                                     path=str(self.path)) from None
+        if self.read_only:
+            mark_reader(path)
         return self.con
 
     def __exit__(self, *exc: object) -> None:

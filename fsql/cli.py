@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -291,15 +292,32 @@ def materialize(c: Ctx, select: tuple[str, ...], as_of: str | None, full: bool) 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8666, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--allow-host", multiple=True, help="Another Host name clients use (repeat).")
+@click.option("--cors-origin", multiple=True, help="A site allowed to call from a browser.")
+@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
+              help="Bearer tokens: lines 'write <token>' / 'read <token>'.")
+@click.option("--max-entities", default=10_000, show_default=True, type=click.IntRange(1),
+              help="Entity keys (or pushed rows) per request.")
+@click.option("--insecure", is_flag=True, help="Allow a non-loopback bind without a token.")
 @pass_ctx
-def serve(c: Ctx, host: str, port: int) -> None:
-    """Serve online features over HTTP: get-online-features, push, health, OpenAPI."""
-    from .online.server import serve as run_server
-    from .serving import make_app
+def serve(c: Ctx, host: str, port: int, allow_host: tuple[str, ...],
+          cors_origin: tuple[str, ...], token_file: str | None, max_entities: int,
+          insecure: bool) -> None:
+    """Serve online features over HTTP: get-online-features, push, health, OpenAPI, /docs.
 
-    app = make_app(c.project_dir)
-    c.echo(f"serving online features on http://{host}:{port} (Ctrl+C to stop)")
-    run_server(app, host, port)
+    Tokens come from $FSQL_SERVE_TOKEN (read + write), $FSQL_SERVE_READ_TOKEN (read) and
+    --token-file. One access-log line per request on stderr (none with --quiet).
+    """
+    from .online.security import ServerPolicy, load_tokens
+    from .serving import serve_project
+
+    policy = ServerPolicy.for_bind(host, allow_hosts=allow_host, cors_origins=cors_origin,
+                                   tokens=load_tokens(token_file), max_entities=max_entities)
+    auth = "bearer tokens" if policy.tokens else "no authentication"
+    c.echo(f"serving online features on http://{host}:{port} ({auth}; docs at /docs; "
+           "Ctrl+C to stop)")
+    serve_project(c.project_dir, host, port, insecure=insecure, access_log=not c.quiet,
+                  policy=policy)
 
 
 def _ttl(seconds: float | None) -> str:
@@ -509,6 +527,29 @@ def gc(c: Ctx, keep: int, older_than: str | None, dry_run: bool) -> None:
               if res.kept_pinned else ""))
     for v in res.removed:
         c.echo("  " + v)
+
+
+@cli.command()
+@click.argument("dest", type=click.Path())
+@pass_ctx
+def backup(c: Ctx, dest: str) -> None:
+    """Copy the warehouse to DEST (a file or folder), consistently: waits for no writer."""
+    from .backup import backup_database
+
+    size = backup_database(c.project().database, dest)
+    c.echo(f"backed up {c.project().database.name} to {dest} ({size / 1e6:.1f} MB)")
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@pass_ctx
+def restore(c: Ctx, source: str) -> None:
+    """Replace the warehouse by the backup SOURCE (the current file is moved aside)."""
+    from .backup import restore_database
+
+    aside = restore_database(c.project().database, source)
+    c.echo(f"restored {c.project().database.name} from {source}"
+           + (f"; the replaced file is {aside.name}" if aside else ""))
 
 
 @cli.command()
@@ -722,10 +763,39 @@ def help_pages() -> list[tuple[str, str]]:
     return out
 
 
+_INTERRUPTED = False
+
+
+def _first_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl+C raises KeyboardInterrupt once; later ones only say that fsql is stopping, so a
+    second Ctrl+C never cuts the cancellation short (or kills the process mid-way)."""
+    import signal
+
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    signal.signal(signal.SIGINT, lambda *_: click.echo("stopping...", err=True))
+    raise KeyboardInterrupt
+
+
+def _interrupted() -> None:
+    import signal
+
+    # ignored at the OS level: Python's shutdown resets its own handlers, and a Ctrl+C then
+    # would end the process as killed (-2) instead of 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    click.echo("interrupted: running queries cancelled, unfinished versions recorded as "
+               "cancelled; live versions are untouched", err=True)
+    sys.exit(130)  # 128 + SIGINT, as shells report it
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: FsqlError prints itself (no traceback unless --debug) and sets the exit code."""
+    import signal
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _first_interrupt)
     try:
         cli.main(args=args, prog_name="fsql", standalone_mode=False)
     except FsqlError as e:
@@ -733,18 +803,27 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.secho(e.format(), fg="red", err=True)
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, KeyboardInterrupt):  # click turns Ctrl+C into Abort
+            _interrupted()
         click.echo("aborted", err=True)
         sys.exit(2)
     except click.ClickException as e:
         e.show()
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo("interrupted: live versions are untouched", err=True)
-        sys.exit(2)
+        _interrupted()
     except Exception as e:  # noqa: BLE001 - last resort, keeps tracebacks behind --debug
         if debug:
             raise
+        if _INTERRUPTED:  # e.g. DuckDB's "Query interrupted" for a Ctrl+C in its call
+            _interrupted()
+        from .explain import explain
+
+        known = explain(e)
+        if known is not None:  # the OS or a damaged file, not a bug: say what to do
+            click.secho(known.format(), fg="red", err=True)
+            sys.exit(known.exit_code)
         click.secho(f"internal error: {type(e).__name__}: {e}\n  hint: rerun with --debug and "
                     f"report it", fg="red", err=True)
         sys.exit(2)

@@ -183,16 +183,57 @@ def source_sql(root: Path, s: SourceSpec) -> str:
     return f"select * from {reader}('{full}')"
 
 
-def source_hash(root: Path, s: SourceSpec) -> str:
-    """Changes when the source's files change (size + mtime), so dependants rebuild."""
+def source_hash(root: Path, s: SourceSpec, digests: FileDigests | None = None) -> str:
+    """Changes when the source's files change, so dependants rebuild; the same after the
+    project is moved or copied (paths relative to the root, contents not mtimes: a copy
+    rebuilds nothing). ``digests`` caches file digests by stat, so unchanged files are not
+    read again."""
     if s.path is None:
         return _hash(str(s.table))
     pattern = Path(s.path)
     base, rel = (Path(pattern.anchor), str(pattern.relative_to(pattern.anchor))) \
         if pattern.is_absolute() else (root, s.path)
-    stats = sorted((p.as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in base.glob(rel) if p.is_file())
+    digests = digests or FileDigests(None)
+    files = sorted(p for p in base.glob(rel) if p.is_file())
+    stats = [(p.relative_to(base).as_posix(), p.stat().st_size, digests.get(p)) for p in files]
     return _hash(s.path, json.dumps(stats))
+
+
+class FileDigests:
+    """SHA-256 of files, remembered by (path, size, mtime, inode) in ``cache`` (a JSON file;
+    unreadable or unwritable = no cache)."""
+
+    def __init__(self, cache: Path | None) -> None:
+        self.cache = cache
+        self.known: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+        if cache is not None:
+            try:
+                self.known = json.loads(cache.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.known = {}
+
+    def get(self, path: Path) -> str:
+        st = path.stat()
+        key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+        digest = self.known.get(key)
+        if digest is None:
+            with open(path, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        self.used[key] = digest
+        return digest
+
+    def save(self) -> None:
+        """Keep the digests used this time (so the cache never grows stale entries)."""
+        if self.cache is None or self.used == self.known:
+            return
+        try:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.used, sort_keys=True), encoding="utf-8")
+            tmp.replace(self.cache)
+        except OSError:
+            pass  # a read-only project: digests are computed again next time
 
 
 def _format_of(path: str) -> str:

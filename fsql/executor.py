@@ -5,8 +5,11 @@ uses its own cursor of one connection.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -101,6 +104,7 @@ class _Run:
         self.lock = threading.Lock()  # state writes and publishes are serialized
         self.results: dict[str, ModelResult] = {}
         self.stop = False
+        self.active: dict[int, Any] = {}  # thread -> the cursor it builds with (Ctrl+C)
         self.to_build = set(plan.to_build)
         self._parents: dict[str, list[str]] = {}
         self.profile = False
@@ -207,19 +211,31 @@ class _Run:
         two-step way, where such a failure is just a failed check."""
         m = self.models[step.model]
         new = self._new_version(m, step)
-        if m.materialized == "incremental" and not self.two_phase:
-            out = self._attempt(m, step, new, atomic=True)
-            if out is not None:
-                return out
-        out = self._attempt(m, step, new, atomic=False)
-        assert out is not None
-        return out
+        try:
+            if m.materialized == "incremental" and not self.two_phase:
+                out = self._attempt(m, step, new, atomic=True)
+                if out is not None:
+                    return out
+            out = self._attempt(m, step, new, atomic=False)
+            assert out is not None
+            return out
+        finally:
+            self.active.pop(threading.get_ident(), None)
+
+    def cancel(self) -> None:
+        """Ctrl+C: start nothing more and interrupt the queries running (DuckDB's
+        interrupt: they end within milliseconds with an INTERRUPT error)."""
+        self.stop = True
+        for cur in list(self.active.values()):
+            with contextlib.suppress(Exception):
+                cur.interrupt()
 
     def _attempt(self, m: CompiledModel, step: PlanStep, new: NewVersion,
                  atomic: bool) -> ModelResult | _Ready | None:
         """Build, audit and (``atomic``) publish ``new``; None when a check's query aborted
         the one transaction (the caller retries the two-step way)."""
         cur = self.engine.cursor()  # the data; ``scur`` the state (the same cursor on DuckDB)
+        self.active[threading.get_ident()] = cur
         scur = self.con.cursor() if self.two_phase else cur
         t0 = time.perf_counter()
         if atomic:
@@ -335,6 +351,12 @@ class _Run:
                 [self.run_id, model, version, info])
 
     def _map_error(self, m: CompiledModel, e: BaseException) -> ExecutionError:
+        from .explain import explain
+
+        known = explain(e)  # a full disk or a damaged file is not the SQL's fault
+        if known is not None:
+            return ExecutionError(known.message, path=m.path, model=m.name,
+                                  expected=known.expected, hint=known.hint)
         if self.two_phase:
             return self._engine_error(m, e)
         line, col = error_position(e, "x\n" + m.sql)
@@ -474,25 +496,35 @@ class _Scheduler:
         self.wal, self.draining, self.deferred = wal, False, list[str]()
 
     def execute(self, threads: int) -> None:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fsql") as pool:
-            self._check(list(self.todo), pool)
-            while self.running or self.deferred:
-                if not self.running:  # drained: no transaction is open
-                    self._checkpoint()
-                    names, self.deferred = self.deferred, []
-                    self._check(names, pool)
-                    continue
-                done, _ = wait(self.running, return_when=FIRST_COMPLETED)
-                outcomes = [fut.result() for fut in
-                            sorted(done, key=lambda f: self.order[self.running[f]])]
-                for fut in done:
-                    del self.running[fut]
-                finished = []
-                for res in self.run.publish(outcomes):
-                    self._finish(res)
-                    finished.append(res.model)
-                self.draining = self.draining or self._wal_bytes() > self.WAL_CHECKPOINT_BYTES
-                self._check([c for n in finished for c in self.children.get(n, ())], pool)
+        with _Quiet() as quiet, ThreadPoolExecutor(max_workers=threads,
+                                                   thread_name_prefix="fsql") as pool:
+            try:
+                self._loop(pool)
+            except BaseException:  # Ctrl+C (or a bug): stop the queries, not just Python
+                quiet.arm()  # a second Ctrl+C must not abort the wait below
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.run.cancel()
+                raise
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        self._check(list(self.todo), pool)
+        while self.running or self.deferred:
+            if not self.running:  # drained: no transaction is open
+                self._checkpoint()
+                names, self.deferred = self.deferred, []
+                self._check(names, pool)
+                continue
+            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            outcomes = [fut.result() for fut in
+                        sorted(done, key=lambda f: self.order[self.running[f]])]
+            for fut in done:
+                del self.running[fut]
+            finished = []
+            for res in self.run.publish(outcomes):
+                self._finish(res)
+                finished.append(res.model)
+            self.draining = self.draining or self._wal_bytes() > self.WAL_CHECKPOINT_BYTES
+            self._check([c for n in finished for c in self.children.get(n, ())], pool)
 
     def _wal_bytes(self) -> int:
         try:
@@ -538,6 +570,29 @@ class _Scheduler:
             self.run.report("start", step)
             assert pool is not None
             self.running[pool.submit(self.run.build, step)] = name
+
+
+class _Quiet:
+    """Once armed, further SIGINTs only say that the run is being cancelled (main thread
+    only; the previous handler comes back on exit)."""
+
+    def __init__(self) -> None:
+        self.previous: Any = None
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def arm(self) -> None:
+        if threading.current_thread() is threading.main_thread() and self.previous is None:
+            self.previous = signal.signal(signal.SIGINT, _still_cancelling)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _still_cancelling(signum: int, frame: Any) -> None:
+    print("cancelling the running queries; the run stops in a moment", file=sys.stderr)
 
 
 def _readiness(run: _Run, step: PlanStep) -> str:

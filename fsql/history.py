@@ -54,8 +54,9 @@ class GcResult:
 def gc_versions(con: Any, *, keep: int, older_than: timedelta | None = None,
                 dry_run: bool = False, models: Sequence[str] | None = None,
                 referenced: set[tuple[str, int]] | None = None, drop: Any = None) -> GcResult:
-    """Drop old version relations: never a live one, nor one pinned by a saved training set,
-    a rollback, or a model's ``ref('m', version=N)`` (``referenced``). ``drop(model,
+    """Drop old version relations, keeping per model the live version plus the ``keep``
+    newest other readable versions (rollback targets); never one pinned by a saved training
+    set, a rollback, or a model's ``ref('m', version=N)`` (``referenced``). ``drop(model,
     version)``: how a two-phase engine removes a version's table (else DuckDB's)."""
     pinned = _training_set_pins(con) | {(m, v) for m, (v, _) in StateStore(con).pins().items()}
     pinned |= referenced or set()
@@ -67,8 +68,9 @@ def gc_versions(con: Any, *, keep: int, older_than: timedelta | None = None,
         if models is None or r.model in models:
             by_model.setdefault(r.model, []).append(r)
     for model, rows in sorted(by_model.items()):
+        # the N newest rollback targets besides the live version (which is always kept)
         recent = [r.version for r in sorted(rows, key=lambda r: -r.version)
-                  if r.status in _READABLE][:keep]
+                  if r.status in _READABLE and r.status != "live"][:keep]
         for r in rows:
             if r.status in ("live", "gc", "abandoned") or r.version in recent:
                 continue

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ErrorGroup, FsqlError, did_you_mean
+from .files import read_utf8, walk
 from .forking import split_map
+from .names import check_relation, name_error
 from .spec import (
     CONFIG_KEYS,
     ColumnSpec,
@@ -52,16 +54,18 @@ def load_project(root: str | Path) -> ProjectSpec:
     doc = _safe_load(root / PROJECT_FILE, PROJECT_FILE, errors)
     project = _collect(validate(ProjectYml, doc), errors) if doc else None
     entities = _load_entities(root, errors)
-    sources = _load_sources(root, errors)
+    found = sorted(walk(root, "models", errors), key=_parts)  # one walk, as sorted(rglob)
+    sources = _load_sources(root, found, errors)
     defaults = _folder_defaults(project, doc, errors)
-    models = _load_models(root, defaults, errors)
+    models = _load_models(root, found, defaults, errors)
     for name, fs in _load_feature_sets(root, errors).items():
         if name in models:
             errors.append(ConfigError(f"feature set '{name}' is also a SQL model",
                                       **_kw(fs.yml_loc), model=name,
                                       hint=f"rename one of them (models: {models[name].path})"))
         models[name] = fs
-    generics = _texts(root, "expectations")
+    generics = _texts(root, "expectations", errors)
+    macros = _texts(root, "macros", errors)
     register_generics(generics, errors)
     models = {n: replace(m, checks=_parse_checks(m.expectations, n, errors))
               for n, m in models.items()}
@@ -70,6 +74,7 @@ def load_project(root: str | Path) -> ProjectSpec:
     for s in sources.values():
         _check_types(s.columns, None, errors)
     _check_seed_clash(root, models, errors)
+    _check_names(root, models, sources, entities, errors)
     sources = {k: replace(s, checks=_parse_checks(s.expectations + _freshness(s), None, errors))
                for k, s in sources.items()}
     ErrorGroup.raise_if(errors)
@@ -79,7 +84,7 @@ def load_project(root: str | Path) -> ProjectSpec:
         root=root, name=project.name, description=project.description, profile=profile,
         targets={n: _target(profile, n, t) for n, t in sorted(project.targets.items())},
         vars=dict(project.vars), models=models, sources=sources, entities=entities,
-        seeds=_seeds(root), macros=_texts(root, "macros"),
+        seeds=_seeds(root), macros=macros,
         generic_expectations=generics,
         online_store=project.online_store,
     )
@@ -169,6 +174,10 @@ def _load_entities(root: Path, errors: list[FsqlError]) -> dict[str, EntitySpec]
         keys = tuple((k, "VARCHAR") if isinstance(k, str) else (k.name, k.type)
                      for k in e.join_keys)
         loc = doc.loc(("entities", i)) if doc else None
+        if doc is not None:  # a join key's type is a load error, like a column's
+            _check_types(tuple(ColumnSpec(k.name, k.type, type_loc=doc.loc(
+                ("entities", i, "join_keys", j, "type"))) for j, k in enumerate(e.join_keys)
+                if not isinstance(k, str)), None, errors)
         if e.name in out:
             errors.append(ConfigError(f"duplicate entity '{e.name}'", **_kw(loc),
                                       expected="entity names unique in entities.yml",
@@ -177,9 +186,10 @@ def _load_entities(root: Path, errors: list[FsqlError]) -> dict[str, EntitySpec]
     return out
 
 
-def _load_sources(root: Path, errors: list[FsqlError]) -> dict[str, SourceSpec]:
+def _load_sources(root: Path, found: list[Path], errors: list[FsqlError]
+                  ) -> dict[str, SourceSpec]:
     out: dict[str, SourceSpec] = {}
-    files = sorted(root.glob("sources*.yml")) + sorted((root / "models").rglob("sources.yml"))
+    files = sorted(root.glob("sources*.yml")) + [p for p in found if p.name == "sources.yml"]
     for path in files:
         rel = path.relative_to(root).as_posix()
         doc = _safe_load(path, rel, errors)
@@ -305,9 +315,8 @@ def _walk_defaults(block: Any, folder: str, inherited: dict, locs: dict, key: tu
         _walk_defaults(v, sub, config, here, key + (k,), doc, out, errors)
 
 
-def _load_models(root: Path, defaults: dict, errors: list[FsqlError]) -> dict[str, ModelSpec]:
-    models_dir = root / "models"
-    found = sorted(models_dir.rglob("*"), key=_parts)  # as sorted(rglob(pattern)), one walk
+def _load_models(root: Path, found: list[Path], defaults: dict,
+                 errors: list[FsqlError]) -> dict[str, ModelSpec]:
     sql_files: dict[str, Path] = {}
     for path in (p for p in found if p.name.endswith(".sql")):
         name = path.stem
@@ -384,7 +393,7 @@ def _model_spec(root: Path, path: Path, prop: tuple | None, defaults: dict,
     folder = parent.partition("/")[2]
     config, locs = _defaults_for(folder, defaults)
     if text is None:
-        text = _read_text(path, rel, errors)
+        text = _read_text(path, rel, errors, path.stem)
     if prop is None:
         return ModelSpec(path.stem, rel, text, config=config,
                          config_locs=locs, tags=tuple(_as_list(config.get("tags"))))
@@ -416,6 +425,30 @@ def _load_feature_sets(root: Path, errors: list[FsqlError]) -> dict[str, ModelSp
                                     _columns(f.columns, doc, key), _expectations(f, doc, key),
                                     doc.loc(key), dict(f.meta), kind="ingest")
     return out
+
+
+def _check_names(root: Path, models: dict[str, ModelSpec], sources: dict[str, SourceSpec],
+                 entities: dict[str, EntitySpec], errors: list[FsqlError]) -> None:
+    """Names that reach SQL or file names must be identifiers (see fsql.names)."""
+    found: list[tuple[str, str, Loc | None, str | None]] = [
+        ("feature set" if m.kind == "ingest" else "model", n,
+         m.yml_loc if m.kind == "ingest" else Loc(m.path, 1, 1), n)
+        for n, m in models.items()]
+    found += [("seed", p.stem, Loc(p.relative_to(root).as_posix(), 1, 1), None)
+              for p in sorted((root / "seeds").glob("*.csv"))]
+    for s in sources.values():
+        found += [("source", s.source, s.loc, None), ("source table", s.name, s.loc, None)]
+        if s.table is not None:
+            errors.extend(e for e in [check_relation(s.table, s.loc)] if e)
+    for e in entities.values():
+        found += [("entity", e.name, e.loc, None)]
+        found += [("join key", k, e.loc, None) for k, _ in e.join_keys]
+    seen: set[tuple[str, str]] = set()
+    for kind, name, loc, model in found:
+        err = None if (kind, name) in seen else name_error(kind, name, loc, model)
+        seen.add((kind, name))
+        if err is not None:
+            errors.append(err)
 
 
 def _check_seed_clash(root: Path, models: dict[str, ModelSpec],
@@ -474,16 +507,11 @@ def _freshness(s: SourceSpec) -> tuple[RawExpectation, ...]:
                            loc),)
 
 
-def _read_text(path: Path, rel: str, errors: list[FsqlError]) -> str:
-    data = path.read_bytes()
+def _read_text(path: Path, rel: str, errors: list[FsqlError], model: str | None = None) -> str:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        errors.append(ConfigError("file is not valid UTF-8", path=rel, line=line, col=col,
-                                  model=path.stem, expected="UTF-8 text",
-                                  hint="save the file as UTF-8"))
+        return read_utf8(path, rel, model)
+    except ConfigError as e:
+        errors.append(e)
         return ""
 
 
@@ -507,9 +535,10 @@ def _seeds(root: Path) -> dict[str, SeedSpec]:
             for p in sorted((root / "seeds").glob("*.csv"))}
 
 
-def _texts(root: Path, folder: str) -> tuple[tuple[str, str], ...]:
-    return tuple((p.relative_to(root).as_posix(), p.read_text(encoding="utf-8"))
-                 for p in sorted((root / folder).rglob("*.sql")))
+def _texts(root: Path, folder: str, errors: list[FsqlError]) -> tuple[tuple[str, str], ...]:
+    files = sorted((p for p in walk(root, folder, errors) if p.suffix == ".sql"), key=_parts)
+    rels = [p.relative_to(root).as_posix() for p in files]
+    return tuple((rel, _read_text(p, rel, errors)) for p, rel in zip(files, rels, strict=True))
 
 
 def _kw(loc: Loc | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .compiler import (
     CompiledModel,
+    FileDigests,
     _hash,
     compile_ingested,
     compile_model,
@@ -239,7 +240,9 @@ def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
                   if after.get(n) else m for n, m in models.items()}
         if cache_dir is not None and _cache_size(cache) != size:
             _save_cache(cache_dir, cache)
-        src = {k: source_hash(project.root, s) for k, s in project.sources.items()}
+        digests = FileDigests(project.root / "target" / ".cache" / "source_digests.json")
+        src = {k: source_hash(project.root, s, digests) for k, s in project.sources.items()}
+        digests.save()
     except BaseException:
         if prewrite is not None:
             prewrite.abandon()

@@ -59,7 +59,11 @@ def _signature(root: Path) -> str:
         for dirpath, dirnames, files in os.walk(root / folder):
             dirnames.sort()
             for f in sorted(files):
-                st = os.stat(os.path.join(dirpath, f))
+                try:
+                    st = os.stat(os.path.join(dirpath, f))
+                except OSError as e:  # a broken link or a loop: the loader reports it
+                    h.update(f"{dirpath}/{f}|{e.errno}\n".encode())
+                    continue
                 h.update(f"{dirpath}/{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     for src in sorted(Path(__file__).parent.glob("*.py")):
         h.update(str(src.stat().st_mtime_ns).encode())  # a changed fsql invalidates

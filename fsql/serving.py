@@ -31,8 +31,6 @@ from .online.read import OnlineResponse
 from .store import FeatureStore, online_feature_sets, open_online_store
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
     from .online.materializer import MaterializeResult
     from .spec import ModelSpec, ProjectSpec
 
@@ -272,12 +270,12 @@ class OfflineWriter:
 
 # -- the server -------------------------------------------------------------------------------
 
-def make_app(project_dir: str | Path = ".", **kw: Any) -> Starlette:
+def make_app(project_dir: str | Path = ".", **kw: Any) -> Any:
     """The feature server for a project (``fsql serve``): serves what is in the project's
     online store, validates pushes (:class:`PushValidator`) and writes ``to: offline``
     pushes as new versions (:class:`OfflineWriter`). ``kw`` goes to
-    :func:`fsql.online.server.create_app` (``feature_sets``, ``max_body_bytes``, or your
-    own ``validator`` / ``offline_writer``). Never holds the DuckDB file open."""
+    :func:`fsql.online.server.create_app` (``feature_sets``, ``max_body_bytes``, ``policy``,
+    or your own ``validator`` / ``offline_writer``). Never holds the DuckDB file open."""
     from .online.server import create_app
 
     project = Project(project_dir)
@@ -289,9 +287,18 @@ def make_app(project_dir: str | Path = ".", **kw: Any) -> Starlette:
 
 
 def serve_project(project_dir: str | Path = ".", host: str = "127.0.0.1", port: int = 8666,
-                  *, log_level: str = "warning", **kw: Any) -> None:
-    """Serve the project's online features over HTTP until interrupted (``fsql serve``)."""
-    from .online.server import serve
+                  *, log_level: str = "warning", insecure: bool = False,
+                  access_log: bool = True, **kw: Any) -> None:
+    """Serve the project's online features over HTTP until interrupted (``fsql serve``).
 
-    serve(make_app(project_dir, **kw), host, port, log_level=log_level)
+    ``policy`` (a :class:`fsql.online.security.ServerPolicy`) defaults to the bound address
+    and loopback names with the tokens of ``$FSQL_SERVE_TOKEN`` / ``$FSQL_SERVE_READ_TOKEN``;
+    a non-loopback ``host`` without tokens needs ``insecure=True`` (ConfigError otherwise).
+    """
+    from .online.security import ServerPolicy, load_tokens
+    from .online.server import check_bind, serve
+
+    policy = kw.setdefault("policy", ServerPolicy.for_bind(host, tokens=load_tokens()))
+    check_bind(host, policy, insecure)
+    serve(make_app(project_dir, **kw), host, port, log_level=log_level, access_log=access_log)
 

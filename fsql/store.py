@@ -24,6 +24,7 @@ from .compiler import CompiledModel, parse_ttl
 from .engines import duckdb as engine
 from .errors import ConfigError, FsqlError, did_you_mean
 from .featureset import FeatureSet
+from .names import name_error
 from .online.base import OnlineFeatureSet, OnlineStore
 from .online.config import DEFAULT_CONFIG, store_from_config
 from .online.read import OnlineResponse
@@ -322,6 +323,10 @@ def open_online_store(project: Project | str | Path) -> OnlineStore:
 
 
 def _check_feature_set(project: Project, fs: FeatureSet) -> None:
+    # the name becomes a file name and relation names: check it before anything is written
+    bad = name_error("feature set", fs.name, None)
+    if bad is not None:
+        raise bad
     for e in fs.entities:
         if e not in project.spec.entities:
             raise ConfigError(f"feature set '{fs.name}': unknown entity '{e}'",

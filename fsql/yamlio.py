@@ -50,7 +50,9 @@ class YamlDoc:
 
 
 def load_file(path: Path, rel: str) -> YamlDoc:
-    return load_text(path.read_text(encoding="utf-8"), rel)
+    from .files import read_utf8
+
+    return load_text(read_utf8(path, rel), rel)
 
 
 def load_text(text: str, rel: str) -> YamlDoc:

@@ -88,11 +88,11 @@ def test_gc_keeps_live_and_recent(make_project):
             "{{ config(materialized='table') }}\nselect range as user_id, range * " + str(i)
             + " as v from range(300000)")
         fsql.Project(root).run(select=["base"])
-    dry = fsql.Project(root).gc(keep=2, dry_run=True)
+    dry = fsql.Project(root).gc(keep=1, dry_run=True)
     assert dry.removed == ("base v2", "base v3")
     assert dry.kept_pinned == ("base v1",)  # ref('base', version=1) in hist
     assert q(root, "select count(*) from duckdb_tables() where table_name = 'base__v2'") == [(1,)]
-    res = fsql.Project(root).gc(keep=2)
+    res = fsql.Project(root).gc(keep=1)
     assert res.removed == ("base v2", "base v3") and res.bytes_reclaimed > 0
     assert q(root, "select count(*) from duckdb_tables() where table_name like 'base__v%'") \
         == [(3,)]

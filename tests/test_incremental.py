@@ -105,11 +105,12 @@ def test_gc_drops_unreferenced_parts_and_generations(make_project):
     (root / "models" / "daily.sql").write_text(FILES["models/daily.sql"].replace(
         "user_id, v", "user_id, v + 1 as v"))
     fsql.Project(root, vars={"end": "2026-01-08"}).run()  # generation 2
-    res = fsql.Project(root, vars={"end": "2026-01-08"}).gc(keep=1)
+    fsql.Project(root, vars={"end": "2026-01-09"}).run()  # v4, generation 2
+    res = fsql.Project(root, vars={"end": "2026-01-09"}).gc(keep=1)  # keeps v3 besides v4
     assert res.removed == ("daily v1", "daily v2")
     assert q(root, "select table_name from information_schema.tables where table_schema = "
                    "'fsql_parts'") == [("daily__g2",)]
-    assert q(root, "select count(*) from main.daily") == [(14,)]
+    assert q(root, "select count(*) from main.daily") == [(16,)]
 
 
 def _version_rows(root, version):  # type: ignore[no-untyped-def]

@@ -53,8 +53,10 @@ def test_saved_training_set_is_reproducible_after_rebuild(make_project):
     with pytest.raises(ConfigError, match="no saved training set 'train_v2'"):
         store.get_saved_training_set("train_v2")
     store.close()
+    (root / "models" / "spend.sql").write_text(FILES["models/spend.sql"].replace("30.0", "98.0"))
+    fsql.Project(root).run()  # v3: v1 is now beyond --keep 1 (v2 kept besides live v3)
     res = fsql.Project(root).gc(keep=1)
-    assert "spend v1" in res.kept_pinned
+    assert "spend v1" in res.kept_pinned and res.removed == ()
 
 
 def test_unknown_feature_has_hint(make_project):

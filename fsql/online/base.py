@@ -146,15 +146,22 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+EPOCH_LIMIT_S = 253_402_300_799  # 9999-12-31T23:59:59Z: int64 microseconds hold it
+
+
 def to_epoch_us(value: datetime | date | str | int | float) -> int:
     """A timestamp (naive = UTC), ISO string, date or epoch seconds as epoch microseconds.
 
     >>> to_epoch_us("1970-01-01T00:00:01Z"), to_epoch_us(datetime(1970, 1, 1, 0, 0, 2))
     (1000000, 2000000)
     """
-    if isinstance(value, bool):
-        raise ConfigError(f"not a timestamp: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, datetime | date | str | int | float):
+        raise ConfigError(f"not a timestamp: {value!r}",
+                          expected="an ISO string, epoch seconds, a date or a datetime")
     if isinstance(value, int | float):
+        if not -EPOCH_LIMIT_S <= value <= EPOCH_LIMIT_S:  # also False for NaN
+            raise ConfigError(f"epoch seconds out of range: {value!r}",
+                              expected=f"a number within +-{EPOCH_LIMIT_S}")
         return int(round(value * 1_000_000))
     if isinstance(value, str):
         try:

@@ -17,7 +17,11 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "400": _json(_ref("Error"), "Malformed JSON or request shape"),
-    "413": _json(_ref("Error"), "Body larger than the configured limit"),
+    "401": _json(_ref("Error"), "Missing or unknown bearer token (when tokens are set)"),
+    "403": _json(_ref("Error"), "Foreign Origin, or a read-only token on a write route"),
+    "413": _json(_ref("Error"), "Body larger than the configured limit, or more entity "
+                 "keys / rows than --max-entities"),
+    "415": _json(_ref("Error"), "Content-Type other than application/json"),
     "422": _json(_ref("Error"), "Unknown feature set / feature / column, or a wrong type"),
 }
 
@@ -97,6 +101,12 @@ def openapi_schema(title: str = "fsql feature server", version: str = "0.1.0") -
                                       "responses": {"200": _json({"type": "array"}, "List")}}},
             "/openapi.json": {"get": {"summary": "This document",
                                       "responses": {"200": _json({"type": "object"}, "OK")}}},
+            "/docs": {"get": {"summary": "This document as a page (works offline)",
+                              "responses": {"200": {"description": "HTML"}}}},
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": _SCHEMAS, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "Only when the server has tokens: read tokens may "
+                       "call every route but /push; write tokens every route"}}},
+        "security": [{}, {"bearer": []}],
     }

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,15 +21,27 @@ from fsql.online.base import Layout, OnlineFeatureSet, OnlineStore, kind_of, to_
 
 __all__ = ["check_frame", "push_online"]
 
+_I64 = 2**63
+
+
+def _utf8(v: str) -> bool:
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 _CHECK = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool) and -_I64 <= v < _I64,
+    "float": lambda v: (isinstance(v, float) and math.isfinite(v)) or (
+        isinstance(v, int) and not isinstance(v, bool) and -_I64 <= v < _I64),
     "bool": lambda v: isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "json": lambda v: True,
+    "str": lambda v: isinstance(v, str) and (v.isascii() or _utf8(v)),
+    "json": lambda v: not isinstance(v, float) or math.isfinite(v),
 }
-_WORD = {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string",
-         "json": "any JSON value"}
+_WORD = {"int": "an integer within 64 bits", "float": "a finite number",
+         "bool": "a boolean", "str": "a valid Unicode string", "json": "any JSON value"}
 
 
 def _kinds(fs: OnlineFeatureSet) -> dict[str, str]:
@@ -73,7 +86,8 @@ def check_frame(fs: OnlineFeatureSet, df: Mapping[str, Any]) -> int:
                     raise ConfigError(f"join key '{col}' is null in row {i}", model=fs.name)
                 continue
             if not _CHECK[kind](v):
-                raise ConfigError(f"column '{col}' row {i}: expected {_WORD[kind]}, got {v!r}",
+                raise ConfigError(f"column '{col}' row {i}: expected {_WORD[kind]}, got "
+                                  f"{repr(v)[:40]}",
                                   model=fs.name, expected=fs.feature_types.get(col, kind))
     for i, v in enumerate(df[ts_col]):
         if v is None or isinstance(v, bool):

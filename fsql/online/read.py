@@ -185,6 +185,9 @@ def _plan_for(feature_sets: Mapping[str, OnlineFeatureSet], features: Sequence[s
     return plan
 
 
+_I64 = 2**63
+
+
 def _norm(v: Any, kind: str, name: str) -> Any:
     if kind == "int":
         if type(v) is int:
@@ -210,15 +213,25 @@ def _key_columns(columns: Mapping[str, list[Any]], g: _Group, n: int) -> list[li
         col = columns[g.fs.join_keys[0]]
         want = g.key_types[0]
         if want is None or (type(col[0]) is want if n == 1 else set(map(type, col)) <= {want}):
-            return [col]
+            return [_in_range(col, g.fs.join_keys[0], n) if want is int else col]
     out = []
     for k, kind, want in zip(g.fs.join_keys, g.key_kinds, g.key_types, strict=True):
         col = columns[k]
         if want is not None and (type(col[0]) is not want if n == 1 else
                                  not set(map(type, col)) <= {want}):
             col = [_norm(v, kind, k) for v in col]
-        out.append(col)
+        out.append(_in_range(col, k, n) if kind == "int" else col)
     return out
+
+
+def _in_range(col: list[int], name: str, n: int) -> list[int]:
+    """Integer keys must fit the stores' 64-bit integers (min/max run in C)."""
+    lo, hi = (col[0], col[0]) if n == 1 else (min(col), max(col)) if n else (0, 0)
+    if lo < -_I64 or hi >= _I64:
+        bad = lo if lo < -_I64 else hi
+        raise ConfigError(f"join key '{name}' value {bad} does not fit in 64 bits",
+                          expected=f"an integer from {-_I64} to {_I64 - 1}")
+    return col
 
 
 def _now(now: datetime | date | str | float | None) -> int:
