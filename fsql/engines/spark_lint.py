@@ -93,7 +93,7 @@ def lint(sql: str, *, names: bool = True) -> list[Portability]:
     expression without an alias in the outermost SELECT: DuckDB calls ``count(*)``
     ``count_star()``, Spark ``count(1)``) — on for models, whose column names are their schema.
 
-    >>> [f.construct for f in lint("select count(distinct m) over (partition by u) from t")]
+    >>> [f.construct for f in lint("select count(distinct m) over (partition by u) as n from t")]
     ['count(distinct ..) over']
     """
     try:
