@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("spark") or "spark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+def load_pit_compare() -> Any:
+    """The PIT oracle corpus's ``pit_compare`` module, or None where the corpus is absent."""
+    import importlib.util
+
+    path = ORACLES / "pit_compare.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("pit_compare", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import ORACLES, load_pit_compare
 
 from fsql.engines.duckdb import connect, quote_ident
 from fsql.retrieval import FeatureView, get_training_set, parse_feature_refs
 
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"
-if not (ORACLES / "pit_compare.py").is_file():
+pit_compare = load_pit_compare()
+if pit_compare is None:
     pytest.skip(f"PIT oracle corpus not found at {ORACLES}", allow_module_level=True)
-
-_spec = importlib.util.spec_from_file_location("pit_compare", ORACLES / "pit_compare.py")
-assert _spec and _spec.loader
-pit_compare = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pit_compare)
 CASES = pit_compare.list_cases(str(ORACLES / "pit"))
 
 

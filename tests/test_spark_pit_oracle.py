@@ -8,23 +8,18 @@ keys, event and created timestamps and TTL. The project is built on DuckDB and o
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ORACLES, SPARK_TARGET
+from conftest import ORACLES, SPARK_TARGET, load_pit_compare
 
 import fsql
 
-if not (ORACLES / "pit_compare.py").is_file():
+pit_compare = load_pit_compare()
+if pit_compare is None:
     pytest.skip(f"PIT oracle corpus not found at {ORACLES}", allow_module_level=True)
-
-_spec = importlib.util.spec_from_file_location("pit_compare", ORACLES / "pit_compare.py")
-assert _spec and _spec.loader
-pit_compare = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pit_compare)
 CASES = pit_compare.list_cases(str(ORACLES / "pit"))
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1200)]

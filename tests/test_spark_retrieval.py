@@ -9,7 +9,6 @@ latest row per entity against the DuckDB online materializer.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from conftest import ORACLES, load_pit_compare
 
 from fsql.engines.duckdb import connect, quote_ident
 from fsql.engines.spark_retrieval import (
@@ -30,16 +30,11 @@ from fsql.online.materializer import materialize
 from fsql.online.memory import InMemoryStore
 from fsql.retrieval import ROW_INDEX, FeatureView, get_training_set, parse_feature_refs
 
-ORACLES = Path(__file__).resolve().parents[2] / "shared" / "oracles"
-HAVE_ORACLES = (ORACLES / "pit_compare.py").is_file()
-CASES: list[str] = []
-pit_compare: Any = None
-if HAVE_ORACLES:  # the oracle tests skip (with this reason) where the corpus is absent;
-    _spec = importlib.util.spec_from_file_location("pit_compare", ORACLES / "pit_compare.py")
-    assert _spec and _spec.loader  # the differential tests below run everywhere
-    pit_compare = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(pit_compare)
-    CASES = pit_compare.list_cases(str(ORACLES / "pit"))
+# the oracle tests skip (with this reason) where the corpus is absent; the differential
+# tests below run everywhere
+pit_compare = load_pit_compare()
+HAVE_ORACLES = pit_compare is not None
+CASES: list[str] = pit_compare.list_cases(str(ORACLES / "pit")) if HAVE_ORACLES else []
 needs_oracles = pytest.mark.skipif(not HAVE_ORACLES,
                                    reason=f"PIT oracle corpus not found at {ORACLES}")
 
