@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fsql.engines.duckdb import connect  # noqa: E402
-from fsql.profile import profile_relation, store_profile  # noqa: E402
-from fsql.profile_drift import drift, store_drift  # noqa: E402
+from fsql.stats.columns import profile_relation, store_profile  # noqa: E402
+from fsql.stats.drift import drift, store_drift  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 DB = OUT / "bench_profile.duckdb"

@@ -147,7 +147,7 @@ def run_one(method: str, table: str, n: int, runs: int) -> dict:
     import pyarrow as pa
 
     from fsql.engines.duckdb import connect
-    from fsql.retrieval import FeatureView, entity_fingerprint, get_training_set
+    from fsql.featurestore.retrieval import FeatureView, entity_fingerprint, get_training_set
 
     con = connect(DB, read_only=True)
     ent = entity_frame(TABLES[table], n)

@@ -199,8 +199,8 @@ def spark_runners(spark: Any, path: str, ent: Any) -> dict[str, Any]:
     import numpy as np
     import pyarrow as pa
 
+    from fsql.engines.retrieval_sql import FeatureView
     from fsql.engines.spark_retrieval import training_set_sql_spark
-    from fsql.retrieval_sql import FeatureView
 
     with_row = ent.append_column("__fsql_row", pa.array(np.arange(ent.num_rows)))
     spark.createDataFrame(with_row).createOrReplaceTempView("ent")
@@ -220,7 +220,7 @@ def spark_runners(spark: Any, path: str, ent: Any) -> dict[str, Any]:
 
 def duckdb_runner(path: str, ent: Any) -> Any:
     from fsql.engines.duckdb import connect
-    from fsql.retrieval import FeatureView, get_training_set
+    from fsql.featurestore.retrieval import FeatureView, get_training_set
 
     con = connect()
     con.execute(f"CREATE TABLE fs AS SELECT * FROM read_parquet('{path}')")

@@ -36,8 +36,8 @@ _LAZY = {
     "ExecutionError": "fsql.errors",
     "FsqlError": "fsql.errors",
     "IngestError": "fsql.errors",
-    "FeatureSet": "fsql.featureset",
-    "FeatureStore": "fsql.store",
+    "FeatureSet": "fsql.featurestore.featureset",
+    "FeatureStore": "fsql.featurestore.store",
     "validate": "fsql.expectations",
 }
 

@@ -34,7 +34,7 @@ from .project_cache import load_project
 from .renderer import version_relation
 from .spec import ProfileSpec, ProjectSpec, default_threads
 from .state import StateStore, VersionRow, drop_any
-from .testing import TestRun, run_tests
+from .suite_runner import TestRun, run_tests
 from .validator import build_validator
 
 __all__ = ["Project", "init_project"]
@@ -111,15 +111,15 @@ class Project:
 
     def compile(self, *, write: bool = True) -> Manifest:
         """Render and compile every model; writes target/manifest.json and compiled SQL."""
-        manifest = build_manifest(self.spec, self.vars, self._resolve_as_of,
-                                  self.target / ".cache" if write else None, self._versions_of)
+        manifest = build_manifest(self.spec, self.vars, self,
+                                  self.target / ".cache" if write else None)
         if write:
             manifest.write(self.target)
         return manifest
 
-    def _versions_of(self, model: str) -> list[int] | None:
-        """Readable versions of ``model`` (None when nothing is built yet: the check then
-        happens when the model runs)."""
+    def readable_versions(self, model: str) -> list[int] | None:
+        """Versions of ``model`` that can be read (``ref('m', version=N)``, ``fsql show``);
+        None when nothing is built yet (a ref is then checked when the model runs)."""
         if not self.database.exists():
             return None
         with self._reader() as con:
@@ -127,7 +127,8 @@ class Project:
                 return None
             return StateStore(con).readable_versions(model) or None
 
-    def _resolve_as_of(self, model: str, as_of: str) -> int:
+    def version_live_at(self, model: str, as_of: str) -> int:
+        """The version of ``model`` that was live at ``as_of`` (ISO timestamp)."""
         with self._reader() as con:
             found = StateStore(con).version_live_at(model, as_of)
         if found is None:
@@ -429,7 +430,7 @@ class Project:
     def _relation(self, model: str, version: int | None, as_of: str | None) -> str:
         self._check_model(model)
         if as_of is not None:
-            version = self._resolve_as_of(model, as_of)
+            version = self.version_live_at(model, as_of)
         if version is None:
             return f'"main"."{model}"'
         with self._reader() as con:
@@ -492,7 +493,7 @@ class Project:
     def stats(self, model: str, *, version: int | None = None) -> Any:
         """Column statistics of a version (default: live) as a TableProfile
         (``.to_pandas()`` gives one row per column)."""
-        from .profile import load_profile
+        from .stats.columns import load_profile
 
         v = self._version_number(model, version)
         with self._reader() as con:
@@ -501,14 +502,14 @@ class Project:
     def _profile_now(self, con: Any, model: str, version: int) -> Any:
         """Statistics of a version that was not profiled at build (``statistics: false``, the
         default for tables): computed now from its immutable data, not stored."""
-        from .profile import profile_relation
+        from .stats.columns import profile_relation
 
         return profile_relation(con, self._relation(model, version, None))
 
     def drift(self, model: str, a: int | None = None, b: int | None = None) -> list[Any]:
         """Drift of version ``b`` (default: live) vs ``a`` (default: its predecessor), ranked."""
-        from .profile import load_profile
-        from .profile_drift import drift, load_drift
+        from .stats.columns import load_profile
+        from .stats.drift import drift, load_drift
 
         vb = self._version_number(model, b)
         with self._reader() as con:

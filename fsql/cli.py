@@ -136,7 +136,8 @@ def compile(c: Ctx, select: tuple[str, ...], exclude: tuple[str, ...],
     from .manifest import compile_project  # Project(...).compile() without importing DuckDB
 
     t0 = time.perf_counter()
-    manifest = compile_project(c.project_dir, _vars(vars_), target=c.target)
+    manifest = compile_project(c.project_dir, _vars(vars_),
+                               versions=lambda: c.project(vars=_vars(vars_)))
     chosen = manifest.graph.select(list(select), list(exclude))
     where = "target/"
     if c.target and _target_engine(manifest, c.target) == "spark":  # lint + Spark SQL files
@@ -237,9 +238,9 @@ def ls_(c: Ctx, feature_sets: bool) -> None:
 
 
 def _ls_feature_sets(c: Ctx) -> None:
+    from .featurestore.serving import online_status
+    from .featurestore.store import FeatureStore
     from .report import table
-    from .serving import online_status
-    from .store import FeatureStore
 
     with FeatureStore(c.project_dir) as store:
         infos = store.feature_sets()
@@ -271,8 +272,8 @@ def _online(enabled: bool, st: dict[str, Any] | None) -> str:
 def materialize(c: Ctx, select: tuple[str, ...], as_of: str | None, full: bool) -> None:
     """Write the latest value per entity (within TTL) of online feature sets to the online
     store."""
+    from .featurestore.serving import materialize_project
     from .report import table
-    from .serving import materialize_project
 
     results = materialize_project(c.project_dir, select=list(select) or None, as_of=as_of,
                                   full=full)
@@ -308,8 +309,8 @@ def serve(c: Ctx, host: str, port: int, allow_host: tuple[str, ...],
     Tokens come from $FSQL_SERVE_TOKEN (read + write), $FSQL_SERVE_READ_TOKEN (read) and
     --token-file. One access-log line per request on stderr (none with --quiet).
     """
+    from .featurestore.serving import serve_project
     from .online.security import ServerPolicy, load_tokens
-    from .serving import serve_project
 
     policy = ServerPolicy.for_bind(host, allow_hosts=allow_host, cors_origins=cors_origin,
                                    tokens=load_tokens(token_file), max_entities=max_entities)
@@ -347,7 +348,7 @@ def dataset_create(c: Ctx, entities: str, features: tuple[str, ...], out: str | 
                    name: str | None, full_feature_names: bool,
                    entity_timestamp: str | None) -> None:
     """Build a point-in-time correct training set."""
-    from .store import FeatureStore
+    from .featurestore.store import FeatureStore
 
     refs = [f.strip() for item in features for f in item.split(",") if f.strip()]
     with FeatureStore(c.project_dir) as store:
@@ -390,8 +391,8 @@ def _abs(path: str) -> str:
 @pass_ctx
 def dataset_ls(c: Ctx) -> None:
     """List saved training sets."""
+    from .featurestore.store import FeatureStore
     from .report import table
-    from .store import FeatureStore
 
     with FeatureStore(c.project_dir) as store:
         saved = store.list_saved_training_sets()
@@ -410,8 +411,8 @@ def dataset_ls(c: Ctx) -> None:
 @pass_ctx
 def dataset_show(c: Ctx, name: str, limit: int) -> None:
     """Show a saved training set's manifest and first rows (re-created from its versions)."""
+    from .featurestore.store import FeatureStore
     from .report import table
-    from .store import FeatureStore
 
     with FeatureStore(c.project_dir) as store:
         ts = store.get_saved_training_set(name)

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from .errors import ErrorGroup, FsqlError
 from .forking import Child, can_fork, split_map
 from .graph import Graph, NodeInfo
 from .lineage import SqlFacts, sql_facts
-from .renderer import RenderedModel, Renderer
+from .renderer import RenderedModel, Renderer, VersionLookup
 from .spec import ProjectSpec
 
 __all__ = ["Manifest", "build_manifest", "compile_project"]
@@ -178,41 +178,49 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def compile_project(root: str | Path, vars: dict[str, Any] | None = None, *,
-                    target: str | None = None) -> Manifest:
+                    versions: Callable[[], VersionLookup] | None = None) -> Manifest:
     """``fsql compile``: what ``fsql.Project(root, vars=vars).compile()`` does, without
-    importing the build machinery (DuckDB, state) unless a model refs a version or an as_of
-    (then the Project's own lookups run)."""
+    importing the build machinery (DuckDB, state). ``versions`` makes the state lookups
+    (the Project, from the CLI) and is called only when a model refs a version or an as_of."""
     from .project_cache import load_project
 
     root = Path(root).resolve()
-    spec = load_project(root)
-    found: list[Any] = []
-
-    def project() -> Any:
-        if not found:
-            from .api import Project
-
-            found.append(Project(root, vars=vars, target=target))
-        return found[0]
-
     out = root / "target"
-    manifest = build_manifest(spec, vars, lambda m, a: project()._resolve_as_of(m, a),
-                              out / ".cache", lambda m: project()._versions_of(m), out)
+    lookup = _DeferredVersions(versions) if versions is not None else None
+    manifest = build_manifest(load_project(root), vars, lookup, out / ".cache", out)
     manifest.write(out)
     return manifest
 
 
+class _DeferredVersions:
+    """A :class:`VersionLookup` made on first use (opening the state costs a DuckDB import)."""
+
+    def __init__(self, make: Callable[[], VersionLookup]) -> None:
+        self._make = make
+        self._made: VersionLookup | None = None
+
+    def _lookup(self) -> VersionLookup:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def readable_versions(self, model: str) -> list[int] | None:
+        return self._lookup().readable_versions(model)
+
+    def version_live_at(self, model: str, as_of: str) -> int:
+        return self._lookup().version_live_at(model, as_of)
+
+
 def build_manifest(project: ProjectSpec, vars: dict[str, Any] | None = None,
-                   resolve_as_of: Any = None, cache_dir: Path | None = None,
-                   check_version: Any = None, target: Path | None = None) -> Manifest:
+                   versions: VersionLookup | None = None, cache_dir: Path | None = None,
+                   target: Path | None = None) -> Manifest:
     """Render and compile every model; all errors are collected and raised together.
 
     ``target``: the folder :meth:`Manifest.write` will be given (a cold compile starts
     writing compiled SQL there early; it is removed again if the compile fails).
     """
-    renderer = _LazyRenderer(lambda: Renderer(project, vars, resolve_as_of,
-                                              cache_dir / "jinja" if cache_dir else None,
-                                              check_version))
+    renderer = _LazyRenderer(lambda: Renderer(project, vars, versions,
+                                              cache_dir / "jinja" if cache_dir else None))
     cache = _load_cache(cache_dir)
     size = _cache_size(cache)
     rendered = _render_all(project, renderer, cache["render"], _render_key(project, vars))

@@ -18,7 +18,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import CompileError, FsqlError, did_you_mean
 from .spec import ModelSpec, ProjectSpec
@@ -79,16 +79,27 @@ _MISSING = object()
 _RENDER_VARS = frozenset({"this", "start", "end", "is_incremental"})
 
 
+class VersionLookup(Protocol):
+    """What rendering asks the state about, for ``ref('m', version=N)`` and
+    ``ref('m', as_of=...)``: implemented by :class:`fsql.Project` (it opens the state
+    read-only on first use), so rendering never calls up into the facade."""
+
+    def readable_versions(self, model: str) -> list[int] | None:
+        """Versions of ``model`` a ref may name; None when nothing is built yet (the ref is
+        then checked when the model runs)."""
+
+    def version_live_at(self, model: str, as_of: str) -> int:
+        """The version of ``model`` that was live at ``as_of`` (a ConfigError if none)."""
+
+
 class Renderer:
     """Renders every model of a project with one Jinja environment (macros loaded once)."""
 
     def __init__(self, project: ProjectSpec, vars: dict[str, Any] | None = None,
-                 resolve_as_of: Any = None, cache_dir: Path | None = None,
-                 check_version: Any = None) -> None:
+                 versions: VersionLookup | None = None, cache_dir: Path | None = None) -> None:
         self.project = project
         self.vars = {**project.vars, **(vars or {})}
-        self.resolve_as_of = resolve_as_of
-        self.check_version: Any = check_version
+        self.versions = versions
         self.fast = True  # False: every template through Jinja (tests compare the two)
         self._call: _Call | None = None
         self._lock = threading.RLock()  # builds render incremental intervals from threads
@@ -273,15 +284,15 @@ class Renderer:
         call.refs.append(Ref("model", name, line, col, version, as_of))
         if as_of is not None or version is not None:
             call.pure = False  # resolved or checked against the database
-        if as_of is not None and self.resolve_as_of is not None:
-            version = self.resolve_as_of(name, as_of)
-        elif version is not None and self.check_version is not None:
-            known = self.check_version(name)
-            if known is not None and int(version) not in known:
+        if as_of is not None and self.versions is not None:
+            version = self.versions.version_live_at(name, as_of)
+        elif version is not None and self.versions is not None:
+            readable = self.versions.readable_versions(name)
+            if readable is not None and int(version) not in readable:
                 raise CompileError(f"ref('{name}', version={version}): no such version",
                                    path=call.spec.path, line=line, col=col,
                                    model=call.spec.name,
-                                   expected="one of: " + (", ".join(f"{v}" for v in known)
+                                   expected="one of: " + (", ".join(f"{v}" for v in readable)
                                                           or "no readable version yet"),
                                    hint=f"see `fsql versions {name}`")
         if version is not None:

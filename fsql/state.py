@@ -48,7 +48,7 @@ create table if not exists {META}.training_sets (
   name varchar, created_at timestamp, manifest varchar);
 """
 
-# Column statistics and drift per version (written by fsql.profile / fsql.profile_drift).
+# Column statistics and drift per version (written by fsql.stats.columns / fsql.stats.drift).
 STATS_DDL = f"""
 create schema if not exists {META};
 create table if not exists {META}.column_stats (

@@ -37,7 +37,7 @@ def build_validator(spec: ProjectSpec, suite_parameters: dict[str, Any] | None =
     """The checks of a project's new versions, as the executor calls them: type contracts,
     feature-set shape, build-time statistics and drift, then the fused expectations
     (``suite_parameters`` bind their ``{"$PARAMETER": ...}`` kwargs)."""
-    from .drift_checks import profile_and_drift, profiles_at_build
+    from .stats.drift_checks import profile_and_drift, profiles_at_build
 
     def join_keys(entity: str) -> list[tuple[str, str]]:
         return list(spec.entities[entity].join_keys)
@@ -101,8 +101,8 @@ def run_expectations(con: Any, relation: str, specs: Sequence[Any],
                      drifts: list[Any] | None = None,
                      suite_parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run a model's expectations (fused SQL) on a new version; one check dict each."""
-    from .drift_checks import run_drift_checks
     from .expectations.drift import DRIFT_EXPECTATIONS
+    from .stats.drift_checks import run_drift_checks
 
     drift_specs = [s for s in specs if s.type in DRIFT_EXPECTATIONS]
     other = [s for s in specs if s.type not in DRIFT_EXPECTATIONS]

@@ -416,18 +416,22 @@ def test_compiled_files_edited_by_hand_are_rewritten(make_project) -> None:
     assert compiled.read_text() == want
 
 
-def test_compile_project_checks_versions_through_the_project(make_project) -> None:
-    from fsql.errors import CompileError
-    from fsql.manifest import compile_project
+def test_fsql_compile_checks_versions_through_the_project(make_project) -> None:
+    """`fsql compile` imports no DuckDB until a model refs a version; then it asks the
+    Project (the renderer's VersionLookup) and reports an unknown version."""
+    from conftest import invoke_cli
 
     root = make_project({"models/a.sql": "select 1 as x"})
     fsql.Project(root).run()
     (root / "models/b.sql").write_text("select x from {{ ref('a', version=1) }}")
-    m = compile_project(root)
-    assert "fsql_versions" in m.models["b"].sql and "__v1" in m.models["b"].sql
+    res = invoke_cli("--project-dir", str(root), "compile")
+    assert res.returncode == 0, res.stderr
+    sql = (root / "target/compiled/models/b.sql").read_text()
+    assert "fsql_versions" in sql and "__v1" in sql
     (root / "models/b.sql").write_text("select x from {{ ref('a', version=99) }}")
-    with pytest.raises(CompileError, match="no such version"):
-        compile_project(root)
+    res = invoke_cli("--project-dir", str(root), "compile")
+    assert res.returncode == 2 and "no such version" in res.stderr, res.stderr
+    assert "models/b.sql:1:" in res.stderr and "one of: 1" in res.stderr
 
 
 def test_manifest_json_is_regenerated_only_when_its_inputs_change(make_project, monkeypatch):

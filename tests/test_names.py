@@ -12,7 +12,7 @@ from conftest import query_db as q
 
 import fsql
 from fsql.errors import ConfigError
-from fsql.featureset import FeatureSet
+from fsql.featurestore.featureset import FeatureSet
 
 EVIL = 'v"; drop table main.keep; --'
 EVIL_SQL = EVIL.replace('"', '""')
@@ -43,7 +43,7 @@ def test_hostile_column_names_are_quoted_everywhere(make_project) -> None:
     entity = pd.DataFrame({"user_id": [2], "ts": pd.to_datetime(["2026-02-01"])})
     with fsql.FeatureStore(root) as store:
         assert store.get_training_set(entity, ["fs:*"]).to_pandas()[EVIL].tolist() == [14.0]
-    from fsql import serving
+    from fsql.featurestore import serving
 
     assert serving.materialize_project(root, as_of="2026-01-02")[0].rows_written == 2
     store = fsql.FeatureStore(root)

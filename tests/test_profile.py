@@ -1,4 +1,4 @@
-"""Column statistics (fsql.profile) on real in-memory DuckDB, checked against numpy/pandas."""
+"""Column statistics (fsql.stats.columns) on real in-memory DuckDB, checked against numpy/pandas."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import load_df
 
-from fsql import profile as prof
-from fsql.profile import (
+from fsql.stats import columns as prof
+from fsql.stats.columns import (
     ColumnStats,
     TableProfile,
     column_kind,
@@ -258,7 +258,7 @@ def test_column_stats_dict_round_trip() -> None:
 
 def test_high_cardinality_strings_are_counted_on_the_sample():
     from fsql.engines.duckdb import connect
-    from fsql.profile import profile_relation
+    from fsql.stats.columns import profile_relation
 
     con = connect()
     con.execute("create table hc as select 's' || range as s, range % 7 as k "

@@ -1,4 +1,4 @@
-"""Drift between versions (fsql.profile_drift) on real DuckDB, checked against numpy/scipy."""
+"""Drift between versions (fsql.stats.drift) on real DuckDB, checked against numpy/scipy."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from conftest import load_df
 from scipy.stats import ks_2samp
 
-from fsql.profile import profile_relation
-from fsql.profile_drift import (
+from fsql.stats.columns import profile_relation
+from fsql.stats.drift import (
     DRIFT_EXPECTATIONS,
     ColumnDrift,
     drift,

@@ -15,9 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fsql.engines.duckdb import connect, quote_ident
+from fsql.engines.retrieval_sql import training_set_sql
 from fsql.errors import ConfigError
-from fsql.retrieval import FeatureView, TrainingSet, get_training_set, parse_feature_refs
-from fsql.retrieval_sql import training_set_sql
+from fsql.featurestore.retrieval import (
+    FeatureView,
+    TrainingSet,
+    get_training_set,
+    parse_feature_refs,
+)
 
 T0 = pd.Timestamp("2024-03-01")
 

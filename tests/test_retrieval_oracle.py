@@ -8,7 +8,7 @@ import pytest
 from conftest import ORACLES, load_pit_compare
 
 from fsql.engines.duckdb import connect, quote_ident
-from fsql.retrieval import FeatureView, get_training_set, parse_feature_refs
+from fsql.featurestore.retrieval import FeatureView, get_training_set, parse_feature_refs
 
 pit_compare = load_pit_compare()
 if pit_compare is None:

@@ -1,5 +1,5 @@
-"""fsql.serving: a real project built in DuckDB, materialized to SQLite / a real redis-server,
-read in-process, and pushed to over real HTTP (uvicorn in a thread)."""
+"""fsql.featurestore.serving: a real project built in DuckDB, materialized to SQLite / a real
+redis-server, read in-process, and pushed to over real HTTP (uvicorn in a thread)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from online_fixtures import ServerThread, redis_url  # noqa: F401 - redis_url is a fixture
 
 import fsql
-from fsql import serving
 from fsql.errors import ConfigError
+from fsql.featurestore import serving
 from fsql.lock import WriteLock
 
 SPEND_SQL = """{{ config(materialized='feature_set', entities=['user'], timestamp='ts',

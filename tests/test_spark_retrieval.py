@@ -3,7 +3,7 @@
 The Spark SQL of :mod:`fsql.engines.spark_retrieval` runs on the shared local session
 (``spark`` fixture): every public PIT oracle case against Feast 0.67's answer, then random
 feature data of many types (nulls, duplicates, exact ties, tz-aware and naive timestamps,
-dates) against DuckDB's :func:`fsql.retrieval.get_training_set` row for row, and the
+dates) against DuckDB's :func:`fsql.featurestore.retrieval.get_training_set` row for row, and the
 latest row per entity against the DuckDB online materializer.
 """
 
@@ -25,10 +25,10 @@ from fsql.engines.spark_retrieval import (
     spark_ident,
     training_set_sql_spark,
 )
+from fsql.featurestore.retrieval import ROW_INDEX, FeatureView, get_training_set, parse_feature_refs
 from fsql.online.base import OnlineFeatureSet, to_epoch_us
 from fsql.online.materializer import materialize
 from fsql.online.memory import InMemoryStore
-from fsql.retrieval import ROW_INDEX, FeatureView, get_training_set, parse_feature_refs
 
 # the oracle tests skip (with this reason) where the corpus is absent; the differential
 # tests below run everywhere

@@ -1,7 +1,7 @@
 """Point-in-time SQL for Spark: training sets and the latest row per entity.
 
 Pure string generation (no pyspark import): the Spark variants of
-:func:`fsql.retrieval_sql.training_set_sql` (DuckDB's ASOF join) and of the online
+:func:`fsql.engines.retrieval_sql.training_set_sql` (DuckDB's ASOF join) and of the online
 materializer's latest-row query, giving the same answers -- same rows, same tie-breaks,
 same column types.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fsql.retrieval_sql import (
+from fsql.engines.retrieval_sql import (
     ROW_INDEX,
     FeatureView,
     check_names,
@@ -74,7 +74,7 @@ def training_set_sql_spark(
     column_types: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
     """Spark SQL for a point-in-time training set; the semantics of
-    :func:`fsql.retrieval_sql.training_set_sql` (Feast 0.67, same tie-breaks).
+    :func:`fsql.engines.retrieval_sql.training_set_sql` (Feast 0.67, same tie-breaks).
 
     The entity columns in input order, then each view's features in requested order; one
     row per entity row, ordered by ``row_index`` (a 0..n-1 column of ``entity_relation``;

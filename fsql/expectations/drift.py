@@ -1,5 +1,5 @@
 """Drift expectations: their vocabulary and their parsing (the loader reads them with the
-other expectations; fsql.profile_drift measures the drift and fsql.drift_checks evaluates them
+other expectations; fsql.stats.drift measures the drift and fsql.stats.drift_checks evaluates them
 when a version is built).
 
 ``expect_column_psi_to_be_less_than: {threshold: 0.2}`` under a column gates publishing like any

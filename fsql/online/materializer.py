@@ -22,6 +22,7 @@ from itertools import chain
 from typing import Any
 
 from fsql.engines.duckdb import Connection, DuckDBError, quote_ident
+from fsql.engines.retrieval_sql import orderable
 from fsql.errors import ConfigError, ExecutionError, did_you_mean
 from fsql.online.base import (
     FeatureSetStatus,
@@ -33,7 +34,6 @@ from fsql.online.base import (
     to_epoch_us,
     us_to_iso,
 )
-from fsql.retrieval_sql import orderable
 
 __all__ = ["MaterializeResult", "materialize", "materialize_all", "to_epoch_us", "us_to_iso"]
 

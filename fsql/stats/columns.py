@@ -15,7 +15,7 @@ NaN and ±inf are counted as **nulls** and excluded from every statistic; ``dist
 up to 1e6 rows and ``approx_count_distinct`` (HyperLogLog) above; temporal min/max/mean/
 quantiles/histogram edges are ISO-8601 strings (TIMESTAMP WITH TIME ZONE in UTC, ``+00:00``),
 their stdev is in seconds; booleans get ``mean`` = share of ``true``.
-Drift lives in :mod:`fsql.profile_drift` (which builds on this module).
+Drift lives in :mod:`fsql.stats.drift` (which builds on this module).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from .engines.duckdb import quote_ident
-from .state import META, STATS_DDL, insert_rows
+from ..engines.duckdb import quote_ident
+from ..state import META, STATS_DDL, insert_rows
 
 __all__ = [
     "ColumnStats", "TableProfile", "profile_relation", "store_profile",

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .expectations.drift import DRIFT_EXPECTATIONS
+from ..expectations.drift import DRIFT_EXPECTATIONS
 
 __all__ = ["profile_and_drift", "profiles_at_build", "run_drift_checks"]
 
@@ -38,8 +38,8 @@ def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tup
                       ) -> tuple[list[Any] | None, list[tuple[str, list[Any]]]]:
     """Statistics of the new version and its drift vs ``previous``: (drifts, the statements
     that store both — the caller runs them in the transaction that records the version)."""
-    from .profile import load_profile, profile_relation, profile_writes
-    from .profile_drift import drift, drift_writes
+    from .columns import load_profile, profile_relation, profile_writes
+    from .drift import drift, drift_writes
 
     version = _version_of(relation)
     if version is None:
@@ -56,7 +56,7 @@ def profile_and_drift(cur: Any, model: str, relation: str, columns: Sequence[tup
 
 
 def run_drift_checks(specs: Sequence[Any], drifts: list[Any] | None) -> list[dict[str, Any]]:
-    from .profile_drift import evaluate_drift_expectation
+    from .drift import evaluate_drift_expectation
 
     by_col = {d.column: d for d in drifts or []}
     out = []

@@ -19,22 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .api import Project
-from .compiler import CompiledModel, parse_ttl
-from .engines import duckdb as engine
-from .errors import ConfigError, FsqlError, did_you_mean
+from ..api import Project
+from ..compiler import CompiledModel, parse_ttl
+from ..engines import duckdb as engine
+from ..errors import ConfigError, FsqlError, did_you_mean
+from ..names import name_error
+from ..online.base import OnlineFeatureSet, OnlineStore
+from ..online.config import DEFAULT_CONFIG, store_from_config
+from ..online.read import OnlineResponse
+from ..online.reader import OnlineReader
+from ..renderer import version_relation
+from ..state import META, StateStore
 from .featureset import FeatureSet
-from .names import name_error
-from .online.base import OnlineFeatureSet, OnlineStore
-from .online.config import DEFAULT_CONFIG, store_from_config
-from .online.read import OnlineResponse
-from .online.reader import OnlineReader
-from .renderer import version_relation
 from .retrieval import FeatureView, TrainingSet, get_training_set, parse_feature_refs
-from .state import META, StateStore
 
 if TYPE_CHECKING:
-    from .online.materializer import MaterializeResult
+    from ..online.materializer import MaterializeResult
 
 __all__ = ["FeatureSetInfo", "FeatureStore", "online_feature_sets", "open_online_store"]
 
@@ -162,7 +162,7 @@ class FeatureStore:
         re-create the same rows later (gc never removes a pinned version)."""
         entity = _entity_arrow(ts)
         self.close()
-        from .lock import WriteLock
+        from ..lock import WriteLock
 
         with WriteLock(self.project.database), self.project._writer() as con:
             StateStore(con).init()
@@ -204,7 +204,7 @@ class FeatureStore:
         (``fsql materialize``); returns one MaterializeResult per feature set (sorted by
         name, one shared ``as_of``). The warehouse is opened read-only only while
         materializing and closed afterwards."""
-        from .online.materializer import materialize_all
+        from ..online.materializer import materialize_all
 
         self.close()
         try:

@@ -4,7 +4,8 @@ The glue between ``fsql.FeatureStore`` (the offline side: DuckDB versions) and
 ``fsql.online`` (the stores, materialize, reads, the HTTP app):
 
 * :func:`online_feature_sets` — the live versions of ``online: true`` feature sets (defined
-  in :mod:`fsql.store`, like the feature store's online reads: it owns its online handle).
+  in :mod:`fsql.featurestore.store`, like the feature store's online reads: it owns its
+  online handle).
 * :func:`materialize_project` — opens the warehouse read-only for the duration of the
   materialization only, then closes it; :func:`online_status` says what is online.
 * :func:`get_online_features` — reads only the online store (never DuckDB).
@@ -23,16 +24,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .api import Project
-from .errors import ConfigError, LockedError
-from .online.base import Layout, OnlineStore, to_epoch_us
-from .online.config import DEFAULT_CONFIG
-from .online.read import OnlineResponse
+from ..api import Project
+from ..errors import ConfigError, LockedError
+from ..online.base import Layout, OnlineStore, to_epoch_us
+from ..online.config import DEFAULT_CONFIG
+from ..online.read import OnlineResponse
 from .store import FeatureStore, online_feature_sets, open_online_store
 
 if TYPE_CHECKING:
-    from .online.materializer import MaterializeResult
-    from .spec import ModelSpec, ProjectSpec
+    from ..online.materializer import MaterializeResult
+    from ..spec import ModelSpec, ProjectSpec
 
 __all__ = ["OfflineWriter", "PushValidator", "close_online", "get_online_features",
            "make_app", "materialize_project", "online_feature_sets", "online_status",
@@ -168,7 +169,7 @@ def _typed(con: Any, m: ModelSpec, layout: Layout | None,
            df: Mapping[str, Sequence[Any]]) -> list[tuple[str, str]]:
     """Create table ``batch`` on ``con`` holding ``df`` cast to the feature set's types;
     ConfigError naming the column and row when a value does not convert."""
-    from .engines.duckdb import DuckDBError, describe, quote_ident, register_frame
+    from ..engines.duckdb import DuckDBError, describe, quote_ident, register_frame
 
     table = _arrow_batch(m, layout, df)
     types = _batch_types(m, layout)
@@ -214,8 +215,8 @@ class PushValidator:
         self.online = online
 
     def __call__(self, name: str, df: Mapping[str, Sequence[Any]]) -> list[str]:
-        from .engines.duckdb import connect
-        from .expectations import REGISTRY, run_suite
+        from ..engines.duckdb import connect
+        from ..expectations import REGISTRY, run_suite
 
         m = self.spec.model(name)
         checks = [s for s in m.checks
@@ -246,8 +247,8 @@ class OfflineWriter:
         self.online = online
 
     def __call__(self, name: str, df: Mapping[str, Sequence[Any]]) -> int:
-        from .engines.duckdb import arrow_table, connect
-        from .online.server import HTTPError
+        from ..engines.duckdb import arrow_table, connect
+        from ..online.server import HTTPError
 
         m = self.spec.model(name)
         if m.kind != "ingest":
@@ -276,7 +277,7 @@ def make_app(project_dir: str | Path = ".", **kw: Any) -> Any:
     pushes as new versions (:class:`OfflineWriter`). ``kw`` goes to
     :func:`fsql.online.server.create_app` (``feature_sets``, ``max_body_bytes``, ``policy``,
     or your own ``validator`` / ``offline_writer``). Never holds the DuckDB file open."""
-    from .online.server import create_app
+    from ..online.server import create_app
 
     project = Project(project_dir)
     project.spec  # noqa: B018 - fail fast on a broken project
@@ -295,8 +296,8 @@ def serve_project(project_dir: str | Path = ".", host: str = "127.0.0.1", port: 
     and loopback names with the tokens of ``$FSQL_SERVE_TOKEN`` / ``$FSQL_SERVE_READ_TOKEN``;
     a non-loopback ``host`` without tokens needs ``insecure=True`` (ConfigError otherwise).
     """
-    from .online.security import ServerPolicy, load_tokens
-    from .online.server import check_bind, serve
+    from ..online.security import ServerPolicy, load_tokens
+    from ..online.server import check_bind, serve
 
     policy = kw.setdefault("policy", ServerPolicy.for_bind(host, tokens=load_tokens()))
     check_bind(host, policy, insecure)

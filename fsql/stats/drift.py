@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .expectations.drift import DRIFT_EXPECTATIONS
-from .profile import (
+from ..expectations.drift import DRIFT_EXPECTATIONS
+from ..state import META, STATS_DDL, insert_rows
+from .columns import (
     FINE_BINS,
     HIST_BINS,
     ColumnStats,
@@ -36,7 +37,6 @@ from .profile import (
     sample_key,
     sample_source,
 )
-from .state import META, STATS_DDL, insert_rows
 
 __all__ = ["ColumnDrift", "drift", "store_drift", "load_drift", "evaluate_drift_expectation",
            "DRIFT_EXPECTATIONS", "psi", "drift_to_pandas"]

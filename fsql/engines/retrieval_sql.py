@@ -2,7 +2,7 @@
 
 Pure functions (no connection): :func:`parse_feature_refs` resolves ``"fs:col"`` /
 ``"fs:*"`` references and :func:`training_set_sql` writes the DuckDB query that
-:mod:`fsql.retrieval` runs.
+:mod:`fsql.featurestore.retrieval` runs.
 
 Semantics (Feast 0.67): per entity row and feature view, the row with equal join keys
 and the greatest event timestamp ``<=`` the entity timestamp and ``>=`` entity

@@ -12,11 +12,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .engines import duckdb as engine
-from .errors import ConfigError, IngestError, did_you_mean
+from ..engines import duckdb as engine
+from ..errors import ConfigError, IngestError, did_you_mean
+from ..lock import WriteLock
+from ..state import StateStore
 from .featureset import arrow_to_duckdb_type
-from .lock import WriteLock
-from .state import StateStore
 
 __all__ = ["ingest_frame"]
 
@@ -162,7 +162,7 @@ def _audit_publish(project: Any, manifest: Any, con: Any, m: Any, new: Any, rows
     state = StateStore(con)
     columns = engine.describe(con, new.relation)
     prev = f'"fsql_versions"."{m.name}__v{live.version}"' if live else None
-    from .validator import build_validator
+    from ..validator import build_validator
 
     validate = build_validator(project.spec, project.suite_parameters)
     v = validate(con, m, new.relation, columns, prev, rows)

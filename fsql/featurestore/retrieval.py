@@ -10,7 +10,7 @@
 >>> get_training_set(con, ent, [view]).to_pandas()["v"].tolist()
 [2.5, nan]
 
-The heavy lifting is SQL (see :mod:`fsql.retrieval_sql`); this module prepares the
+The heavy lifting is SQL (see :mod:`fsql.engines.retrieval_sql`); this module prepares the
 entity data (Arrow, row index, fingerprint), registers it, and materializes lazily.
 """
 
@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fsql.engines.duckdb import Connection, DuckDBError, quote_ident, register_frame
-from fsql.errors import ConfigError, ExecutionError, did_you_mean
-from fsql.retrieval_sql import (
+from fsql.engines.retrieval_sql import (
     ROW_INDEX,
     FeatureView,
     output_names,
     parse_feature_refs,
     training_set_sql,
 )
+from fsql.errors import ConfigError, ExecutionError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas
